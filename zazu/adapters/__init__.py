@@ -1,0 +1,13 @@
+"""Base classes for zoo adapters: subclass the one for your task and write `build()`.
+
+    from zazu.adapters import ClassificationAdapter
+
+    class AdaptModel(ClassificationAdapter):
+        def build(self):
+            ...  # return a keras.Model
+"""
+
+from zazu.adapters.base import BaseAdapter
+from zazu.adapters.classification import ClassificationAdapter
+
+__all__ = ["BaseAdapter", "ClassificationAdapter"]

@@ -1,0 +1,157 @@
+"""The command line: parsing and printing only; the work is in the Python API.
+
+`zazu` with no command (or options only) runs `zazu search`, so that
+`python main.py --task classification` works as in ZazuML.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from functools import wraps
+
+import click
+
+from zazu import __version__
+from zazu.errors import ZazuError
+
+
+class DefaultToSearch(click.Group):
+    def parse_args(self, ctx, args):
+        if not args or (args[0] not in self.commands and args[0] not in ("--help", "-h", "--version")):
+            args = ["search", *args]
+        return super().parse_args(ctx, args)
+
+
+def fails_cleanly(fn):
+    """ZazuError -> one line on stderr, exit 2; Ctrl-C -> exit 130. No tracebacks for user errors."""
+
+    @wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except ZazuError as e:
+            click.echo(f"error: {e}", err=True)
+            sys.exit(e.exit_code)
+        except KeyboardInterrupt:
+            click.echo("interrupted", err=True)
+            sys.exit(130)
+
+    return wrapper
+
+
+@click.group(cls=DefaultToSearch, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="zazu")
+def cli():
+    """Zazu: AutoML model zoo for edge vision.
+
+    Without a command, runs `search` (see `zazu search --help`), e.g.
+    `zazu --task classification`.
+    """
+
+
+def _quiet_tensorflow() -> None:
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # C++ info and CUDA-probe noise
+    os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+
+
+@cli.command()
+@click.option("--task", type=click.Choice(["classification", "detection", "instance_segmentation"]), default=None,
+              help="What to learn. Default: classification.")
+@click.option("--data", "data", default=None, help="Dataset folder. Default: the embedded synthetic dataset.")
+@click.option("--config", "config_file", type=click.Path(dir_okay=False), default=None, help="YAML or JSON config file.")
+@click.option("--priority", default=None, help="What matters: accuracy=9,speed=3,memory=2 (0-10 each).")
+@click.option("--top-k", type=int, default=None, help="How many of the best-ranked models enter the search.")
+@click.option("--models", default=None, help="Comma-separated zoo models to search instead of the ranking.")
+@click.option("--search", "search_method", type=click.Choice(["random", "bayesian", "hyperband", "grid"]), default=None,
+              help="keras-tuner oracle.")
+@click.option("--max-trials", type=int, default=None, help="Trials in total.")
+@click.option("--epochs", type=int, default=None, help="Epochs per trial.")
+@click.option("--time-budget", type=float, default=None, help="Minutes; no trial starts once spent.")
+@click.option("--seed", type=int, default=None)
+@click.option("--output", default=None, help="Run folder. Default: runs/<timestamp>-<task>.")
+@fails_cleanly
+def search(task, data, config_file, priority, top_k, models, search_method, max_trials, epochs, time_budget, seed,
+           output):
+    """Rank the zoo, search hyperparameters, train, and export the winner as int8 TFLite."""
+    from zazu.config import parse_priority, resolve_config
+
+    overrides = {
+        "task": task,
+        "data": {"home_path": data},
+        "model_priority_space": parse_priority(priority) if priority else None,
+        "top_k": top_k,
+        "models": [m.strip() for m in models.split(",") if m.strip()] if models else None,
+        "search_method": search_method,
+        "max_trials": max_trials,
+        "epochs": epochs,
+        "time_budget": time_budget,
+        "seed": seed,
+        "output": output,
+    }
+    config = resolve_config(config_file, overrides)
+    _quiet_tensorflow()
+    from zazu.console import Reporter
+    from zazu.search.driver import run_search
+
+    reporter = Reporter()
+    result = run_search(config, reporter)
+    reporter.message(f"\nBest: {result.best['model']} #{result.best['trial_id']} "
+                     f"({', '.join(f'{k}={v:.4f}' for k, v in result.best['metrics'].items())})")
+    reporter.message(f"Run folder: {result.run_dir}  (leaderboard.csv, best_trial.json, export/)")
+
+
+@cli.group()
+def zoo():
+    """Inspect the model zoo."""
+
+
+@zoo.command("list")
+@click.option("--task", default=None, help="Only models of this task.")
+@fails_cleanly
+def zoo_list(task):
+    """Every registered model with its model space."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from zazu.registry import Registry
+
+    registry = Registry.load()
+    table = Table(title=f"Zoo ({registry.root / 'models.json'})", title_justify="left")
+    for column in ("model", "task", "accuracy", "speed", "memory", "searched hyperparameters"):
+        table.add_column(column)
+    for spec in registry.models.values():
+        if task and spec.task != task:
+            continue
+        table.add_row(spec.name, spec.task, *(f"{r:g}" for r in spec.ratings),
+                      ", ".join(hp["name"] for hp in spec.hp_search_space))
+    Console(highlight=False).print(table)
+
+
+@zoo.command("rank")
+@click.option("--task", default="classification", show_default=True)
+@click.option("--priority", required=True, help="accuracy=9,speed=3,memory=2")
+@fails_cleanly
+def zoo_rank(task, priority):
+    """Models of a task, nearest to your priorities first."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from zazu.config import parse_priority
+    from zazu.ranking import rank_models
+    from zazu.registry import Registry
+    from zazu.tasks import get_task
+
+    get_task(task)
+    priorities = parse_priority(priority)
+    ranked = rank_models(Registry.load(), task, priorities)
+    table = Table(title=f"{task} models for priorities {priorities} (accuracy, speed, memory)", title_justify="left")
+    for column in ("rank", "model", "distance", "accuracy", "speed", "memory"):
+        table.add_column(column)
+    for i, r in enumerate(ranked, 1):
+        table.add_row(str(i), r.spec.name, f"{r.distance:.2f}", *(f"{x:g}" for x in r.spec.ratings))
+    Console(highlight=False).print(table)
+
+
+def main(argv=None):
+    cli.main(args=argv, prog_name="zazu")

@@ -1,0 +1,178 @@
+"""One resolved config: defaults, then a config file, then CLI overrides.
+
+`resolve_config()` merges the three, validates every key and value and returns a
+plain dict; `save_config()` writes it into the run folder. Unknown keys are errors
+that suggest the nearest valid key.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+from zazu.errors import ConfigError
+from zazu.suggest import did_you_mean
+from zazu.tasks import TASKS
+
+DEFAULTS_FILE = Path(__file__).with_name("defaults.yaml")
+SEARCH_METHODS = ("random", "bayesian", "hyperband", "grid")
+ANNOTATION_TYPES = ("auto", "folder")
+
+
+def load_defaults() -> dict[str, Any]:
+    import yaml
+
+    with open(DEFAULTS_FILE, encoding="utf-8") as f:
+        return yaml.safe_load(f)
+
+
+def read_config_file(path: str | Path) -> dict[str, Any]:
+    """Read a YAML or JSON config file into a dict."""
+    import yaml
+
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"Config file not found. Expected an existing YAML or JSON file. Received: --config {path}")
+    text = path.read_text(encoding="utf-8")
+    try:
+        data = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
+    except (json.JSONDecodeError, yaml.YAMLError) as e:
+        first_line = str(e).splitlines()[0]
+        raise ConfigError(f"{path}: cannot be parsed ({first_line}).") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: expected a mapping of config keys at the top level. Received: {type(data).__name__}")
+    return data
+
+
+def _merge(base: dict, override: dict, source: str, prefix: str = "") -> None:
+    for key, value in override.items():
+        if key not in base:
+            raise ConfigError(
+                f"{source}: unknown config key `{prefix}{key}`.{did_you_mean(str(key), base)}"
+                f" Valid keys: {', '.join(prefix + k for k in base)}."
+            )
+        if isinstance(base[key], dict):
+            if not isinstance(value, dict):
+                raise ConfigError(f"{source}: `{prefix}{key}` must be a mapping. Received: {value!r}")
+            _merge(base[key], value, source, prefix=f"{prefix}{key}.")
+        else:
+            base[key] = value
+
+
+def resolve_config(config_file: str | Path | None = None, overrides: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Defaults <- config file <- overrides (CLI flags), validated.
+
+    `overrides` uses the same keys as the config file; nested keys may be given
+    as dicts (`{"data": {"home_path": ...}}`). Values of None are ignored.
+    """
+    config = load_defaults()
+    if config_file is not None:
+        _merge(config, read_config_file(config_file), str(config_file))
+    if overrides:
+        _merge(config, _drop_none(overrides), "command line")
+    _validate(config)
+    return config
+
+
+def _drop_none(d: dict) -> dict:
+    out = {}
+    for k, v in d.items():
+        if isinstance(v, dict):
+            v = _drop_none(v)
+            if v:
+                out[k] = v
+        elif v is not None:
+            out[k] = v
+    return out
+
+
+def _number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _int(config: dict, key: str, minimum: int) -> None:
+    value = config[key]
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise ConfigError(f"`{key}` must be an integer >= {minimum}. Received: {key}={value!r}")
+
+
+def _validate(config: dict) -> None:
+    if config["task"] not in TASKS:
+        raise ConfigError(
+            f"`task` must be one of {', '.join(TASKS)}. Received: task={config['task']!r}"
+            + did_you_mean(str(config["task"]), TASKS)
+        )
+    if config["search_method"] not in SEARCH_METHODS:
+        raise ConfigError(
+            f"`search_method` must be one of {', '.join(SEARCH_METHODS)}. "
+            f"Received: search_method={config['search_method']!r}"
+        )
+    if config["data"]["annotation_type"] not in ANNOTATION_TYPES:
+        raise ConfigError(
+            f"`data.annotation_type` must be one of {', '.join(ANNOTATION_TYPES)}. "
+            f"Received: annotation_type={config['data']['annotation_type']!r}"
+        )
+    priorities = config["model_priority_space"]
+    if not (isinstance(priorities, list) and len(priorities) == 3 and all(_number(p) and 0 <= p <= 10 for p in priorities)):
+        raise ConfigError(
+            "`model_priority_space` must be three numbers in [0, 10]: [accuracy, speed, memory]. "
+            f"Received: model_priority_space={priorities!r}"
+        )
+    for key, minimum in (("top_k", 1), ("max_trials", 1), ("max_instances_at_once", 1), ("epochs", 1),
+                         ("max_consecutive_failed_trials", 1), ("seed", 0)):
+        _int(config, key, minimum)
+    budget = config["time_budget"]
+    if budget is not None and not (_number(budget) and budget > 0):
+        raise ConfigError(f"`time_budget` must be a positive number of minutes. Received: time_budget={budget!r}")
+    if not (_number(config["val_split"]) and 0 < config["val_split"] < 1):
+        raise ConfigError(f"`val_split` must be a number between 0 and 1. Received: val_split={config['val_split']!r}")
+    models = config["models"]
+    if models is not None and not (isinstance(models, list) and models and all(isinstance(m, str) for m in models)):
+        raise ConfigError(f"`models` must be a non-empty list of zoo model names. Received: models={models!r}")
+    if config["max_instances_at_once"] > 1:
+        # Parallel trials (keras-tuner chief/worker) are not built yet; refuse rather than run serially in silence.
+        raise ConfigError(
+            "`max_instances_at_once` > 1 is not supported yet: trials run one at a time. "
+            f"Received: max_instances_at_once={config['max_instances_at_once']}"
+        )
+
+
+def parse_priority(text: str) -> list[float]:
+    """'accuracy=9,speed=3,memory=2' (any order, missing ones 0) or '9,3,2' -> [9, 3, 2]."""
+    axes = ("accuracy", "speed", "memory")
+    parts = [p.strip() for p in text.split(",") if p.strip()]
+    try:
+        if all("=" not in p for p in parts):
+            if len(parts) != 3:
+                raise ValueError
+            values = [float(p) for p in parts]
+        else:
+            named = {}
+            for part in parts:
+                name, _, value = part.partition("=")
+                name = name.strip()
+                if name not in axes:
+                    raise ConfigError(
+                        f"Unknown priority `{name}`.{did_you_mean(name, axes)} Expected accuracy, speed and memory. "
+                        f"Received: --priority {text}"
+                    )
+                named[name] = float(value)
+            values = [named.get(a, 0.0) for a in axes]
+    except ValueError:
+        raise ConfigError(
+            f"Expected --priority like accuracy=9,speed=3,memory=2 or 9,3,2. Received: --priority {text}"
+        ) from None
+    return [int(v) if v.is_integer() else v for v in values]
+
+
+def save_config(config: dict[str, Any], path: Path) -> None:
+    import yaml
+
+    from zazu.runs import atomic_write_text
+
+    atomic_write_text(path, yaml.safe_dump(copy.deepcopy(config), sort_keys=False))

@@ -1,0 +1,1 @@
+"""Datasets: readers into one record model, splits, synthetic defaults, tf.data pipelines."""

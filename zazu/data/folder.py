@@ -1,0 +1,70 @@
+"""Folder-per-class reader: root/<class>/<image>, or root/{train,val[,test]}/<class>/<image>."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from zazu.data.records import Dataset, ImageRecord
+from zazu.errors import DatasetError
+
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".gif")
+SPLIT_NAMES = ("train", "val", "test")
+
+
+def _is_image(path: Path) -> bool:
+    return path.is_file() and path.suffix.lower() in IMAGE_SUFFIXES and not path.name.startswith(".")
+
+
+def _class_dirs(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith("."))
+
+
+def _readable(path: Path) -> str | None:
+    """None if PIL can read the whole image, else the reason."""
+    from PIL import Image
+
+    try:
+        with Image.open(path) as im:
+            im.load()  # decodes fully: catches truncated files, not just bad headers
+    except Exception as e:
+        return f"{type(e).__name__}: {e}"
+    return None
+
+
+def read_folder_dataset(root: str | Path) -> Dataset:
+    root = Path(root)
+    if not root.is_dir():
+        raise DatasetError(f"Dataset folder not found. Expected a folder of class folders. Received: {root}")
+    top = _class_dirs(root)
+    split_dirs = [d for d in top if d.name in SPLIT_NAMES]
+    has_given_split = {d.name for d in split_dirs} >= {"train", "val"}
+    groups = split_dirs if has_given_split else [root]
+    classes = sorted({c.name for g in groups for c in _class_dirs(g)})
+    if not classes:
+        raise DatasetError(
+            f"{root}: no class folders found. Expected folder-per-class layout: {root}/<class name>/<image files>."
+        )
+    index = {name: i for i, name in enumerate(classes)}
+    records: list[ImageRecord] = []
+    given: dict[str, list[str]] = {}
+    warnings: list[str] = []
+    for group in groups:
+        for class_dir in _class_dirs(group):
+            for path in sorted(class_dir.iterdir()):
+                if not _is_image(path):
+                    continue
+                rel = path.relative_to(root).as_posix()
+                problem = _readable(path)
+                if problem:
+                    warnings.append(f"{rel}: unreadable image, left out ({problem})")
+                    continue
+                records.append(ImageRecord(rel, index[class_dir.name]))
+                if has_given_split:
+                    given.setdefault(group.name, []).append(rel)
+    if not records:
+        raise DatasetError(f"{root}: no readable images ({', '.join(IMAGE_SUFFIXES)}) in the class folders.")
+    empty = [c for c in classes if not any(r.label == index[c] for r in records)]
+    if empty:
+        raise DatasetError(f"{root}: class folder(s) {', '.join(empty)} hold no readable image.")
+    return Dataset(root=root, format="folder", classes=classes, records=records,
+                   given_split=given or None, warnings=warnings)

@@ -1,0 +1,1 @@
+"""Export: TFLite conversion, running .tflite files, exporting a run's winner."""

@@ -1,0 +1,44 @@
+"""Run a .tflite file with LiteRT (`ai_edge_litert`), quantizing inputs and
+dequantizing outputs so callers always pass and get float32."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+
+class TFLiteRunner:
+    def __init__(self, path: str | Path, num_threads: int | None = None):
+        from ai_edge_litert.interpreter import Interpreter
+
+        self.path = Path(path)
+        self.interpreter = Interpreter(model_path=str(self.path), num_threads=num_threads)
+        self.interpreter.allocate_tensors()
+        self.input = self.interpreter.get_input_details()[0]
+        self.outputs = self.interpreter.get_output_details()
+
+    @property
+    def input_dtype(self):
+        return self.input["dtype"]
+
+    @property
+    def input_shape(self) -> tuple[int, ...]:
+        return tuple(int(d) for d in self.input["shape"])
+
+    def __call__(self, batch: np.ndarray) -> list[np.ndarray]:
+        dtype = self.input["dtype"]
+        if np.issubdtype(dtype, np.integer):
+            scale, zero_point = self.input["quantization"]
+            info = np.iinfo(dtype)
+            batch = np.clip(np.round(batch / scale + zero_point), info.min, info.max)
+        self.interpreter.set_tensor(self.input["index"], batch.astype(dtype))
+        self.interpreter.invoke()
+        results = []
+        for detail in self.outputs:
+            out = self.interpreter.get_tensor(detail["index"])
+            scale, zero_point = detail["quantization"]
+            if np.issubdtype(out.dtype, np.integer) and scale:
+                out = (out.astype(np.float32) - zero_point) * scale
+            results.append(out)
+        return results

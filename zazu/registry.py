@@ -1,0 +1,243 @@
+"""The zoo registry: `models.json` plus `zoo/<name>/adapter.py`, checked when loaded.
+
+Every entry is validated before anything runs (pluggy's rule: check extension
+points when they are registered, not when they are called). Adapters are imported
+from the zoo folder only, under a private package name, so relative imports
+inside a model's folder work and nothing else on `sys.path` is consulted.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import inspect
+import json
+import math
+import os
+import re
+import sys
+import types
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from zazu.errors import ConfigError, RegistryError
+from zazu.suggest import did_you_mean
+from zazu.tasks import TASKS
+
+RATINGS = ("accuracy_rating", "speed_rating", "memory_rating")
+MANDATORY_METHODS = ("train", "get_metrics")
+OPTIONAL_METHODS = ("reformat", "data_loader", "preprocess", "build")
+HP_KEYS = ("name", "values", "sampling", "min", "max", "step", "default")
+SAMPLINGS = (None, "linear", "log", "reverse_log")
+_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """One validated `models.json` entry and its adapter class."""
+
+    name: str
+    task: str
+    model_space: dict[str, float]
+    hp_search_space: list[dict[str, Any]]
+    training_configs: dict[str, Any]
+    adapter_path: Path
+    adapter_class: type = field(repr=False)
+    entry: dict[str, Any] = field(repr=False)
+
+    @property
+    def ratings(self) -> tuple[float, float, float]:
+        return tuple(float(self.model_space[r]) for r in RATINGS)
+
+
+def default_zoo_root() -> Path:
+    """`$ZAZU_ZOO`, else the folder holding Zazu's own `models.json`."""
+    env = os.environ.get("ZAZU_ZOO")
+    if env:
+        return Path(env)
+    return Path(__file__).resolve().parents[1]
+
+
+class Registry:
+    def __init__(self, root: Path, models: dict[str, ModelSpec]):
+        self.root = root
+        self.models = models
+
+    @classmethod
+    def load(cls, root: str | Path | None = None) -> "Registry":
+        root = Path(root) if root is not None else default_zoo_root()
+        models_json = root / "models.json"
+        if not models_json.is_file():
+            raise RegistryError(f"{models_json}: file not found. Expected the zoo registry `models.json` in {root}.")
+        try:
+            entries = json.loads(models_json.read_text(encoding="utf-8"))
+        except json.JSONDecodeError as e:
+            raise RegistryError(f"{models_json}: invalid JSON at line {e.lineno} column {e.colno}: {e.msg}.") from None
+        if not isinstance(entries, dict):
+            raise RegistryError(f"{models_json}: expected an object mapping model names to entries.")
+        models = {name: _validate_entry(root, name, entry) for name, entry in entries.items()}
+        return cls(root.resolve(), models)
+
+    def for_task(self, task: str) -> list[ModelSpec]:
+        return [m for m in self.models.values() if m.task == task]
+
+    def get(self, name: str) -> ModelSpec:
+        if name not in self.models:
+            raise ConfigError(
+                f"Unknown zoo model `{name}`.{did_you_mean(name, self.models)} "
+                f"Known models: {', '.join(self.models) or '(none)'}."
+            )
+        return self.models[name]
+
+
+def _fail(name: str, field_: str, expected: str, received: Any = inspect.Parameter.empty) -> RegistryError:
+    got = "" if received is inspect.Parameter.empty else f" Received: {received!r}"
+    return RegistryError(f"models.json entry `{name}`, field `{field_}`: expected {expected}.{got}")
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _validate_entry(root: Path, name: str, entry: Any) -> ModelSpec:
+    if not _NAME.match(name):
+        raise RegistryError(f"models.json entry `{name}`: the key must be a folder name made of letters, digits and _.")
+    if not isinstance(entry, dict):
+        raise _fail(name, "(entry)", "an object with task, model_space, hp_search_space, training_configs", entry)
+    for key in ("task", "model_space", "hp_search_space", "training_configs"):
+        if key not in entry:
+            raise RegistryError(f"models.json entry `{name}`: missing key `{key}`.")
+    unknown = set(entry) - {"task", "model_space", "hp_search_space", "training_configs", "description"}
+    if unknown:
+        key = sorted(unknown)[0]
+        raise RegistryError(
+            f"models.json entry `{name}`: unknown key `{key}`."
+            f"{did_you_mean(key, ('task', 'model_space', 'hp_search_space', 'training_configs', 'description'))}"
+        )
+    task = entry["task"]
+    if task not in TASKS:
+        raise _fail(name, "task", f"one of {', '.join(TASKS)}", task)
+
+    space = entry["model_space"]
+    if not isinstance(space, dict):
+        raise _fail(name, "model_space", f"an object with {', '.join(RATINGS)}", space)
+    for rating in RATINGS:
+        if rating not in space:
+            raise _fail(name, f"model_space.{rating}", "a number in [0, 10]; it is missing")
+        if not (_is_number(space[rating]) and 0 <= space[rating] <= 10):
+            raise _fail(name, f"model_space.{rating}", "a number in [0, 10]", space[rating])
+    extra = set(space) - set(RATINGS)
+    if extra:
+        raise _fail(name, "model_space", f"only {', '.join(RATINGS)}", sorted(extra))
+
+    hp_space = entry["hp_search_space"]
+    if not isinstance(hp_space, list):
+        raise _fail(name, "hp_search_space", "a list of {name, values, sampling} or {name, min, max, step, sampling}", hp_space)
+    seen = set()
+    for i, hp in enumerate(hp_space):
+        _validate_hp(name, i, hp)
+        if hp["name"] in seen:
+            raise _fail(name, f"hp_search_space[{i}].name", "a name used once", hp["name"])
+        seen.add(hp["name"])
+
+    if not isinstance(entry["training_configs"], dict):
+        raise _fail(name, "training_configs", "an object of fixed values", entry["training_configs"])
+
+    folder = root / "zoo" / name
+    adapter_path = folder / "adapter.py"
+    if not folder.is_dir():
+        raise RegistryError(f"models.json entry `{name}`: folder {folder} not found. Expected zoo/{name}/adapter.py.")
+    if not adapter_path.is_file():
+        raise RegistryError(f"models.json entry `{name}`: {adapter_path} not found. Expected a file defining class AdaptModel.")
+    adapter_class = _load_adapter_class(root, name, adapter_path)
+    return ModelSpec(
+        name=name,
+        task=task,
+        model_space={r: space[r] for r in RATINGS},
+        hp_search_space=hp_space,
+        training_configs=entry["training_configs"],
+        adapter_path=adapter_path,
+        adapter_class=adapter_class,
+        entry=entry,
+    )
+
+
+def _validate_hp(name: str, i: int, hp: Any) -> None:
+    where = f"hp_search_space[{i}]"
+    if not isinstance(hp, dict):
+        raise _fail(name, where, "an object like {\"name\": ..., \"values\": [...], \"sampling\": null}", hp)
+    for key in hp:
+        if key not in HP_KEYS:
+            raise _fail(name, f"{where}.{key}", f"one of the keys {', '.join(HP_KEYS)}{did_you_mean(key, HP_KEYS)}")
+    hp_name = hp.get("name")
+    if not (isinstance(hp_name, str) and _NAME.match(hp_name)):
+        raise _fail(name, f"{where}.name", "an identifier-like string", hp_name)
+    where = f"hp_search_space[{hp_name}]"
+    sampling = hp.get("sampling")
+    if sampling not in SAMPLINGS:
+        raise _fail(name, f"{where}.sampling", "null, \"linear\", \"log\" or \"reverse_log\"", sampling)
+    has_values = "values" in hp
+    has_range = "min" in hp or "max" in hp
+    if has_values == has_range:
+        raise _fail(name, where, "either `values` (a list) or `min` and `max` (a range), not both or neither")
+    if has_values:
+        if not (isinstance(hp["values"], list) and hp["values"]):
+            raise _fail(name, f"{where}.values", "a non-empty list", hp["values"])
+        if "step" in hp:
+            raise _fail(name, f"{where}.step", "no `step` with `values` (step belongs to min/max ranges)")
+        return
+    for key in ("min", "max"):
+        if not _is_number(hp.get(key)):
+            raise _fail(name, f"{where}.{key}", "a number", hp.get(key))
+    if hp["min"] >= hp["max"]:
+        raise _fail(name, where, "min < max", (hp["min"], hp["max"]))
+    step = hp.get("step")
+    if step is not None and not (_is_number(step) and step > 0):
+        raise _fail(name, f"{where}.step", "a positive number", step)
+    if sampling in ("log", "reverse_log") and hp["min"] <= 0:
+        raise _fail(name, f"{where}.min", f"a positive number with sampling={sampling!r}", hp["min"])
+
+
+def _zoo_package(root: Path) -> str:
+    """A private package whose __path__ is the zoo folder and nothing else."""
+    zoo_dir = (root / "zoo").resolve()
+    package = "zazu_zoo_" + hashlib.sha1(str(zoo_dir).encode()).hexdigest()[:10]
+    if package not in sys.modules:
+        module = types.ModuleType(package)
+        module.__path__ = [str(zoo_dir)]
+        sys.modules[package] = module
+    return package
+
+
+def _load_adapter_class(root: Path, name: str, adapter_path: Path) -> type:
+    zoo_dir = (root / "zoo").resolve()
+    if zoo_dir not in adapter_path.resolve().parents:
+        raise RegistryError(f"models.json entry `{name}`: {adapter_path} resolves outside the zoo folder {zoo_dir}.")
+    module_name = f"{_zoo_package(root)}.{name}.adapter"
+    try:
+        module = sys.modules.get(module_name) or importlib.import_module(module_name)
+    except Exception as e:  # the adapter's own code failed to import: report it, do not crash
+        raise RegistryError(f"{adapter_path}: import failed: {type(e).__name__}: {e}") from e
+    cls = getattr(module, "AdaptModel", None)
+    if not inspect.isclass(cls):
+        raise RegistryError(f"{adapter_path}: expected a class named `AdaptModel`; none is defined.")
+    try:
+        params = list(inspect.signature(cls.__init__).parameters.values())[1:]
+    except (TypeError, ValueError):
+        params = []
+    positional = [p for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    takes_varargs = any(p.kind == p.VAR_POSITIONAL for p in params)
+    required = [p for p in positional if p.default is p.empty]
+    if not takes_varargs and (len(positional) < 2 or len(required) > 2):
+        raise RegistryError(
+            f"{adapter_path}: `AdaptModel.__init__` must take (model_specs, hp_values). "
+            f"Received: __init__(self, {', '.join(p.name for p in params)})"
+        )
+    for method in MANDATORY_METHODS:
+        if not callable(getattr(cls, method, None)):
+            raise RegistryError(f"{adapter_path}: `AdaptModel` must define the method `{method}()`; it is missing.")
+    for method in OPTIONAL_METHODS:
+        if hasattr(cls, method) and not callable(getattr(cls, method)):
+            raise RegistryError(f"{adapter_path}: `AdaptModel.{method}` must be a method.")
+    return cls

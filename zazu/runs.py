@@ -1,0 +1,105 @@
+"""The run folder: where every record of a search lives, and how it is written.
+
+    <run>/config.yaml           resolved config
+    <run>/split.json            which images are train / val (same for every trial)
+    <run>/tuner/<model>/        keras-tuner's own oracle state, one project per model
+    <run>/trials/<model>-<id>/  trial.json, hyperparameters.json, history.csv, log.txt,
+                                traceback.txt (failed), model.keras (completed)
+    <run>/leaderboard.csv, best_trial.json
+    <run>/export/               the winner: model.keras, model_int8.tflite, export.json
+
+Files that matter are written atomically (write a temporary file, then rename).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def atomic_write_json(path: Path, data: Any) -> None:
+    atomic_write_text(path, json.dumps(data, indent=2, sort_keys=False, default=str) + "\n")
+
+
+def read_json(path: Path) -> Any:
+    with open(path, encoding="utf-8") as f:
+        return json.load(f)
+
+
+def new_run_dir(task: str, output: str | None) -> Path:
+    if output:
+        run_dir = Path(output)
+    else:
+        stamp = time.strftime("%Y%m%d-%H%M%S")
+        run_dir = Path("runs") / f"{stamp}-{task}"
+        n = 1
+        while run_dir.exists():
+            n += 1
+            run_dir = Path("runs") / f"{stamp}-{task}-{n}"
+    run_dir.mkdir(parents=True, exist_ok=True)
+    return run_dir.resolve()
+
+
+def trial_dir(run_dir: Path, model: str, trial_id: str) -> Path:
+    return Path(run_dir) / "trials" / f"{model}-{trial_id}"
+
+
+def load_trial_records(run_dir: Path) -> list[dict[str, Any]]:
+    """Every trial.json under <run>/trials, oldest first."""
+    records = []
+    for path in sorted((Path(run_dir) / "trials").glob("*/trial.json")):
+        records.append(read_json(path))
+    records.sort(key=lambda r: r.get("started_at", 0))
+    return records
+
+
+def rank_trials(records: list[dict[str, Any]], objective: str, direction: str) -> list[dict[str, Any]]:
+    """Completed trials best first, then failed ones."""
+    done = [r for r in records if r["status"] == "COMPLETED" and objective in r.get("metrics", {})]
+    failed = [r for r in records if r not in done]
+    done.sort(key=lambda r: r["metrics"][objective], reverse=(direction == "max"))
+    return done + failed
+
+
+def write_leaderboard(run_dir: Path, ranked: list[dict[str, Any]]) -> Path:
+    metric_names = sorted({m for r in ranked for m in r.get("metrics", {})})
+    hp_names = sorted({h for r in ranked for h in r.get("hyperparameters", {})})
+    buf = io.StringIO()
+    writer = csv.writer(buf)
+    writer.writerow(["rank", "model", "trial_id", "status", *metric_names, "wall_time_s",
+                     *[f"hp.{h}" for h in hp_names], "error"])
+    for i, r in enumerate(ranked, 1):
+        metrics = r.get("metrics", {})
+        hps = r.get("hyperparameters", {})
+        writer.writerow([
+            i if r["status"] == "COMPLETED" else "", r["model"], r["trial_id"], r["status"],
+            *[metrics.get(m, "") for m in metric_names], round(r.get("wall_time_s", 0.0), 2),
+            *[json.dumps(hps[h]) if isinstance(hps.get(h), (list, dict)) else hps.get(h, "") for h in hp_names],
+            r.get("error", ""),
+        ])
+    path = Path(run_dir) / "leaderboard.csv"
+    atomic_write_text(path, buf.getvalue())
+    return path

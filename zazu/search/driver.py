@@ -1,0 +1,152 @@
+"""The search, end to end: config -> ranked models -> keras-tuner trials -> leaderboard -> export.
+
+Nothing here knows a model by name: models come from the registry, and every
+difference between them lives behind the adapter contract.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from zazu.config import save_config
+from zazu.errors import ZazuError
+from zazu.ranking import select_models
+from zazu.registry import ModelSpec, Registry
+from zazu.runs import atomic_write_json, load_trial_records, new_run_dir, rank_trials, write_leaderboard
+from zazu.tasks import Task, get_task
+
+
+@dataclass
+class SearchResult:
+    run_dir: Path
+    ranked: list[dict[str, Any]]
+    best: dict[str, Any] | None
+    export: dict[str, Any] | None = None
+    notes: list[str] = field(default_factory=list)
+
+
+def prepare_data(config: dict, run_dir: Path, reporter) -> dict[str, Any]:
+    """Find (or generate) the dataset, split it once for the whole run, write split.json."""
+    from zazu.data.folder import read_folder_dataset
+    from zazu.data.split import split_dataset, write_split
+    from zazu.data.synthetic import ensure_synthetic
+
+    task = config["task"]
+    home = config["data"]["home_path"]
+    if home is None:
+        home = ensure_synthetic(task, seed=config["seed"])
+        reporter.message(f"No --data given: using the embedded synthetic {task} dataset at {home}")
+    if task != "classification":
+        raise ZazuError(f"Datasets for task={task!r} are not readable yet; only classification is supported.")
+    dataset = read_folder_dataset(home)
+    for warning in dataset.warnings:
+        reporter.warning(warning)
+    split = split_dataset(dataset, config["val_split"], config["seed"])
+    split_path = run_dir / "split.json"
+    write_split(split_path, dataset, split, config["seed"], config["val_split"])
+    reporter.message(
+        f"Dataset {dataset.root}: {len(dataset.records)} images, {len(dataset.classes)} classes, "
+        f"{len(split['train'])} train / {len(split['val'])} val")
+    return {"home_path": str(dataset.root), "annotation_type": dataset.format, "split": str(split_path)}
+
+
+def share_trials(max_trials: int, n_models: int) -> list[int]:
+    """Spread max_trials over the models, best-ranked first: 5 over 2 -> [3, 2]."""
+    base, extra = divmod(max_trials, n_models)
+    return [base + (1 if i < extra else 0) for i in range(n_models)]
+
+
+def run_search(config: dict, reporter=None, registry: Registry | None = None) -> SearchResult:
+    from zazu.console import Reporter
+
+    reporter = reporter or Reporter()
+    started = time.monotonic()
+    deadline = started + config["time_budget"] * 60 if config["time_budget"] else None
+    registry = registry or Registry.load(config["zoo"])
+    task = get_task(config["task"])
+    models = select_models(registry, config)
+    run_dir = new_run_dir(task.name, config["output"])
+    save_config(config, run_dir / "config.yaml")
+    reporter.message(f"Run folder: {run_dir}")
+    reporter.message("Models entering the search: " + ", ".join(m.name for m in models))
+    data = prepare_data(config, run_dir, reporter)
+    base_model_specs = {"data": data, "run_dir": str(run_dir), "seed": config["seed"], "epochs": config["epochs"]}
+
+    shares = share_trials(config["max_trials"], len(models))
+    reporter.total = config["max_trials"]
+    notes = []
+    for index, (spec, n_trials) in enumerate(zip(models, shares)):
+        if n_trials == 0:
+            notes.append(f"{spec.name}: no trial left in max_trials={config['max_trials']}")
+            continue
+        if deadline is not None and time.monotonic() >= deadline:
+            notes.append(f"{spec.name}: not searched, the time budget of {config['time_budget']} min was spent")
+            continue
+        note = _search_model(spec, n_trials, index, config, task, run_dir, base_model_specs, deadline, reporter)
+        if note:
+            notes.append(note)
+    for note in notes:
+        reporter.warning(note)
+
+    ranked = rank_trials(load_trial_records(run_dir), task.objective, task.direction)
+    write_leaderboard(run_dir, ranked)
+    best = ranked[0] if ranked and ranked[0]["status"] == "COMPLETED" else None
+    result = SearchResult(run_dir, ranked, best, notes=notes)
+    if best is None:
+        reporter.leaderboard(ranked, task.objective)
+        raise ZazuError(f"No trial completed; see the trial folders in {run_dir / 'trials'} for tracebacks.")
+    atomic_write_json(run_dir / "best_trial.json", best)
+    result.export = export_best(registry, best, task, run_dir, reporter)
+    reporter.leaderboard(ranked, task.objective)
+    return result
+
+
+def _search_model(spec: ModelSpec, n_trials: int, index: int, config: dict, task: Task, run_dir: Path,
+                  base_model_specs: dict, deadline: float | None, reporter) -> str | None:
+    from zazu.search.space import SpaceCodec
+    from zazu.search.tuner import BudgetSpent, LifecycleTuner, make_oracle
+
+    codec = SpaceCodec(spec.hp_search_space)
+    oracle = make_oracle(config["search_method"], task, codec.hyperparameters(), n_trials, config["epochs"],
+                         seed=config["seed"] + index, max_failures=config["max_consecutive_failed_trials"])
+    tuner = LifecycleTuner(
+        oracle, spec=spec, codec=codec, task=task, run_dir=run_dir, base_model_specs=base_model_specs,
+        epochs=config["epochs"], max_trials=n_trials, deadline=deadline, reporter=reporter)
+    try:
+        tuner.search(verbose=0)
+    except BudgetSpent as e:
+        if str(e) == "time budget spent":
+            return f"{spec.name}: stopped starting trials, the time budget of {config['time_budget']} min was spent"
+    except RuntimeError as e:
+        if "consecutive failures" in str(e):  # keras-tuner's max_consecutive_failed_trials stop
+            return (f"{spec.name}: search stopped after {config['max_consecutive_failed_trials']} "
+                    f"consecutive failed trials")
+        raise
+    return None
+
+
+def export_best(registry: Registry, best: dict, task: Task, run_dir: Path, reporter) -> dict[str, Any] | None:
+    """Recreate the winner's adapter and let it export itself into <run>/export."""
+    from zazu.search.lifecycle import run_lifecycle
+
+    spec = registry.get(best["model"])
+    adapter = spec.adapter_class(best["model_specs"], best["hp_values"])
+    if not callable(getattr(adapter, "export", None)):
+        reporter.warning(f"{spec.name}'s adapter has no export() method: the winner was not exported.")
+        return None
+    reporter.message(f"Exporting the winner {spec.name} #{best['trial_id']} (int8 TFLite) ...")
+    run_lifecycle(adapter, task.objective, steps=("reformat", "data_loader", "preprocess"))
+    out_dir = run_dir / "export"
+    info = adapter.export(Path(best["trial_dir"]), out_dir)
+    info = {"model": spec.name, "trial_id": best["trial_id"], **info}
+    atomic_write_json(out_dir / "export.json", info)
+    for variant, metrics in info.get("metrics", {}).items():
+        reporter.message(f"  {variant:>5}: " + ", ".join(f"{k}={v:.4f}" for k, v in metrics.items()))
+    for kind, path in info.get("files", {}).items():
+        size = os.path.getsize(path) / 1024
+        reporter.message(f"  {kind:>12}: {path} ({size:.0f} KiB)")
+    return info

@@ -1,0 +1,77 @@
+"""Drive one adapter through the ZazuML lifecycle and check what it returns.
+
+Order: reformat -> data_loader -> preprocess -> build -> train -> get_metrics.
+The first four are optional: an adapter that lacks one skips it. If `build()`
+returns a value, it is kept as `adapter.model` (as keras-tuner keeps what a
+hypermodel's `build(hp)` returns), so base classes can train it.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from zazu.errors import TrialFailed
+
+STEPS = ("reformat", "data_loader", "preprocess", "build", "train", "get_metrics")
+OPTIONAL_STEPS = ("reformat", "data_loader", "preprocess", "build")
+
+
+def run_lifecycle(
+    adapter: Any,
+    objective: str,
+    steps: tuple[str, ...] = STEPS,
+    log: Callable[[str], None] = lambda _msg: None,
+) -> dict[str, float]:
+    """Run `steps` in order; return the checked metrics when `get_metrics` is among them."""
+    metrics: dict[str, float] = {}
+    for step in steps:
+        method = getattr(adapter, step, None)
+        if method is None:
+            if step in OPTIONAL_STEPS:
+                log(f"{step}: not defined, skipped")
+                continue
+            raise TrialFailed(f"`AdaptModel.{step}()` is missing.")
+        started = time.perf_counter()
+        result = method()
+        log(f"{step}: done in {time.perf_counter() - started:.2f}s")
+        if step == "build" and result is not None:
+            adapter.model = result
+        if step == "get_metrics":
+            metrics = check_metrics(result, objective)
+    return metrics
+
+
+def check_metrics(result: Any, objective: str) -> dict[str, float]:
+    """`get_metrics()` must return a dict of finite numbers holding the objective."""
+    example = f"{{'{objective}': 0.93}}"
+    if result is None:
+        raise TrialFailed(
+            f"The return value of `AdaptModel.get_metrics()` is None. "
+            f"Expected a dict holding the objective `{objective}`, e.g. {example}."
+        )
+    if not isinstance(result, Mapping):
+        raise TrialFailed(
+            f"The return value of `AdaptModel.get_metrics()` is a {type(result).__name__}. "
+            f"Expected a dict holding the objective `{objective}`, e.g. {example}. Received: {result!r}"
+        )
+    if objective not in result:
+        raise TrialFailed(
+            f"The return value of `AdaptModel.get_metrics()` has no `{objective}`. "
+            f"Expected a dict holding the objective, e.g. {example}. Received keys: {sorted(result)}"
+        )
+    metrics = {}
+    for key, value in result.items():
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            raise TrialFailed(
+                f"The return value of `AdaptModel.get_metrics()` has a non-numeric `{key}`. "
+                f"Expected numbers. Received: {key}={value!r}"
+            ) from None
+        metrics[str(key)] = number
+    if not math.isfinite(metrics[objective]):
+        raise TrialFailed(f"`AdaptModel.get_metrics()` returned {objective}={metrics[objective]} (not finite: the training diverged).")
+    return metrics

@@ -1,0 +1,34 @@
+"""What Zazu knows per task: its search objective and the metric's direction.
+
+This is the single place where task names are listed; the registry validates
+`models.json` against it and the search builds its keras-tuner objective from it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Task:
+    name: str
+    objective: str  # the metric `get_metrics()` must return
+    direction: str  # "max" or "min"
+
+
+TASKS: dict[str, Task] = {
+    "classification": Task("classification", "val_accuracy", "max"),
+    "detection": Task("detection", "val_mAP", "max"),
+    "instance_segmentation": Task("instance_segmentation", "val_mask_mAP", "max"),
+}
+
+
+def get_task(name: str) -> Task:
+    from zazu.errors import ConfigError
+
+    try:
+        return TASKS[name]
+    except KeyError:
+        raise ConfigError(
+            f"Unknown task. Expected one of {', '.join(TASKS)}. Received: task={name!r}"
+        ) from None

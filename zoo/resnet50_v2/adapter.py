@@ -1,0 +1,16 @@
+"""ResNet50V2 (keras.applications): the accurate, heavy end of the zoo."""
+
+from zazu.adapters import ClassificationAdapter
+from zazu.nn.layers import normalize_pixels, set_batchnorm_momentum
+
+
+class AdaptModel(ClassificationAdapter):
+    def build(self):
+        import keras
+
+        inputs = self.image_input()
+        backbone = keras.applications.ResNet50V2(
+            input_shape=(*self.input_size, 3), include_top=False, weights=self.weights(), pooling="avg")
+        set_batchnorm_momentum(backbone)
+        features = backbone(normalize_pixels(inputs))
+        return keras.Model(inputs, self.classifier_head(features), name="resnet50_v2")
