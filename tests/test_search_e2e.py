@@ -1,0 +1,128 @@
+"""Whole searches: CLI to int8 TFLite on a user folder, and a failing adapter that must not stop the search."""
+
+from __future__ import annotations
+
+import csv
+import json
+import textwrap
+from pathlib import Path
+
+import numpy as np
+from click.testing import CliRunner
+
+from zazu.cli import cli
+from zazu.config import resolve_config
+from zazu.registry import Registry
+from zazu.search.driver import run_search
+
+
+def test_cli_search_on_a_user_folder_exports_int8_tflite(digits_dataset, tmp_path):
+    run_dir = tmp_path / "run"
+    result = CliRunner().invoke(cli, [
+        "--task", "classification", "--data", str(digits_dataset), "--models", "tiny_cnn,small_resnet",
+        "--max-trials", "2", "--epochs", "1", "--output", str(run_dir),
+    ])
+    assert result.exit_code == 0, result.output
+
+    for name in ("config.yaml", "split.json", "leaderboard.csv", "best_trial.json",
+                 "export/model.keras", "export/model_int8.tflite", "export/export.json"):
+        assert (run_dir / name).is_file(), name
+    rows = list(csv.DictReader(open(run_dir / "leaderboard.csv")))
+    assert {r["model"] for r in rows} == {"tiny_cnn", "small_resnet"}
+    assert all(r["status"] == "COMPLETED" for r in rows)
+    for r in rows:
+        trial = run_dir / "trials" / f"{r['model']}-{r['trial_id']}"
+        assert json.loads((trial / "trial.json").read_text())["status"] == "COMPLETED"
+        assert (trial / "hyperparameters.json").is_file() and (trial / "log.txt").is_file()
+
+    best = json.loads((run_dir / "best_trial.json").read_text())
+    assert best["metrics"]["val_accuracy"] == max(float(r["val_accuracy"]) for r in rows)
+
+    from ai_edge_litert.interpreter import Interpreter
+
+    interpreter = Interpreter(model_path=str(run_dir / "export/model_int8.tflite"))
+    interpreter.allocate_tensors()
+    (inp,) = interpreter.get_input_details()
+    (out,) = interpreter.get_output_details()
+    assert inp["dtype"] == np.int8 and out["dtype"] == np.int8
+    assert list(inp["shape"]) == [1, 32, 32, 3]  # static batch 1
+    assert list(out["shape"]) == [1, 3]
+    export = json.loads((run_dir / "export/export.json").read_text())
+    assert export["classes"] == ["digit_0", "digit_1", "digit_2"]
+    assert 0.0 <= export["metrics"]["int8"]["val_accuracy"] <= 1.0
+
+
+DUCK_ZOO = {
+    "good": """
+        class AdaptModel:
+            def __init__(self, model_specs, hp_values):
+                self.hp = hp_values
+            def train(self):
+                pass
+            def get_metrics(self):
+                return {"val_accuracy": self.hp["quality"]}
+    """,
+    "broken": """
+        class AdaptModel:
+            def __init__(self, model_specs, hp_values):
+                pass
+            def train(self):
+                raise RuntimeError("boom: the GPU caught fire")
+            def get_metrics(self):
+                return {"val_accuracy": 1.0}
+    """,
+}
+
+
+def _duck_zoo(root: Path) -> Path:
+    entries = {}
+    for name, source in DUCK_ZOO.items():
+        (root / "zoo" / name).mkdir(parents=True)
+        (root / "zoo" / name / "adapter.py").write_text(textwrap.dedent(source))
+        entries[name] = {
+            "task": "classification",
+            "model_space": {"accuracy_rating": 5, "speed_rating": 5, "memory_rating": 5},
+            "hp_search_space": [{"name": "quality", "values": [0.25, 0.5, 0.75], "sampling": None}],
+            "training_configs": {},
+        }
+    (root / "models.json").write_text(json.dumps(entries))
+    return root
+
+
+def test_a_failing_adapter_is_recorded_and_the_search_continues(shapes_dataset, tmp_path):
+    zoo = _duck_zoo(tmp_path / "zoo_root")
+    config = resolve_config(overrides={
+        "zoo": str(zoo), "models": ["broken", "good"], "max_trials": 4, "epochs": 1,
+        "max_consecutive_failed_trials": 5, "output": str(tmp_path / "run"),
+        "data": {"home_path": str(shapes_dataset)},
+    })
+    result = run_search(config, registry=Registry.load(zoo))
+
+    by_status = {}
+    for record in result.ranked:
+        by_status.setdefault((record["model"], record["status"]), []).append(record)
+    assert len(by_status[("broken", "FAILED")]) == 2
+    assert len(by_status[("good", "COMPLETED")]) == 2
+    for record in by_status[("broken", "FAILED")]:
+        traceback = (Path(record["trial_dir"]) / "traceback.txt").read_text()
+        assert "RuntimeError: boom: the GPU caught fire" in traceback
+        assert "in train" in traceback
+    assert result.best["model"] == "good"
+    assert result.export is None  # a duck-typed adapter has no export(); said, not crashed
+    rows = list(csv.DictReader(open(result.run_dir / "leaderboard.csv")))
+    assert [r["status"] for r in rows] == ["COMPLETED", "COMPLETED", "FAILED", "FAILED"]
+
+
+def test_consecutive_failures_stop_that_models_search(shapes_dataset, tmp_path):
+    zoo = _duck_zoo(tmp_path / "zoo_root")
+    config = resolve_config(overrides={
+        "zoo": str(zoo), "models": ["broken", "good"], "max_trials": 8, "epochs": 1,
+        "max_consecutive_failed_trials": 2, "output": str(tmp_path / "run"),
+        "data": {"home_path": str(shapes_dataset)},
+    })
+    result = run_search(config, registry=Registry.load(zoo))
+
+    broken = [r for r in result.ranked if r["model"] == "broken"]
+    assert len(broken) == 2 and all(r["status"] == "FAILED" for r in broken)
+    assert any("2 consecutive failed trials" in note for note in result.notes)
+    assert sum(r["model"] == "good" and r["status"] == "COMPLETED" for r in result.ranked) >= 1
