@@ -8,6 +8,7 @@ import textwrap
 from pathlib import Path
 
 import numpy as np
+import pytest
 from click.testing import CliRunner
 
 from zazu.cli import cli
@@ -89,13 +90,17 @@ def _duck_zoo(root: Path) -> Path:
     return root
 
 
+def _duck_config(zoo: Path, tmp_path: Path, dataset: Path, **overrides) -> dict:
+    return resolve_config(overrides={
+        "zoo": str(zoo), "models": ["good"], "output": str(tmp_path / "run"),
+        "data": {"home_path": str(dataset)}, **overrides,
+    })
+
+
 def test_a_failing_adapter_is_recorded_and_the_search_continues(shapes_dataset, tmp_path):
     zoo = _duck_zoo(tmp_path / "zoo_root")
-    config = resolve_config(overrides={
-        "zoo": str(zoo), "models": ["broken", "good"], "max_trials": 4, "epochs": 1,
-        "max_consecutive_failed_trials": 5, "output": str(tmp_path / "run"),
-        "data": {"home_path": str(shapes_dataset)},
-    })
+    config = _duck_config(zoo, tmp_path, shapes_dataset, models=["broken", "good"], max_trials=4,
+                          max_consecutive_failed_trials=5)
     result = run_search(config, registry=Registry.load(zoo))
 
     by_status = {}
@@ -115,14 +120,52 @@ def test_a_failing_adapter_is_recorded_and_the_search_continues(shapes_dataset, 
 
 def test_consecutive_failures_stop_that_models_search(shapes_dataset, tmp_path):
     zoo = _duck_zoo(tmp_path / "zoo_root")
-    config = resolve_config(overrides={
-        "zoo": str(zoo), "models": ["broken", "good"], "max_trials": 8, "epochs": 1,
-        "max_consecutive_failed_trials": 2, "output": str(tmp_path / "run"),
-        "data": {"home_path": str(shapes_dataset)},
-    })
+    config = _duck_config(zoo, tmp_path, shapes_dataset, models=["broken", "good"], max_trials=8,
+                          max_consecutive_failed_trials=2)
     result = run_search(config, registry=Registry.load(zoo))
 
     broken = [r for r in result.ranked if r["model"] == "broken"]
     assert len(broken) == 2 and all(r["status"] == "FAILED" for r in broken)
     assert any("2 consecutive failed trials" in note for note in result.notes)
     assert sum(r["model"] == "good" and r["status"] == "COMPLETED" for r in result.ranked) >= 1
+
+
+@pytest.mark.parametrize("method", ["random", "bayesian", "hyperband", "grid"])
+def test_every_keras_tuner_oracle_drives_the_adapters(method, shapes_dataset, tmp_path):
+    zoo = _duck_zoo(tmp_path / "zoo_root")
+    config = _duck_config(zoo, tmp_path, shapes_dataset, search_method=method, max_trials=3, epochs=2)
+    result = run_search(config, registry=Registry.load(zoo))
+
+    completed = [r for r in result.ranked if r["status"] == "COMPLETED"]
+    assert 1 <= len(completed) <= 3
+    assert {r["hyperparameters"]["quality"] for r in completed} <= {0.25, 0.5, 0.75}
+    assert not any(k.startswith("tuner/") for r in completed for k in r["hyperparameters"])
+    if method == "grid":  # a grid visits each of the 3 values once
+        assert sorted(r["hyperparameters"]["quality"] for r in completed) == [0.25, 0.5, 0.75]
+    if method == "hyperband":  # Hyperband's epochs reach the adapter as hp_values["epochs"]
+        assert all(1 <= r["hp_values"]["epochs"] <= 2 for r in completed)
+
+
+SLOW_ADAPTER = """
+import time
+
+class AdaptModel:
+    def __init__(self, model_specs, hp_values):
+        pass
+    def train(self):
+        time.sleep(0.5)
+    def get_metrics(self):
+        return {"val_accuracy": 0.5}
+"""
+
+
+def test_time_budget_stops_starting_trials(shapes_dataset, tmp_path):
+    zoo = _duck_zoo(tmp_path / "zoo_root")
+    (zoo / "zoo" / "good" / "adapter.py").write_text(SLOW_ADAPTER)
+    # 0.05 min = 3 s: room for a few 0.5 s trials, not for 20 of them.
+    config = _duck_config(zoo, tmp_path, shapes_dataset, max_trials=20, time_budget=0.05,
+                          search_method="bayesian")
+    result = run_search(config, registry=Registry.load(zoo))
+
+    assert 1 <= len(result.ranked) < 20
+    assert any("time budget" in note for note in result.notes)

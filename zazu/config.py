@@ -19,7 +19,7 @@ from zazu.tasks import TASKS
 
 DEFAULTS_FILE = Path(__file__).with_name("defaults.yaml")
 SEARCH_METHODS = ("random", "bayesian", "hyperband", "grid")
-ANNOTATION_TYPES = ("auto", "folder")
+ANNOTATION_TYPES = ("auto", "folder", "coco", "voc", "yolo")
 
 
 def load_defaults() -> dict[str, Any]:
@@ -131,6 +131,14 @@ def _validate(config: dict) -> None:
         raise ConfigError(f"`time_budget` must be a positive number of minutes. Received: time_budget={budget!r}")
     if not (_number(config["val_split"]) and 0 < config["val_split"] < 1):
         raise ConfigError(f"`val_split` must be a number between 0 and 1. Received: val_split={config['val_split']!r}")
+    test = config["test_split"]
+    if not (_number(test) and 0 <= test < 1 and test + config["val_split"] < 1):
+        raise ConfigError(f"`test_split` must be a number >= 0 with val_split + test_split < 1. Received: test_split={test!r}")
+    if not isinstance(config["data"]["strict"], bool):
+        raise ConfigError(f"`data.strict` must be true or false. Received: strict={config['data']['strict']!r}")
+    from zazu.data.augment import resolve_augmentation
+
+    config["augmentation"] = resolve_augmentation(config["augmentation"])
     models = config["models"]
     if models is not None and not (isinstance(models, list) and models and all(isinstance(m, str) for m in models)):
         raise ConfigError(f"`models` must be a non-empty list of zoo model names. Received: models={models!r}")

@@ -7,6 +7,7 @@ output is piped (CI, Docker logs).
 from __future__ import annotations
 
 import json
+import sys
 from typing import Any
 
 
@@ -18,17 +19,21 @@ class Reporter:
     def __init__(self, console=None, quiet: bool = False):
         from rich.console import Console
 
-        self.console = console or Console(highlight=False)
+        # Piped output (CI, Docker logs) has no width; 80 columns would fold the table.
+        self.console = console or Console(highlight=False, width=None if sys.stdout.isatty() else 160)
         self.quiet = quiet
         self.started = 0
         self.total = 0
 
     def message(self, text: str) -> None:
         if not self.quiet:
-            self.console.print(text)
+            self.console.print(text, soft_wrap=True)
+
+    def note(self, text: str) -> None:
+        self.message(f"[cyan]note:[/cyan] {text}")
 
     def warning(self, text: str) -> None:
-        self.console.print(f"[yellow]warning:[/yellow] {text}")
+        self.console.print(f"[yellow]warning:[/yellow] {text}", soft_wrap=True)
 
     def trial_started(self, model: str, trial_id: str, hyperparameters: dict[str, Any]) -> None:
         self.started += 1

@@ -222,6 +222,9 @@ def _load_adapter_class(root: Path, name: str, adapter_path: Path) -> type:
     cls = getattr(module, "AdaptModel", None)
     if not inspect.isclass(cls):
         raise RegistryError(f"{adapter_path}: expected a class named `AdaptModel`; none is defined.")
+    if cls.__init__ is object.__init__:
+        raise RegistryError(f"{adapter_path}: `AdaptModel.__init__` must take (model_specs, hp_values); "
+                            "the class defines no __init__.")
     try:
         params = list(inspect.signature(cls.__init__).parameters.values())[1:]
     except (TypeError, ValueError):

@@ -72,6 +72,37 @@ class BaseAdapter:
             return int(size[0]), int(size[1])
         return int(size), int(size)
 
+    def load_split(self):
+        """(dataset, {"train": [records], "val": [records], ...}) for this run.
+
+        In a search, the records the driver checked and the split it wrote
+        (`model_specs["data"]["records"]`, `["split"]`); used on its own, the
+        adapter reads, checks and splits `data.home_path` itself."""
+        from zazu.data.check import check_dataset
+        from zazu.data.readers import read_dataset
+        from zazu.data.records import dataset_from_json
+        from zazu.data.split import read_split, split_dataset
+        from zazu.runs import read_json
+
+        data = self.model_specs.get("data", {})
+        if data.get("records") and data.get("split"):
+            dataset = dataset_from_json(read_json(Path(data["records"])))
+            split = read_split(data["split"])
+        else:
+            dataset = check_dataset(read_dataset(data["home_path"], data.get("annotation_type", "auto"))).dataset
+            split = split_dataset(dataset, 0.2, self.seed)
+        by_path = {r.path: r for r in dataset.records}
+        sides = {name: [by_path[p] for p in split[name]] for name in ("train", "val", "test") if name in split}
+        return dataset, sides
+
+    def augmentation(self) -> dict | None:
+        """The run's augmentation settings when this trial's `augment` hp is true, else None."""
+        from zazu.data.augment import resolve_augmentation
+
+        if not self.hp.get("augment", True):
+            return None
+        return resolve_augmentation(self.model_specs.get("data", {}).get("augmentation"))
+
     def require_trial_dir(self) -> Path:
         if self.trial_dir is None:
             raise ValueError("model_specs['trial_dir'] is not set; the adapter has nowhere to write.")

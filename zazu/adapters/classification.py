@@ -6,7 +6,8 @@ checkpoint (`model.keras` in the trial folder). Metrics: `val_accuracy` and
 `val_loss` of that best checkpoint, which is also what gets exported.
 
 Hyperparameters read from `self.hp` (all optional): input_size (64),
-batch_size (32), learning_rate (1e-3), augment (true), patience (5), weights (null).
+batch_size (32), learning_rate (1e-3), augment (true: the run's `augmentation` settings),
+patience (5), weights (null), dropout (0.2).
 """
 
 from __future__ import annotations
@@ -28,26 +29,12 @@ class ClassificationAdapter(BaseAdapter):
     task = "classification"
 
     def data_loader(self) -> None:
-        from zazu.data.folder import read_folder_dataset
-        from zazu.data.split import read_split, split_dataset
-
-        data = self.model_specs.get("data", {})
-        if data.get("split"):
-            manifest = read_split(data["split"])
-            self.classes = manifest["classes"]
-            root = Path(manifest["dataset"])
-            split = {"train": manifest["train"], "val": manifest["val"]}
-            labels_of = {p: self.classes.index(p.split("/")[-2]) for side in split.values() for p in side}
-        else:  # used outside a search: read and split the folder here
-            dataset = read_folder_dataset(data["home_path"])
-            self.classes = dataset.classes
-            root = dataset.root
-            split = split_dataset(dataset, 0.2, self.seed)
-            labels_of = {r.path: r.label for r in dataset.records}
-        self.train_paths = [str(root / p) for p in split["train"]]
-        self.train_labels = [labels_of[p] for p in split["train"]]
-        self.val_paths = [str(root / p) for p in split["val"]]
-        self.val_labels = [labels_of[p] for p in split["val"]]
+        dataset, sides = self.load_split()
+        self.classes = dataset.classes
+        self.train_paths = [dataset.abspath(r) for r in sides["train"]]
+        self.train_labels = [r.label for r in sides["train"]]
+        self.val_paths = [dataset.abspath(r) for r in sides["val"]]
+        self.val_labels = [r.label for r in sides["val"]]
 
     @property
     def num_classes(self) -> int:
@@ -59,7 +46,7 @@ class ClassificationAdapter(BaseAdapter):
         batch = int(self.hp.get("batch_size", 32))
         self.train_ds = classification_dataset(
             self.train_paths, self.train_labels, self.input_size, batch,
-            training=True, augment=bool(self.hp.get("augment", True)), seed=self.seed)
+            training=True, augment_settings=self.augmentation(), seed=self.seed)
         self.val_ds = classification_dataset(self.val_paths, self.val_labels, self.input_size, batch, training=False)
 
     # -- helpers for build() ------------------------------------------------------

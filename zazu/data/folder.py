@@ -4,15 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from zazu.data.records import Dataset, ImageRecord
+from zazu.data.paths import IMAGE_SUFFIXES, is_image_file
+from zazu.data.records import Dataset, ImageRecord, Problem
 from zazu.errors import DatasetError
 
-IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".gif")
 SPLIT_NAMES = ("train", "val", "test")
-
-
-def _is_image(path: Path) -> bool:
-    return path.is_file() and path.suffix.lower() in IMAGE_SUFFIXES and not path.name.startswith(".")
 
 
 def _class_dirs(folder: Path) -> list[Path]:
@@ -47,16 +43,16 @@ def read_folder_dataset(root: str | Path) -> Dataset:
     index = {name: i for i, name in enumerate(classes)}
     records: list[ImageRecord] = []
     given: dict[str, list[str]] = {}
-    warnings: list[str] = []
+    problems: list[Problem] = []
     for group in groups:
         for class_dir in _class_dirs(group):
             for path in sorted(class_dir.iterdir()):
-                if not _is_image(path):
+                if not is_image_file(path):
                     continue
                 rel = path.relative_to(root).as_posix()
                 problem = _readable(path)
                 if problem:
-                    warnings.append(f"{rel}: unreadable image, left out ({problem})")
+                    problems.append(Problem(rel, f"unreadable image, left out ({problem})"))
                     continue
                 records.append(ImageRecord(rel, index[class_dir.name]))
                 if has_given_split:
@@ -67,4 +63,4 @@ def read_folder_dataset(root: str | Path) -> Dataset:
     if empty:
         raise DatasetError(f"{root}: class folder(s) {', '.join(empty)} hold no readable image.")
     return Dataset(root=root, format="folder", classes=classes, records=records,
-                   given_split=given or None, warnings=warnings)
+                   given_split=given or None, problems=problems)

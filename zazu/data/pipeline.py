@@ -1,36 +1,92 @@
-"""tf.data input pipelines. Images leave here as float32 pixels in [0, 255];
-normalisation is part of each model, so a .tflite takes plain pixels too.
+"""tf.data input pipelines: parallel decode, resize or letterbox, cache, augment, batch, prefetch.
 
-`load_image` is the one decode-and-resize used for training, evaluation,
-quantization data and prediction, so all of them see identical pixels.
+Images leave here as float32 pixels in [0, 255]; normalisation is part of each
+model, so a .tflite takes plain pixels too. `load_image` (classification) and
+`load_letterboxed` (detection, segmentation) are the one decode-and-resize used
+for training, evaluation, quantization data and prediction, so all of them see
+identical pixels. Decoded images are cached as uint8: in memory when they fit,
+otherwise in a file cache keyed by a fingerprint of the files and settings, so
+trials and runs reuse it.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
+import os
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
+PAD_VALUE = 114.0  # letterbox padding grey
+MEMORY_CACHE_LIMIT = 1 << 30  # bytes of uint8 pixels kept in memory; more goes to a file cache
+CACHE_VERSION = 1
 
-def load_image(path, size: tuple[int, int]):
-    """Decode any PNG/JPEG/BMP/GIF file to RGB float32 [H, W, 3] resized to `size`."""
+
+def _decode(path):
     import tensorflow as tf
 
     data = tf.io.read_file(path)
-    image = tf.io.decode_image(data, channels=3, expand_animations=False)  # grey/RGBA -> RGB
-    image = tf.image.resize(image, size, method="bilinear", antialias=True)
-    image = tf.clip_by_value(image, 0.0, 255.0)
+    return tf.io.decode_image(data, channels=3, expand_animations=False)  # grey/RGBA -> RGB
+
+
+def load_image(path, size: tuple[int, int]):
+    """Decode any PNG/JPEG/BMP/GIF file to RGB float32 [H, W, 3] resized (stretched) to `size`."""
+    import tensorflow as tf
+
+    image = tf.image.resize(_decode(path), size, method="bilinear", antialias=True)
+    image = tf.round(tf.clip_by_value(image, 0.0, 255.0))  # whole values: what the uint8 cache holds
     image.set_shape((size[0], size[1], 3))
     return image
 
 
-def augmentation_layers(seed: int):
-    import keras
+def letterbox_scale(height, width, size: tuple[int, int]) -> float:
+    return min(size[0] / height, size[1] / width)
 
-    return keras.Sequential([
-        keras.layers.RandomFlip("horizontal", seed=seed),
-        keras.layers.RandomTranslation(0.1, 0.1, fill_mode="reflect", seed=seed),
-    ], name="augment")
+
+def load_letterboxed(path, size: tuple[int, int]):
+    """Decode, resize keeping the aspect ratio, pad bottom/right with grey to `size`.
+
+    Returns (image float32 [H, W, 3], scale): original pixel coordinates times
+    `scale` are letterboxed coordinates (no offset: the image sits top-left)."""
+    import tensorflow as tf
+
+    image = _decode(path)
+    shape = tf.cast(tf.shape(image)[:2], tf.float32)
+    scale = tf.minimum(size[0] / shape[0], size[1] / shape[1])
+    new = tf.cast(tf.round(shape * scale), tf.int32)
+    new = tf.minimum(tf.maximum(new, 1), tf.constant(size, tf.int32))
+    resized = tf.image.resize(image, new, method="bilinear", antialias=True)
+    padded = tf.pad(resized - PAD_VALUE, [[0, size[0] - new[0]], [0, size[1] - new[1]], [0, 0]]) + PAD_VALUE
+    padded = tf.round(tf.clip_by_value(padded, 0.0, 255.0))
+    padded.set_shape((size[0], size[1], 3))
+    return padded, scale
+
+
+def fingerprint(paths: Sequence[str], settings: dict) -> str:
+    """Changes when any file (path, size, mtime) or preprocessing setting changes."""
+    h = hashlib.sha256(json.dumps({**settings, "v": CACHE_VERSION}, sort_keys=True).encode())
+    for path in paths:
+        st = os.stat(path)
+        h.update(f"{path}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
+    return h.hexdigest()[:24]
+
+
+def cache_images(ds, paths: Sequence[str], size: tuple[int, int], settings: dict):
+    """Cache decoded uint8 images in memory if they fit, else in a fingerprinted file cache."""
+    if len(paths) * size[0] * size[1] * 3 <= MEMORY_CACHE_LIMIT:
+        return ds.cache()
+    from zazu.data.synthetic import cache_root
+
+    folder = cache_root() / "tfdata" / fingerprint(paths, {**settings, "size": list(size)})
+    folder.mkdir(parents=True, exist_ok=True)
+    prefix = folder / "images"
+    if not Path(f"{prefix}.index").exists():  # no complete cache: clear what a killed run left
+        for stale in folder.glob("images*"):
+            stale.unlink()
+    return ds.cache(str(prefix))
 
 
 def classification_dataset(
@@ -40,24 +96,106 @@ def classification_dataset(
     batch_size: int,
     *,
     training: bool,
-    augment: bool = False,
+    augment_settings: dict | None = None,
     seed: int = 0,
 ):
     import tensorflow as tf
 
-    ds = tf.data.Dataset.from_tensor_slices((list(paths), np.asarray(labels, dtype=np.int32)))
-    ds = ds.map(lambda p, y: (load_image(p, size), y), num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
-    ds = ds.cache()
+    from zazu.data.augment import build_augmenter
+
+    images = tf.data.Dataset.from_tensor_slices(list(paths)).map(
+        lambda p: tf.cast(load_image(p, size), tf.uint8), num_parallel_calls=tf.data.AUTOTUNE)
+    images = cache_images(images, paths, size, {"kind": "classification"})
+    ds = tf.data.Dataset.zip((images, tf.data.Dataset.from_tensor_slices(np.asarray(labels, dtype=np.int32))))
     if training:
         ds = ds.shuffle(len(paths), seed=seed, reshuffle_each_iteration=True)
-    ds = ds.batch(batch_size)
-    if training and augment:
-        layers = augmentation_layers(seed)
-        ds = ds.map(lambda x, y: (layers(x, training=True), y), num_parallel_calls=tf.data.AUTOTUNE)
+    ds = ds.batch(batch_size).map(lambda x, y: (tf.cast(x, tf.float32), y), num_parallel_calls=tf.data.AUTOTUNE)
+    if training and augment_settings is not None:
+        augment = build_augmenter(augment_settings, seed=seed, with_boxes=False)
+        ds = ds.map(lambda x, y: (augment({"images": x})["images"], y), num_parallel_calls=tf.data.AUTOTUNE)
     return ds.prefetch(tf.data.AUTOTUNE)
 
 
-def representative_images(paths: Sequence[str], size: tuple[int, int], limit: int = 100) -> Iterator[np.ndarray]:
+@dataclass
+class InstanceTargets:
+    """Per-image annotations in letterboxed coordinates, padded to `max_instances`."""
+
+    boxes: np.ndarray  # [N, M, 4] float32 xyxy
+    labels: np.ndarray  # [N, M] int32, -1 = padding
+    scales: np.ndarray  # [N] float32
+    masks: np.ndarray | None = None  # [N, H, W, M] uint8
+
+
+def instance_targets(records, size: tuple[int, int], max_instances: int, with_masks: bool) -> InstanceTargets:
+    """Boxes (and masks) of checked records (their width/height known), letterboxed to `size`.
+    Crowd regions (iscrowd) are left out of training targets."""
+    from zazu.data.masks import instance_mask
+
+    n = len(records)
+    boxes = np.zeros((n, max_instances, 4), np.float32)
+    labels = np.full((n, max_instances), -1, np.int32)
+    scales = np.zeros((n,), np.float32)
+    masks = np.zeros((n, size[0], size[1], max_instances), np.uint8) if with_masks else None
+    for i, record in enumerate(records):
+        scale = letterbox_scale(record.height, record.width, size)
+        scales[i] = scale
+        kept = [inst for inst in record.instances if not inst.iscrowd][:max_instances]
+        for j, inst in enumerate(kept):
+            boxes[i, j] = np.asarray(inst.box, np.float32) * scale
+            labels[i, j] = inst.label
+            if with_masks:
+                masks[i, :, :, j] = instance_mask(inst, record.height, record.width, scale, *size)
+    return InstanceTargets(boxes, labels, scales, masks)
+
+
+def instance_dataset(
+    paths: Sequence[str],
+    targets: InstanceTargets,
+    size: tuple[int, int],
+    batch_size: int,
+    *,
+    training: bool,
+    augment_settings: dict | None = None,
+    seed: int = 0,
+):
+    """Batches of {images, bounding_boxes: {boxes, labels}, [segmentation_masks], index}.
+
+    Detection and instance segmentation read this; with `augment_settings` the
+    boxes and masks are transformed with the images, then clipped or dropped."""
+    import tensorflow as tf
+
+    from zazu.data.augment import build_augmenter
+
+    images = tf.data.Dataset.from_tensor_slices(list(paths)).map(
+        lambda p: tf.cast(load_letterboxed(p, size)[0], tf.uint8), num_parallel_calls=tf.data.AUTOTUNE)
+    images = cache_images(images, paths, size, {"kind": "letterbox"})
+    columns = {"bounding_boxes": {"boxes": targets.boxes, "labels": targets.labels},
+               "index": np.arange(len(paths), dtype=np.int32)}
+    if targets.masks is not None:
+        columns["segmentation_masks"] = targets.masks
+    ds = tf.data.Dataset.zip((images, tf.data.Dataset.from_tensor_slices(columns)))
+    ds = ds.map(lambda image, rest: {"images": image, **rest})
+    if training:
+        ds = ds.shuffle(len(paths), seed=seed, reshuffle_each_iteration=True)
+    ds = ds.batch(batch_size)
+
+    def to_float(batch):
+        batch = dict(batch)
+        batch["images"] = tf.cast(batch["images"], tf.float32)
+        if "segmentation_masks" in batch:
+            batch["segmentation_masks"] = tf.cast(batch["segmentation_masks"], tf.float32)
+        return batch
+
+    ds = ds.map(to_float, num_parallel_calls=tf.data.AUTOTUNE)
+    if training and augment_settings is not None:
+        augment = build_augmenter(augment_settings, seed=seed)
+        ds = ds.map(augment, num_parallel_calls=tf.data.AUTOTUNE)
+    return ds.prefetch(tf.data.AUTOTUNE)
+
+
+def representative_images(paths: Sequence[str], size: tuple[int, int], limit: int = 100,
+                          letterbox: bool = False) -> Iterator[np.ndarray]:
     """Un-augmented training images, batch of 1, preprocessed exactly as at inference."""
     for path in list(paths)[:limit]:
-        yield load_image(path, size).numpy()[None]
+        image = load_letterboxed(path, size)[0] if letterbox else load_image(path, size)
+        yield image.numpy()[None]

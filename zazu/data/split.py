@@ -20,21 +20,28 @@ def _key(seed: int, path: str) -> str:
     return hashlib.sha256(f"{seed}:{path}".encode()).hexdigest()
 
 
-def split_dataset(dataset: Dataset, val_ratio: float, seed: int) -> dict[str, list[str]]:
-    """{'train': [paths], 'val': [paths]}, stratified by class."""
+def split_dataset(dataset: Dataset, val_ratio: float, seed: int, test_ratio: float = 0.0) -> dict[str, list[str]]:
+    """{'train': [paths], 'val': [paths]} (and 'test' when test_ratio > 0), stratified by class."""
     if dataset.given_split:
         return {name: sorted(paths) for name, paths in dataset.given_split.items()}
-    by_class: dict[int | None, list[str]] = defaultdict(list)
+    # Files with the same bytes form one group, so a duplicate never straddles train and val.
+    groups: dict[int | None, dict[str, list[str]]] = defaultdict(lambda: defaultdict(list))
     for record in dataset.records:
-        by_class[record.label].append(record.path)
-    split = {"train": [], "val": []}
-    for paths in by_class.values():
-        paths = sorted(set(paths), key=lambda p: _key(seed, p))
-        n_val = round(len(paths) * val_ratio)
-        if len(paths) >= 2:
-            n_val = min(max(n_val, 1), len(paths) - 1)  # every class on both sides when it can be
-        split["val"].extend(paths[:n_val])
-        split["train"].extend(paths[n_val:])
+        head = dataset.duplicates.get(record.path, record.path)
+        groups[record.label][head].append(record.path)
+    split: dict[str, list[str]] = {"train": [], "val": [], **({"test": []} if test_ratio > 0 else {})}
+    for by_head in groups.values():
+        n = sum(len(members) for members in by_head.values())
+        n_val = round(n * val_ratio)
+        if n >= 2:
+            n_val = min(max(n_val, 1), n - 1)  # every class on both sides when it can be
+        n_test = min(round(n * test_ratio), n - n_val - 1) if test_ratio > 0 else 0
+        quota = {"val": n_val, "test": n_test}
+        for head in sorted(by_head, key=lambda h: _key(seed, h)):
+            side = next((s for s in ("val", "test") if quota[s] > 0), "train")
+            split[side].extend(by_head[head])
+            if side != "train":
+                quota[side] -= len(by_head[head])
     if not split["train"] or not split["val"]:
         raise DatasetError(
             f"{dataset.root}: {len(dataset.records)} image(s) cannot be split into train and val "
@@ -43,14 +50,17 @@ def split_dataset(dataset: Dataset, val_ratio: float, seed: int) -> dict[str, li
     return {name: sorted(paths) for name, paths in split.items()}
 
 
-def write_split(path: Path, dataset: Dataset, split: dict[str, list[str]], seed: int, val_ratio: float) -> None:
+def write_split(path: Path, dataset: Dataset, split: dict[str, list[str]], seed: int, val_ratio: float,
+                test_ratio: float = 0.0, records_file: str | None = None) -> None:
     atomic_write_json(path, {
         "dataset": str(dataset.root),
         "format": dataset.format,
         "classes": dataset.classes,
         "seed": seed,
         "val_split": val_ratio,
+        "test_split": test_ratio,
         "given_split": dataset.given_split is not None,
+        "records": records_file,
         **split,
     })
 

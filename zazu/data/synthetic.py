@@ -1,12 +1,17 @@
-"""Zazu's embedded default dataset, generated (seeded, deterministic) instead of downloaded.
+"""Zazu's embedded default datasets, generated (seeded, deterministic) instead of downloaded.
 
-Classification: coloured shapes (circle, square, triangle, cross) on noisy
-backgrounds, written as real PNG files in folder-per-class layout under a cache
-folder, so training reads them through the same loader as a user's folder.
+- classification: one coloured shape (circle, square, triangle, cross) per image
+  on a noisy background, folder-per-class PNGs;
+- detection: 1-3 shapes per image, COCO JSON with boxes;
+- instance_segmentation: the same with polygon masks.
+
+They are written as real files under a cache folder, so training reads them
+through the same readers as a user's dataset.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import tempfile
@@ -15,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 SHAPES = ("circle", "square", "triangle", "cross")
-VERSION = 1  # bump when the generator's output changes, so old caches are not reused
+VERSION = 2  # bump when the generators' output changes, so old caches are not reused
 
 
 def cache_root() -> Path:
@@ -38,24 +43,22 @@ def _shape_color(rng: np.random.Generator, background_mean: np.ndarray) -> tuple
             return tuple(int(c) for c in color)
 
 
-def draw_shape(draw, shape: str, cx: float, cy: float, r: float, color, angle: float) -> list[float]:
-    """Draw `shape` centred at (cx, cy) with radius r; return its box [x0, y0, x1, y1]."""
+def shape_polygon(shape: str, cx: float, cy: float, r: float, angle: float) -> list[tuple[float, float]]:
+    """The outline of `shape` centred at (cx, cy) with radius r, as (x, y) points."""
     if shape == "circle":
-        draw.ellipse([cx - r, cy - r, cx + r, cy + r], fill=color)
-    elif shape == "square":
-        draw.rectangle([cx - r, cy - r, cx + r, cy + r], fill=color)
-    elif shape == "triangle":
-        pts = [(cx + r * np.cos(angle + k * 2 * np.pi / 3), cy + r * np.sin(angle + k * 2 * np.pi / 3)) for k in range(3)]
-        draw.polygon(pts, fill=color)
-        xs, ys = zip(*pts)
-        return [min(xs), min(ys), max(xs), max(ys)]
-    elif shape == "cross":
+        t = np.linspace(0, 2 * np.pi, 48, endpoint=False)
+        return [(cx + r * np.cos(a), cy + r * np.sin(a)) for a in t]
+    if shape == "square":
+        return [(cx - r, cy - r), (cx + r, cy - r), (cx + r, cy + r), (cx - r, cy + r)]
+    if shape == "triangle":
+        return [(cx + r * np.cos(angle + k * 2 * np.pi / 3), cy + r * np.sin(angle + k * 2 * np.pi / 3))
+                for k in range(3)]
+    if shape == "cross":
         w = r / 3
-        draw.rectangle([cx - r, cy - w, cx + r, cy + w], fill=color)
-        draw.rectangle([cx - w, cy - r, cx + w, cy + r], fill=color)
-    else:
-        raise ValueError(shape)
-    return [cx - r, cy - r, cx + r, cy + r]
+        return [(cx - w, cy - r), (cx + w, cy - r), (cx + w, cy - w), (cx + r, cy - w), (cx + r, cy + w),
+                (cx + w, cy + w), (cx + w, cy + r), (cx - w, cy + r), (cx - w, cy + w), (cx - r, cy + w),
+                (cx - r, cy - w), (cx - w, cy - w)]
+    raise ValueError(shape)
 
 
 def render_classification_image(rng: np.random.Generator, shape: str, size: int):
@@ -63,10 +66,10 @@ def render_classification_image(rng: np.random.Generator, shape: str, size: int)
 
     pixels = _background(rng, size)
     image = Image.fromarray(pixels.astype(np.uint8))
-    draw = ImageDraw.Draw(image)
     r = rng.uniform(0.22, 0.38) * size
     cx, cy = rng.uniform(r, size - r, size=2)
-    draw_shape(draw, shape, cx, cy, r, _shape_color(rng, pixels.mean(axis=(0, 1))), rng.uniform(0, 2 * np.pi))
+    polygon = shape_polygon(shape, cx, cy, r, rng.uniform(0, 2 * np.pi))
+    ImageDraw.Draw(image).polygon(polygon, fill=_shape_color(rng, pixels.mean(axis=(0, 1))))
     return image
 
 
@@ -80,20 +83,74 @@ def write_classification_dataset(folder: Path, per_class: int = 150, size: int =
     return folder
 
 
+def _overlap(a, b) -> float:
+    """Intersection over the smaller box's area."""
+    iw = min(a[2], b[2]) - max(a[0], b[0])
+    ih = min(a[3], b[3]) - max(a[1], b[1])
+    if iw <= 0 or ih <= 0:
+        return 0.0
+    smaller = min((a[2] - a[0]) * (a[3] - a[1]), (b[2] - b[0]) * (b[3] - b[1]))
+    return iw * ih / smaller
+
+
+def write_instances_dataset(folder: Path, images: int = 400, size: int = 96, seed: int = 0,
+                            max_shapes: int = 3, with_polygons: bool = False) -> Path:
+    """Shapes scattered over noisy backgrounds, annotated as COCO instances."""
+    from PIL import Image, ImageDraw
+
+    rng = np.random.default_rng(seed)
+    (folder / "images").mkdir(parents=True, exist_ok=True)
+    coco = {"info": {"description": "Zazu synthetic shapes", "version": VERSION}, "images": [], "annotations": [],
+            "categories": [{"id": i + 1, "name": s} for i, s in enumerate(SHAPES)]}
+    for image_id in range(1, images + 1):
+        pixels = _background(rng, size)
+        image = Image.fromarray(pixels.astype(np.uint8))
+        draw = ImageDraw.Draw(image)
+        boxes = []
+        for _ in range(int(rng.integers(1, max_shapes + 1))):
+            for _attempt in range(20):
+                r = rng.uniform(0.1, 0.2) * size
+                cx, cy = rng.uniform(r, size - r, size=2)
+                shape = SHAPES[int(rng.integers(len(SHAPES)))]
+                polygon = shape_polygon(shape, cx, cy, r, rng.uniform(0, 2 * np.pi))
+                xs, ys = zip(*polygon)
+                box = (min(xs), min(ys), max(xs), max(ys))
+                if all(_overlap(box, b) < 0.05 for b in boxes):
+                    break
+            else:
+                continue
+            boxes.append(box)
+            draw.polygon(polygon, fill=_shape_color(rng, pixels.mean(axis=(0, 1))))
+            ann = {"id": len(coco["annotations"]) + 1, "image_id": image_id, "category_id": SHAPES.index(shape) + 1,
+                   "bbox": [round(box[0], 2), round(box[1], 2), round(box[2] - box[0], 2), round(box[3] - box[1], 2)],
+                   "area": round((box[2] - box[0]) * (box[3] - box[1]), 2), "iscrowd": 0}
+            if with_polygons:
+                ann["segmentation"] = [[round(v, 2) for xy in polygon for v in xy]]
+            coco["annotations"].append(ann)
+        name = f"{image_id:05d}.png"
+        image.save(folder / "images" / name)
+        coco["images"].append({"id": image_id, "file_name": name, "width": size, "height": size})
+    (folder / "annotations").mkdir(exist_ok=True)
+    (folder / "annotations" / "instances.json").write_text(json.dumps(coco), encoding="utf-8")
+    return folder
+
+
+WRITERS = {
+    "classification": write_classification_dataset,
+    "detection": write_instances_dataset,
+    "instance_segmentation": lambda folder, seed: write_instances_dataset(folder, seed=seed, with_polygons=True),
+}
+
+
 def ensure_synthetic(task: str, seed: int = 0) -> Path:
     """The embedded default dataset for `task`, generated once into the cache folder."""
-    writers = {"classification": write_classification_dataset}
-    if task not in writers:
-        from zazu.errors import DatasetError
-
-        raise DatasetError(f"No embedded default dataset for task={task!r} yet. Pass --data PATH.")
     target = cache_root() / "datasets" / f"synthetic-{task}-v{VERSION}-seed{seed}"
     if target.is_dir():
         return target
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}."))
     try:
-        writers[task](tmp, seed=seed)
+        WRITERS[task](tmp, seed=seed)
         os.replace(tmp, target)  # atomic: a half-written dataset is never seen
     except OSError:
         if not target.is_dir():

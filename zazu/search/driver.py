@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from zazu.config import save_config
-from zazu.errors import ZazuError
+from zazu.errors import DatasetError, ZazuError
 from zazu.ranking import select_models
 from zazu.registry import ModelSpec, Registry
 from zazu.runs import atomic_write_json, load_trial_records, new_run_dir, rank_trials, write_leaderboard
@@ -30,8 +30,13 @@ class SearchResult:
 
 
 def prepare_data(config: dict, run_dir: Path, reporter) -> dict[str, Any]:
-    """Find (or generate) the dataset, split it once for the whole run, write split.json."""
-    from zazu.data.folder import read_folder_dataset
+    """Find (or generate) the dataset, check it, split it once for the whole run.
+
+    Writes <run>/dataset.json (the checked records, read back by every trial)
+    and <run>/split.json (which images are train, val and test)."""
+    from zazu.data.check import check_dataset
+    from zazu.data.readers import read_dataset
+    from zazu.data.records import dataset_to_json
     from zazu.data.split import split_dataset, write_split
     from zazu.data.synthetic import ensure_synthetic
 
@@ -40,18 +45,29 @@ def prepare_data(config: dict, run_dir: Path, reporter) -> dict[str, Any]:
     if home is None:
         home = ensure_synthetic(task, seed=config["seed"])
         reporter.message(f"No --data given: using the embedded synthetic {task} dataset at {home}")
-    if task != "classification":
-        raise ZazuError(f"Datasets for task={task!r} are not readable yet; only classification is supported.")
-    dataset = read_folder_dataset(home)
-    for warning in dataset.warnings:
-        reporter.warning(warning)
-    split = split_dataset(dataset, config["val_split"], config["seed"])
+    report = check_dataset(read_dataset(home, config["data"]["annotation_type"]))
+    dataset = report.dataset
+    for problem in report.problems:
+        (reporter.note if problem.severity == "note" else reporter.warning)(str(problem))
+    strict = config["data"]["strict"]
+    if report.exit_code(strict) == 2:
+        fatal = [str(p) for p in report.problems if p.fatal or strict] or ["no usable image"]
+        raise DatasetError(f"{home}: dataset not usable{' (data.strict is on)' if strict else ''}: "
+                           + "; ".join(fatal[:5]) + (f" (+{len(fatal) - 5} more)" if len(fatal) > 5 else ""))
+    needs_labels = task == "classification"
+    if needs_labels != (dataset.format == "folder"):
+        expected = "a folder-per-class dataset" if needs_labels else "COCO, Pascal VOC or YOLO annotations"
+        raise DatasetError(f"{home}: task={task} needs {expected}. Received: a {dataset.format} dataset.")
+    split = split_dataset(dataset, config["val_split"], config["seed"], config["test_split"])
+    atomic_write_json(run_dir / "dataset.json", dataset_to_json(dataset))
     split_path = run_dir / "split.json"
-    write_split(split_path, dataset, split, config["seed"], config["val_split"])
+    write_split(split_path, dataset, split, config["seed"], config["val_split"], config["test_split"],
+                records_file="dataset.json")
     reporter.message(
-        f"Dataset {dataset.root}: {len(dataset.records)} images, {len(dataset.classes)} classes, "
-        f"{len(split['train'])} train / {len(split['val'])} val")
-    return {"home_path": str(dataset.root), "annotation_type": dataset.format, "split": str(split_path)}
+        f"Dataset {dataset.root} ({dataset.format}): {len(dataset.records)} images, {len(dataset.classes)} classes, "
+        + " / ".join(f"{len(v)} {k}" for k, v in split.items()))
+    return {"home_path": str(dataset.root), "annotation_type": dataset.format, "split": str(split_path),
+            "records": str(run_dir / "dataset.json"), "augmentation": config["augmentation"]}
 
 
 def share_trials(max_trials: int, n_models: int) -> list[int]:

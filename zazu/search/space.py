@@ -2,7 +2,8 @@
 
 keras-tuner's `hp.Choice` takes scalars of one type only. `values` lists that are
 not (e.g. anchor ratios `[[0.5, 1, 2], [1, 2]]`, or `[null, 3]`) are encoded as
-JSON strings for the oracle and decoded back before the adapter sees them. Lists
+JSON strings for the oracle and decoded back before the adapter sees them (so are
+booleans, which keras-tuner would turn into 1 and 0). Lists
 mixing ints and floats become floats. Ranges ({min, max, step, sampling}) become
 `hp.Int` when min, max and step are integers, `hp.Float` otherwise.
 """
@@ -17,8 +18,9 @@ TUNER_PREFIX = "tuner/"  # keras-tuner's own bookkeeping values (Hyperband)
 
 
 def _kind(values: list[Any]) -> str:
-    if all(isinstance(v, bool) for v in values):
-        return "bool"
+    # bools are JSON-encoded too: keras-tuner's Choice turns True into 1
+    if any(isinstance(v, bool) for v in values):
+        return "json"
     if all(isinstance(v, int) and not isinstance(v, bool) for v in values):
         return "int"
     if all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values):
@@ -60,7 +62,7 @@ class SpaceCodec:
             if "default" in entry:
                 kwargs["default"] = entry["default"]
             if all(isinstance(v, int) for v in (lo, hi)) and (step is None or isinstance(step, int)):
-                hp.Int(name, lo, hi, step=step or 1, **kwargs)
+                hp.Int(name, lo, hi, step=step, **kwargs)
             else:
                 hp.Float(name, float(lo), float(hi), step=step, **kwargs)
         return hp

@@ -1,0 +1,123 @@
+"""Augmentation from config, as Keras 3 preprocessing layers inside tf.data.
+
+Boxes and masks follow the image: the layers transform `bounding_boxes` and
+`segmentation_masks` with it. Afterwards boxes are clipped to the image and
+boxes left with (almost) no area are dropped (label -1), as are their masks.
+
+Config keys (the familiar ImageDataGenerator names):
+    horizontal_flip: bool          vertical_flip: bool
+    rotation_range: degrees        zoom_range: fraction (0.2 = +-20%)
+    width_shift_range / height_shift_range: fraction of the size
+    contrast_range: fraction       brightness_range: fraction
+    noise: std of Gaussian noise in pixel units (0-255)
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from zazu.errors import ConfigError
+from zazu.suggest import did_you_mean
+
+
+def _defaults() -> dict[str, Any]:
+    from zazu.config import load_defaults
+
+    return load_defaults()["augmentation"]  # one defaults file for everything
+
+
+AUGMENT_DEFAULTS: dict[str, Any] = _defaults()
+MIN_BOX_SIDE = 2.0  # pixels; a box thinner than this after augmentation is dropped
+
+
+def resolve_augmentation(config: dict | None) -> dict[str, Any]:
+    """Defaults updated with `config`; unknown keys and bad values are errors."""
+    resolved = dict(AUGMENT_DEFAULTS)
+    for key, value in (config or {}).items():
+        if key not in AUGMENT_DEFAULTS:
+            raise ConfigError(f"unknown augmentation key `augmentation.{key}`.{did_you_mean(key, AUGMENT_DEFAULTS)} "
+                              f"Valid keys: {', '.join(AUGMENT_DEFAULTS)}.")
+        default = AUGMENT_DEFAULTS[key]
+        if isinstance(default, bool):
+            if not isinstance(value, bool):
+                raise ConfigError(f"`augmentation.{key}` must be true or false. Received: {key}={value!r}")
+        elif isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+            raise ConfigError(f"`augmentation.{key}` must be a number >= 0. Received: {key}={value!r}")
+        resolved[key] = value
+    return resolved
+
+
+def build_augmenter(settings: dict[str, Any], seed: int = 0, with_boxes: bool = True):
+    """Return fn(batch) -> batch for dicts with `images` (float 0-255), optional
+    `bounding_boxes` {boxes [B, N, 4] xyxy pixels, labels [B, N], -1 = padding}
+    and `segmentation_masks` [B, H, W, N]."""
+    import keras
+    import tensorflow as tf
+
+    box_format = {"bounding_box_format": "xyxy"} if with_boxes else {}
+    s = settings
+    layers = []  # geometric: move boxes and masks with the image
+    photometric = []  # pixel values only
+    modes = "_and_".join(m for m, on in (("horizontal", s["horizontal_flip"]), ("vertical", s["vertical_flip"])) if on)
+    if modes:
+        layers.append(keras.layers.RandomFlip(modes, seed=seed, **box_format))
+    if s["rotation_range"]:
+        layers.append(keras.layers.RandomRotation(s["rotation_range"] / 360.0, fill_mode="constant",
+                                                  fill_value=114.0, seed=seed + 1, **box_format))
+    if s["zoom_range"]:
+        layers.append(keras.layers.RandomZoom(s["zoom_range"], fill_mode="constant", fill_value=114.0,
+                                              seed=seed + 2, **box_format))
+    if s["width_shift_range"] or s["height_shift_range"]:
+        layers.append(keras.layers.RandomTranslation(s["height_shift_range"], s["width_shift_range"],
+                                                     fill_mode="constant", fill_value=114.0, seed=seed + 3,
+                                                     **box_format))
+    if s["contrast_range"]:
+        photometric.append(keras.layers.RandomContrast(s["contrast_range"], value_range=(0, 255), seed=seed + 4))
+    if s["brightness_range"]:
+        photometric.append(keras.layers.RandomBrightness(s["brightness_range"], value_range=(0, 255), seed=seed + 5))
+    noise = float(s["noise"])
+    generator = tf.random.Generator.from_seed(seed + 6) if noise else None
+
+    geometric_keys = ("images", "bounding_boxes", "segmentation_masks")
+
+    def augment(batch: dict) -> dict:
+        out = dict(batch)
+        moving = {k: batch[k] for k in geometric_keys if k in batch}
+        for layer in layers:
+            moving = layer(moving, training=True)
+        out.update(moving)
+        images = out["images"]
+        for layer in photometric:
+            images = layer(images, training=True)
+        if generator is not None:
+            images = images + generator.normal(tf.shape(images), stddev=noise)
+        out["images"] = tf.clip_by_value(images, 0.0, 255.0)
+        if "bounding_boxes" in out:
+            labels = tf.cast(tf.round(out["bounding_boxes"]["labels"]), batch["bounding_boxes"]["labels"].dtype)
+            out["bounding_boxes"] = {"boxes": out["bounding_boxes"]["boxes"], "labels": labels}
+            out = _clip_and_drop(out)
+        return out
+
+    return augment
+
+
+def _clip_and_drop(batch: dict) -> dict:
+    import tensorflow as tf
+
+    images = batch["images"]
+    height = tf.cast(tf.shape(images)[1], tf.float32)
+    width = tf.cast(tf.shape(images)[2], tf.float32)
+    boxes = batch["bounding_boxes"]["boxes"]
+    labels = batch["bounding_boxes"]["labels"]
+    x0 = tf.clip_by_value(boxes[..., 0], 0.0, width)
+    y0 = tf.clip_by_value(boxes[..., 1], 0.0, height)
+    x1 = tf.clip_by_value(boxes[..., 2], 0.0, width)
+    y1 = tf.clip_by_value(boxes[..., 3], 0.0, height)
+    keep = (labels >= 0) & (x1 - x0 >= MIN_BOX_SIDE) & (y1 - y0 >= MIN_BOX_SIDE)
+    boxes = tf.where(keep[..., None], tf.stack([x0, y0, x1, y1], axis=-1), 0.0)
+    out = dict(batch)
+    out["bounding_boxes"] = {"boxes": boxes, "labels": tf.where(keep, labels, -1)}
+    if "segmentation_masks" in batch:
+        masks = batch["segmentation_masks"]
+        out["segmentation_masks"] = masks * tf.cast(keep, masks.dtype)[:, None, None, :]
+    return out

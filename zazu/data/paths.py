@@ -1,0 +1,25 @@
+"""Paths inside a dataset: nothing an annotation names may escape the dataset root."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path, PurePosixPath
+
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".gif")
+
+
+def inside_root(root: Path, name: str, base: Path | None = None) -> str | None:
+    """`name` (relative to `base`, default the root) as a root-relative posix path,
+    or None when it is absolute or resolves outside the root."""
+    name = name.replace("\\", "/")
+    if PurePosixPath(name).is_absolute() or (len(name) > 1 and name[1] == ":"):
+        return None
+    root = Path(os.path.realpath(root))
+    target = Path(os.path.realpath((base or root) / name))
+    if target != root and root not in target.parents:
+        return None
+    return target.relative_to(root).as_posix()
+
+
+def is_image_file(path: Path) -> bool:
+    return path.is_file() and path.suffix.lower() in IMAGE_SUFFIXES and not path.name.startswith(".")

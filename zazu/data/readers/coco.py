@@ -1,0 +1,144 @@
+"""COCO instances JSON: boxes, polygons, RLE (incl. iscrowd), non-contiguous category ids.
+
+Layouts found: root/annotations/instances_<split>.json with images in
+root/images/<split>/, root/images/, root/<split>/ or root/. Several JSON files
+named after splits (train, val, test) make the dataset's own split.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from zazu.data.paths import inside_root
+from zazu.data.records import Dataset, ImageRecord, Instance, Problem
+from zazu.errors import DatasetError
+
+SPLIT_WORDS = ("train", "val", "test")
+
+
+def is_coco_json(path: Path) -> bool:
+    if path.suffix != ".json" or not path.is_file():
+        return False
+    try:
+        with open(path, encoding="utf-8") as f:
+            head = f.read(4096)
+    except OSError:
+        return False
+    return '"images"' in head or '"annotations"' in head or '"categories"' in head or '"info"' in head
+
+
+def find_coco_files(root: Path) -> list[Path]:
+    candidates = sorted((root / "annotations").glob("*.json")) + sorted(root.glob("*.json"))
+    found = []
+    for path in candidates:
+        if not is_coco_json(path):
+            continue
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            found.append(path)  # reported when read
+            continue
+        if isinstance(data, dict) and {"images", "annotations", "categories"} <= set(data):
+            found.append(path)
+    return found
+
+
+def _split_name(path: Path) -> str | None:
+    stem = path.stem.lower()
+    for word in SPLIT_WORDS:
+        if word in stem:
+            return word
+    return None
+
+
+def read_coco_dataset(root: str | Path) -> Dataset:
+    root = Path(root)
+    files = find_coco_files(root)
+    if not files:
+        raise DatasetError(f"{root}: no COCO instances JSON found (looked in {root / 'annotations'} and {root}).")
+    problems: list[Problem] = []
+    categories: dict[int, str] = {}
+    loaded = []
+    for path in files:
+        rel_json = path.relative_to(root).as_posix()
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (json.JSONDecodeError, UnicodeDecodeError) as e:
+            raise DatasetError(f"{path}: not valid JSON ({e}).") from None
+        for cat in data["categories"]:
+            if categories.get(cat["id"], cat["name"]) != cat["name"]:
+                raise DatasetError(f"{path}: category id {cat['id']} is {cat['name']!r} here and "
+                                   f"{categories[cat['id']]!r} in another file.")
+            categories[cat["id"]] = cat["name"]
+        loaded.append((path, rel_json, data))
+    ids = sorted(categories)
+    classes = [categories[i] for i in ids]
+    index = {cat_id: i for i, cat_id in enumerate(ids)}
+
+    records: list[ImageRecord] = []
+    given: dict[str, list[str]] = {}
+    for path, rel_json, data in loaded:
+        split = _split_name(path) if len(loaded) > 1 else None
+        image_dirs = [d for d in ([root / "images" / split] if split else []) + [
+            root / "images" / path.stem.replace("instances_", ""), root / "images", *(
+                [root / split] if split else []), root] if d.is_dir()]
+        by_image: dict[int, list[Instance]] = {}
+        image_ids = {img["id"] for img in data["images"]}
+        for ann in data["annotations"]:
+            where = f"{rel_json} annotation {ann.get('id')}"
+            if ann.get("image_id") not in image_ids:
+                problems.append(Problem(where, f"refers to image_id {ann.get('image_id')} that is not in `images`; ignored"))
+                continue
+            if ann.get("category_id") not in index:
+                problems.append(Problem(where, f"unknown class: category_id {ann.get('category_id')} is not in `categories`; ignored"))
+                continue
+            instance = _instance(ann, index, where, problems)
+            if instance is not None:
+                by_image.setdefault(ann["image_id"], []).append(instance)
+        for img in data["images"]:
+            name = str(img["file_name"])
+            rel = None
+            for image_dir in image_dirs:
+                candidate = inside_root(root, name, base=image_dir)
+                if candidate is None:
+                    break
+                if (root / candidate).is_file():
+                    rel = candidate
+                    break
+            if rel is None and inside_root(root, name, base=image_dirs[0] if image_dirs else root) is None:
+                problems.append(Problem(f"{rel_json} image {img['id']}",
+                                        f"file_name {name!r} points outside the dataset folder; refused", severity="fatal"))
+                continue
+            if rel is None:
+                problems.append(Problem(name, f"missing image file (listed in {rel_json}); left out"))
+                continue
+            records.append(ImageRecord(rel, width=img.get("width"), height=img.get("height"),
+                                       instances=tuple(by_image.get(img["id"], ())), source=rel_json))
+            if split:
+                given.setdefault(split, []).append(rel)
+    if given and not {"train", "val"} <= set(given):
+        given = {}
+    return Dataset(root=root, format="coco", classes=classes, records=records, given_split=given or None,
+                   problems=problems)
+
+
+def _instance(ann: dict, index: dict, where: str, problems: list[Problem]) -> Instance | None:
+    bbox = ann.get("bbox")
+    if not (isinstance(bbox, list) and len(bbox) == 4):
+        problems.append(Problem(where, f"bbox must be [x, y, width, height]; got {bbox!r}; ignored"))
+        return None
+    x, y, w, h = (float(v) for v in bbox)
+    polygons: list[tuple[float, ...]] = []
+    rle = None
+    segmentation = ann.get("segmentation")
+    if isinstance(segmentation, list):
+        for poly in segmentation:
+            if len(poly) < 6 or len(poly) % 2:
+                problems.append(Problem(where, f"polygon with fewer than 3 points ({len(poly)} numbers); polygon dropped"))
+                continue
+            polygons.append(tuple(float(v) for v in poly))
+    elif isinstance(segmentation, dict):
+        rle = segmentation
+    return Instance(label=index[ann["category_id"]], box=(x, y, x + w, y + h), polygons=tuple(polygons), rle=rle,
+                    iscrowd=bool(ann.get("iscrowd", 0)))

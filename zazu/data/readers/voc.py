@@ -1,0 +1,110 @@
+"""Pascal VOC XML: one XML per image; the `difficult` flag is kept.
+
+Box coordinates are taken as written (absolute pixels, x1 = xmax), as
+labelling tools write them. Images are looked for in JPEGImages/, images/, the
+XML's folder and the root; the XML's <path> (an absolute path on the labeller's
+machine) is ignored. ImageSets/Main/{train,val,test}.txt make the given split.
+"""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+from zazu.data.paths import inside_root
+from zazu.data.records import Dataset, ImageRecord, Instance, Problem
+from zazu.errors import DatasetError
+
+
+def find_voc_files(root: Path) -> list[Path]:
+    for folder in (root / "Annotations", root / "annotations", root):
+        files = sorted(p for p in folder.glob("*.xml") if p.is_file())
+        if files:
+            return files
+    return []
+
+
+def _text(node, tag: str, default=None):
+    child = node.find(tag)
+    return child.text.strip() if child is not None and child.text else default
+
+
+def read_voc_dataset(root: str | Path) -> Dataset:
+    root = Path(root)
+    files = find_voc_files(root)
+    if not files:
+        raise DatasetError(f"{root}: no Pascal VOC XML files found (looked in Annotations/, annotations/ and the root).")
+    problems: list[Problem] = []
+    parsed = []
+    names: set[str] = set()
+    for path in files:
+        rel_xml = path.relative_to(root).as_posix()
+        try:
+            tree = ET.parse(path).getroot()
+        except ET.ParseError as e:
+            problems.append(Problem(rel_xml, f"not valid XML ({e}); left out"))
+            continue
+        if tree.tag != "annotation":
+            continue
+        parsed.append((path, rel_xml, tree))
+        names.update(_text(obj, "name", "") for obj in tree.findall("object"))
+    names.discard("")
+    classes = sorted(names)
+    index = {name: i for i, name in enumerate(classes)}
+
+    records: list[ImageRecord] = []
+    for path, rel_xml, tree in parsed:
+        filename = _text(tree, "filename")
+        if not filename:
+            problems.append(Problem(rel_xml, "no <filename>; left out"))
+            continue
+        rel = None
+        for folder in (root / "JPEGImages", root / "images", path.parent, root):
+            candidate = inside_root(root, filename, base=folder)
+            if candidate is None:
+                problems.append(Problem(rel_xml, f"<filename> {filename!r} points outside the dataset folder; refused",
+                                        severity="fatal"))
+                break
+            if (root / candidate).is_file():
+                rel = candidate
+                break
+        else:
+            problems.append(Problem(filename, f"missing image file (named in {rel_xml}); left out"))
+        if rel is None:
+            continue
+        size = tree.find("size")
+        width = int(float(_text(size, "width", 0))) if size is not None else 0
+        height = int(float(_text(size, "height", 0))) if size is not None else 0
+        instances = []
+        for obj in tree.findall("object"):
+            name = _text(obj, "name", "")
+            box = obj.find("bndbox")
+            if box is None:
+                problems.append(Problem(rel_xml, f"object {name!r} has no <bndbox>; ignored"))
+                continue
+            try:
+                coords = tuple(float(_text(box, k)) for k in ("xmin", "ymin", "xmax", "ymax"))
+            except (TypeError, ValueError):
+                problems.append(Problem(rel_xml, f"object {name!r} has a non-numeric <bndbox>; ignored"))
+                continue
+            instances.append(Instance(label=index[name], box=coords,
+                                      difficult=_text(obj, "difficult", "0") == "1"))
+        records.append(ImageRecord(rel, width=width or None, height=height or None, instances=tuple(instances),
+                                   source=rel_xml))
+
+    given = _image_sets(root, records)
+    return Dataset(root=root, format="voc", classes=classes, records=records, given_split=given, problems=problems)
+
+
+def _image_sets(root: Path, records: list[ImageRecord]) -> dict[str, list[str]] | None:
+    folder = root / "ImageSets" / "Main"
+    if not (folder / "train.txt").is_file() or not (folder / "val.txt").is_file():
+        return None
+    by_stem = {Path(r.path).stem: r.path for r in records}
+    given = {}
+    for split in ("train", "val", "test"):
+        path = folder / f"{split}.txt"
+        if path.is_file():
+            stems = [line.split()[0] for line in path.read_text().splitlines() if line.strip()]
+            given[split] = [by_stem[s] for s in stems if s in by_stem]
+    return given

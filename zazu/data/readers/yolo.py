@@ -1,0 +1,109 @@
+"""YOLO txt: one label file per image, `class cx cy w h` (normalised) for boxes or
+`class x1 y1 x2 y2 ...` for segment polygons. Class names from data.yaml
+(`names` as a list or an {index: name} map) or classes.txt.
+
+Layouts: images/<split>/x.jpg with labels/<split>/x.txt, or images/ and labels/,
+or images with their .txt beside them.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from zazu.data.paths import is_image_file
+from zazu.data.records import Dataset, ImageRecord, Instance, Problem
+from zazu.errors import DatasetError
+
+
+def read_class_names(root: Path) -> list[str] | None:
+    yaml_path = next((p for p in (root / "data.yaml", root / "dataset.yaml") if p.is_file()), None)
+    if yaml_path is not None:
+        import yaml
+
+        try:
+            data = yaml.safe_load(yaml_path.read_text(encoding="utf-8")) or {}
+        except yaml.YAMLError as e:
+            raise DatasetError(f"{yaml_path}: cannot be parsed ({str(e).splitlines()[0]}).") from None
+        names = data.get("names")
+        if isinstance(names, dict):
+            return [str(names[k]) for k in sorted(names, key=int)]
+        if isinstance(names, list):
+            return [str(n) for n in names]
+        raise DatasetError(f"{yaml_path}: expected `names` as a list or an index->name map. Received: {names!r}")
+    classes_txt = root / "classes.txt"
+    if classes_txt.is_file():
+        return [line.strip() for line in classes_txt.read_text(encoding="utf-8").splitlines() if line.strip()]
+    return None
+
+
+def _label_path(root: Path, image: Path) -> Path:
+    rel = image.relative_to(root).parts
+    if "images" in rel:
+        i = rel.index("images")
+        parts = (*rel[:i], "labels", *rel[i + 1:])
+        return (root.joinpath(*parts)).with_suffix(".txt")
+    return image.with_suffix(".txt")
+
+
+def read_yolo_dataset(root: str | Path) -> Dataset:
+    from PIL import Image
+
+    root = Path(root)
+    classes = read_class_names(root)
+    if classes is None:
+        raise DatasetError(f"{root}: YOLO datasets need data.yaml (with `names`) or classes.txt for the class names.")
+    image_root = root / "images" if (root / "images").is_dir() else root
+    images = sorted(p for p in image_root.rglob("*") if is_image_file(p))
+    problems: list[Problem] = []
+    records: list[ImageRecord] = []
+    given: dict[str, list[str]] = {}
+    for image in images:
+        rel = image.relative_to(root).as_posix()
+        try:
+            with Image.open(image) as im:
+                width, height = im.size
+        except Exception as e:
+            problems.append(Problem(rel, f"unreadable image, left out ({type(e).__name__}: {e})"))
+            continue
+        label_path = _label_path(root, image)
+        rel_label = label_path.relative_to(root).as_posix()
+        instances = []
+        if label_path.is_file():
+            for n, line in enumerate(label_path.read_text(encoding="utf-8").splitlines(), 1):
+                instance = _parse_line(line, width, height, len(classes), f"{rel_label}:{n}", problems)
+                if instance is not None:
+                    instances.append(instance)
+        records.append(ImageRecord(rel, width=width, height=height, instances=tuple(instances), source=rel_label))
+        parts = image.relative_to(image_root).parts
+        if image_root.name == "images" and len(parts) > 1 and parts[0] in ("train", "val", "test"):
+            given.setdefault(parts[0], []).append(rel)
+    if not {"train", "val"} <= set(given):
+        given = {}
+    return Dataset(root=root, format="yolo", classes=classes, records=records, given_split=given or None,
+                   problems=problems)
+
+
+def _parse_line(line: str, width: int, height: int, n_classes: int, where: str, problems) -> Instance | None:
+    fields = line.split()
+    if not fields:
+        return None
+    try:
+        label = int(fields[0])
+        values = [float(v) for v in fields[1:]]
+    except ValueError:
+        problems.append(Problem(where, f"expected numbers, got {line!r}; ignored"))
+        return None
+    if not 0 <= label < n_classes:
+        problems.append(Problem(where, f"unknown class: index {label} (the dataset has {n_classes} classes); ignored"))
+        return None
+    if len(values) == 4:
+        cx, cy, w, h = values
+        box = ((cx - w / 2) * width, (cy - h / 2) * height, (cx + w / 2) * width, (cy + h / 2) * height)
+        return Instance(label=label, box=box)
+    if len(values) < 6 or len(values) % 2:
+        problems.append(Problem(where, f"polygon with fewer than 3 points ({len(values)} numbers); ignored"))
+        return None
+    xs = [v * width for v in values[0::2]]
+    ys = [v * height for v in values[1::2]]
+    polygon = tuple(c for xy in zip(xs, ys) for c in xy)
+    return Instance(label=label, box=(min(xs), min(ys), max(xs), max(ys)), polygons=(polygon,))
