@@ -456,6 +456,7 @@ def test_training_configs_must_be_an_object(tmp_path):
 
 
 def test_adaptmodel_without_init_is_rejected(tmp_path):
+    # object.__init__ has a (*args, **kwargs) signature but takes no arguments
     adapter = """
     class AdaptModel:
         def train(self):
@@ -464,4 +465,22 @@ def test_adaptmodel_without_init_is_rejected(tmp_path):
             return {}
     """
     msg = load_error(tmp_path, entry(), adapter)
+    assert adapter_path_text(tmp_path) in msg
     assert "(model_specs, hp_values)" in msg
+    assert "no __init__" in msg
+
+
+def test_adaptmodel_inheriting_a_valid_init_is_accepted(tmp_path):
+    adapter = """
+    class Base:
+        def __init__(self, model_specs, hp_values):
+            self.hp = hp_values
+
+    class AdaptModel(Base):
+        def train(self):
+            pass
+        def get_metrics(self):
+            return {}
+    """
+    spec = load_one(tmp_path, entry(), adapter).get(NAME)
+    assert spec.adapter_class({}, {"lr": 1}).hp == {"lr": 1}

@@ -56,9 +56,17 @@ def test_string_choices_stay_strings():
 
 
 def test_bool_choices_stay_bools():
+    # keras-tuner's Choice would turn True into 1, so bools go through the JSON encoding
     codec, hp = build({"name": "augment", "values": [True, False]})
     assert codec.decode(hp.values)["augment"] is True
-    assert codec.decode({"augment": hp_of(hp, "augment").values[1]})["augment"] is False
+    decoded = [codec.decode({"augment": v})["augment"] for v in hp_of(hp, "augment").values]
+    assert decoded == [True, False]
+    assert all(type(v) is bool for v in decoded)
+
+
+def test_bool_and_none_choices_decode_to_originals():
+    codec, hp = build({"name": "flag", "values": [True, None, False]})
+    assert [codec.decode({"flag": v})["flag"] for v in hp_of(hp, "flag").values] == [True, None, False]
 
 
 def test_list_valued_choices_are_encoded_and_decoded():
@@ -138,8 +146,12 @@ def test_log_sampling_is_preserved_on_int_ranges_with_step():
 
 
 def test_log_sampling_on_int_range_without_step():
-    _, hp = build({"name": "filters", "min": 8, "max": 64, "sampling": "log"})
-    assert hp_of(hp, "filters").sampling == "log"
+    # keras-tuner refuses step=1 with log sampling; no step must stay no step
+    codec, hp = build({"name": "filters", "min": 8, "max": 64, "sampling": "log"})
+    h = hp_of(hp, "filters")
+    assert isinstance(h, keras_tuner.engine.hyperparameters.Int)
+    assert (h.sampling, h.step) == ("log", None)
+    assert codec.decode(hp.values) == {"filters": 8}
 
 
 def test_range_default_is_passed_on():

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from zazu.data.pipeline import PAD_VALUE  # the letterbox grey, also where a rotation or zoom uncovers
 from zazu.errors import ConfigError
 from zazu.suggest import did_you_mean
 
@@ -63,13 +64,12 @@ def build_augmenter(settings: dict[str, Any], seed: int = 0, with_boxes: bool = 
         layers.append(keras.layers.RandomFlip(modes, seed=seed, **box_format))
     if s["rotation_range"]:
         layers.append(keras.layers.RandomRotation(s["rotation_range"] / 360.0, fill_mode="constant",
-                                                  fill_value=114.0, seed=seed + 1, **box_format))
+                                                  seed=seed + 1, **box_format))
     if s["zoom_range"]:
-        layers.append(keras.layers.RandomZoom(s["zoom_range"], fill_mode="constant", fill_value=114.0,
-                                              seed=seed + 2, **box_format))
+        layers.append(keras.layers.RandomZoom(s["zoom_range"], fill_mode="constant", seed=seed + 2, **box_format))
     if s["width_shift_range"] or s["height_shift_range"]:
         layers.append(keras.layers.RandomTranslation(s["height_shift_range"], s["width_shift_range"],
-                                                     fill_mode="constant", fill_value=114.0, seed=seed + 3,
+                                                     fill_mode="constant", seed=seed + 3,
                                                      **box_format))
     if s["contrast_range"]:
         photometric.append(keras.layers.RandomContrast(s["contrast_range"], value_range=(0, 255), seed=seed + 4))
@@ -83,10 +83,13 @@ def build_augmenter(settings: dict[str, Any], seed: int = 0, with_boxes: bool = 
     def augment(batch: dict) -> dict:
         out = dict(batch)
         moving = {k: batch[k] for k in geometric_keys if k in batch}
+        # The layers fill uncovered areas with 0 in images and masks alike; shifting the
+        # images makes that fill the letterbox grey for them while masks stay empty there.
+        moving["images"] = moving["images"] - PAD_VALUE
         for layer in layers:
             moving = layer(moving, training=True)
         out.update(moving)
-        images = out["images"]
+        images = out["images"] + PAD_VALUE
         for layer in photometric:
             images = layer(images, training=True)
         if generator is not None:

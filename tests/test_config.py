@@ -1,0 +1,246 @@
+"""resolve_config: defaults <- config file <- CLI overrides, validated; parse_priority; save_config."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import yaml
+
+from zazu.config import load_defaults, parse_priority, resolve_config, save_config
+from zazu.errors import ConfigError
+
+# A config in the original ZazuML configs.json vocabulary.
+ZAZUML_CONFIG = {
+    "max_trials": 6,
+    "max_instances_at_once": 1,
+    "model_priority_space": [9, 3, 2],
+    "task": "classification",
+    "epochs": 3,
+    "search_method": "bayesian",
+    "data": {"home_path": "/data/flowers", "annotation_type": "folder"},
+}
+
+
+def write_yaml(path, data):
+    path.write_text(yaml.safe_dump(data), encoding="utf-8")
+    return path
+
+
+def config_error(*args, **kwargs) -> str:
+    with pytest.raises(ConfigError) as info:
+        resolve_config(*args, **kwargs)
+    return str(info.value)
+
+
+# --- defaults and merging ------------------------------------------------------
+
+
+def test_defaults_resolve_unchanged():
+    config = resolve_config()
+    assert config == load_defaults()
+    assert config["task"] == "classification"
+    assert config["data"] == {"home_path": None, "annotation_type": "auto"}
+    assert config["max_instances_at_once"] == 1
+
+
+def test_resolve_returns_a_fresh_dict_each_time():
+    first = resolve_config()
+    first["data"]["home_path"] = "/mutated"
+    assert resolve_config()["data"]["home_path"] is None
+
+
+def test_yaml_config_file_with_zazuml_keys_merges(tmp_path):
+    config = resolve_config(write_yaml(tmp_path / "c.yaml", ZAZUML_CONFIG))
+    for key, value in ZAZUML_CONFIG.items():
+        assert config[key] == value
+    assert config["top_k"] == load_defaults()["top_k"]  # untouched keys keep their defaults
+
+
+def test_json_config_file_with_zazuml_keys_merges(tmp_path):
+    path = tmp_path / "configs.json"
+    path.write_text(json.dumps(ZAZUML_CONFIG), encoding="utf-8")
+    config = resolve_config(path)
+    for key, value in ZAZUML_CONFIG.items():
+        assert config[key] == value
+
+
+def test_partial_nested_section_keeps_other_nested_defaults(tmp_path):
+    config = resolve_config(write_yaml(tmp_path / "c.yaml", {"data": {"home_path": "/d"}}))
+    assert config["data"] == {"home_path": "/d", "annotation_type": "auto"}
+
+
+def test_empty_config_file_means_defaults(tmp_path):
+    path = tmp_path / "empty.yaml"
+    path.write_text("", encoding="utf-8")
+    assert resolve_config(path) == load_defaults()
+
+
+def test_cli_overrides_beat_the_config_file(tmp_path):
+    path = write_yaml(tmp_path / "c.yaml", ZAZUML_CONFIG)
+    config = resolve_config(path, {"max_trials": 2, "epochs": 7, "data": {"home_path": "/cli"},
+                                   "model_priority_space": [1, 2, 3]})
+    assert config["max_trials"] == 2
+    assert config["epochs"] == 7
+    assert config["data"] == {"home_path": "/cli", "annotation_type": "folder"}
+    assert config["model_priority_space"] == [1, 2, 3]
+    assert config["search_method"] == "bayesian"  # from the file, not overridden
+
+
+def test_none_overrides_are_ignored(tmp_path):
+    path = write_yaml(tmp_path / "c.yaml", ZAZUML_CONFIG)
+    config = resolve_config(path, {"max_trials": None, "task": None, "data": {"home_path": None}, "models": None})
+    assert config["max_trials"] == 6
+    assert config["task"] == "classification"
+    assert config["data"]["home_path"] == "/data/flowers"
+
+
+# --- unknown keys -------------------------------------------------------------
+
+
+def test_unknown_top_level_key_suggests_the_near_key(tmp_path):
+    path = write_yaml(tmp_path / "bad.yaml", {"max_trails": 3})
+    msg = config_error(path)
+    assert "unknown config key `max_trails`" in msg
+    assert "Did you mean `max_trials`" in msg
+    assert str(path) in msg
+
+
+def test_unknown_nested_key_suggests_the_near_key(tmp_path):
+    msg = config_error(write_yaml(tmp_path / "bad.yaml", {"data": {"home_pth": "/d"}}))
+    assert "`data.home_pth`" in msg
+    assert "Did you mean `home_path`" in msg
+
+
+def test_unknown_override_key_names_the_command_line():
+    msg = config_error(overrides={"epoch": 3})
+    assert "command line" in msg
+    assert "Did you mean `epochs`" in msg
+
+
+def test_scalar_for_a_section_is_rejected(tmp_path):
+    msg = config_error(write_yaml(tmp_path / "bad.yaml", {"data": "/d"}))
+    assert "`data` must be a mapping" in msg
+    assert "'/d'" in msg
+
+
+def test_missing_config_file(tmp_path):
+    msg = config_error(tmp_path / "nope.yaml")
+    assert "nope.yaml" in msg
+
+
+def test_unparseable_config_file(tmp_path):
+    path = tmp_path / "bad.json"
+    path.write_text("{max_trials: 3", encoding="utf-8")
+    msg = config_error(path)
+    assert "cannot be parsed" in msg
+    assert "\n" not in msg
+
+
+def test_config_file_that_is_not_a_mapping(tmp_path):
+    path = tmp_path / "list.yaml"
+    path.write_text("- 1\n- 2\n", encoding="utf-8")
+    assert "mapping" in config_error(path)
+
+
+# --- bad values ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("overrides", "key", "received"),
+    [
+        ({"task": "segmentation"}, "task", "'segmentation'"),
+        ({"search_method": "evolution"}, "search_method", "'evolution'"),
+        ({"model_priority_space": [11, 3, 2]}, "model_priority_space", "[11, 3, 2]"),
+        ({"model_priority_space": [-1, 3, 2]}, "model_priority_space", "[-1, 3, 2]"),
+        ({"model_priority_space": [9, 3]}, "model_priority_space", "[9, 3]"),
+        ({"model_priority_space": [9, 3, 2, 1]}, "model_priority_space", "[9, 3, 2, 1]"),
+        ({"model_priority_space": ["9", 3, 2]}, "model_priority_space", "['9', 3, 2]"),
+        ({"epochs": 0}, "epochs", "0"),
+        ({"max_trials": 2.5}, "max_trials", "2.5"),
+        ({"top_k": True}, "top_k", "True"),
+        ({"val_split": 1.5}, "val_split", "1.5"),
+        ({"val_split": 0}, "val_split", "0"),
+        ({"time_budget": -5}, "time_budget", "-5"),
+        ({"max_instances_at_once": 2}, "max_instances_at_once", "2"),
+        ({"models": []}, "models", "[]"),
+        ({"data": {"annotation_type": "coco"}}, "annotation_type", "'coco'"),
+    ],
+)
+def test_bad_value_names_the_key_and_the_received_value(overrides, key, received):
+    msg = config_error(overrides=overrides)
+    assert f"`{key}`" in msg or f"`data.{key}`" in msg
+    assert f"{key}={received}" in msg
+
+
+def test_bad_task_suggests_the_near_task():
+    assert "Did you mean `classification`" in config_error(overrides={"task": "clasification"})
+
+
+def test_bad_value_in_a_config_file_is_caught(tmp_path):
+    msg = config_error(write_yaml(tmp_path / "c.yaml", {"epochs": 0}))
+    assert "epochs=0" in msg
+
+
+# --- parse_priority -------------------------------------------------------------
+
+
+def test_parse_priority_named():
+    assert parse_priority("accuracy=9,speed=3,memory=2") == [9, 3, 2]
+
+
+def test_parse_priority_named_in_any_order_with_spaces():
+    assert parse_priority(" memory = 2 , accuracy=9, speed=3 ") == [9, 3, 2]
+
+
+def test_parse_priority_positional():
+    assert parse_priority("9,3,2") == [9, 3, 2]
+
+
+def test_parse_priority_missing_axes_are_zero():
+    assert parse_priority("accuracy=9") == [9, 0, 0]
+    assert parse_priority("speed=4,memory=1") == [0, 4, 1]
+
+
+def test_parse_priority_keeps_fractions_and_makes_whole_numbers_ints():
+    values = parse_priority("accuracy=7.5,speed=3.0,memory=2")
+    assert values == [7.5, 3, 2]
+    assert type(values[1]) is int
+
+
+def test_parse_priority_unknown_axis_suggests_the_near_axis():
+    with pytest.raises(ConfigError) as info:
+        parse_priority("acuracy=9,speed=3")
+    msg = str(info.value)
+    assert "Unknown priority `acuracy`" in msg
+    assert "Did you mean `accuracy`" in msg
+
+
+@pytest.mark.parametrize("text", ["speed=x", "9,3", "9,3,2,1", "a,b,c", ""])
+def test_parse_priority_malformed(text):
+    with pytest.raises(ConfigError, match="Expected --priority like"):
+        parse_priority(text)
+
+
+def test_parsed_priority_passes_validation():
+    config = resolve_config(overrides={"model_priority_space": parse_priority("accuracy=9,speed=3,memory=2")})
+    assert config["model_priority_space"] == [9, 3, 2]
+
+
+# --- save_config -------------------------------------------------------------------
+
+
+def test_save_config_round_trips_through_resolve_config(tmp_path):
+    config = resolve_config(write_yaml(tmp_path / "in.yaml", ZAZUML_CONFIG),
+                            {"models": ["tiny_cnn", "small_resnet"], "time_budget": 2.5, "seed": 7})
+    path = tmp_path / "run" / "config.yaml"
+    save_config(config, path)
+    assert path.is_file()
+    assert yaml.safe_load(path.read_text(encoding="utf-8")) == config
+    assert resolve_config(path) == config
+
+
+def test_save_config_round_trips_defaults(tmp_path):
+    config = resolve_config()
+    save_config(config, tmp_path / "config.yaml")
+    assert resolve_config(tmp_path / "config.yaml") == config
