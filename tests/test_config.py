@@ -27,6 +27,14 @@ def write_yaml(path, data):
     return path
 
 
+def assert_has_zazuml_values(config: dict) -> None:
+    for key, value in ZAZUML_CONFIG.items():
+        if isinstance(value, dict):
+            assert {k: config[key][k] for k in value} == value
+        else:
+            assert config[key] == value
+
+
 def config_error(*args, **kwargs) -> str:
     with pytest.raises(ConfigError) as info:
         resolve_config(*args, **kwargs)
@@ -40,7 +48,8 @@ def test_defaults_resolve_unchanged():
     config = resolve_config()
     assert config == load_defaults()
     assert config["task"] == "classification"
-    assert config["data"] == {"home_path": None, "annotation_type": "auto"}
+    assert config["data"]["home_path"] is None
+    assert config["data"]["annotation_type"] == "auto"
     assert config["max_instances_at_once"] == 1
 
 
@@ -52,8 +61,7 @@ def test_resolve_returns_a_fresh_dict_each_time():
 
 def test_yaml_config_file_with_zazuml_keys_merges(tmp_path):
     config = resolve_config(write_yaml(tmp_path / "c.yaml", ZAZUML_CONFIG))
-    for key, value in ZAZUML_CONFIG.items():
-        assert config[key] == value
+    assert_has_zazuml_values(config)
     assert config["top_k"] == load_defaults()["top_k"]  # untouched keys keep their defaults
 
 
@@ -61,13 +69,12 @@ def test_json_config_file_with_zazuml_keys_merges(tmp_path):
     path = tmp_path / "configs.json"
     path.write_text(json.dumps(ZAZUML_CONFIG), encoding="utf-8")
     config = resolve_config(path)
-    for key, value in ZAZUML_CONFIG.items():
-        assert config[key] == value
+    assert_has_zazuml_values(config)
 
 
 def test_partial_nested_section_keeps_other_nested_defaults(tmp_path):
     config = resolve_config(write_yaml(tmp_path / "c.yaml", {"data": {"home_path": "/d"}}))
-    assert config["data"] == {"home_path": "/d", "annotation_type": "auto"}
+    assert config["data"] == {**load_defaults()["data"], "home_path": "/d"}
 
 
 def test_empty_config_file_means_defaults(tmp_path):
@@ -82,7 +89,8 @@ def test_cli_overrides_beat_the_config_file(tmp_path):
                                    "model_priority_space": [1, 2, 3]})
     assert config["max_trials"] == 2
     assert config["epochs"] == 7
-    assert config["data"] == {"home_path": "/cli", "annotation_type": "folder"}
+    assert config["data"]["home_path"] == "/cli"
+    assert config["data"]["annotation_type"] == "folder"  # from the file
     assert config["model_priority_space"] == [1, 2, 3]
     assert config["search_method"] == "bayesian"  # from the file, not overridden
 
@@ -164,7 +172,9 @@ def test_config_file_that_is_not_a_mapping(tmp_path):
         ({"time_budget": -5}, "time_budget", "-5"),
         ({"max_instances_at_once": 2}, "max_instances_at_once", "2"),
         ({"models": []}, "models", "[]"),
-        ({"data": {"annotation_type": "coco"}}, "annotation_type", "'coco'"),
+        ({"data": {"annotation_type": "json"}}, "annotation_type", "'json'"),
+        ({"data": {"strict": "yes"}}, "strict", "'yes'"),
+        ({"test_split": 0.8}, "test_split", "0.8"),
     ],
 )
 def test_bad_value_names_the_key_and_the_received_value(overrides, key, received):
