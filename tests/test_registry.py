@@ -317,7 +317,7 @@ def test_adaptmodel_that_is_not_a_class(tmp_path):
 @pytest.mark.parametrize(
     ("signature", "received"),
     [("self", "__init__(self, )"), ("self, model_specs", "__init__(self, model_specs)"),
-     ("self, a, b, c", "__init__(self, a, b, c)"), ("self, **kwargs", "__init__(self, kwargs)")],
+     ("self, a, b, c", "__init__(self, a, b, c)"), ("self, **kwargs", "__init__(self, **kwargs)")],
 )
 def test_adaptmodel_init_with_wrong_signature(tmp_path, signature, received):
     adapter = f"""
@@ -484,3 +484,10 @@ def test_adaptmodel_inheriting_a_valid_init_is_accepted(tmp_path):
     """
     spec = load_one(tmp_path, entry(), adapter).get(NAME)
     assert spec.adapter_class({}, {"lr": 1}).hp == {"lr": 1}
+
+
+@pytest.mark.parametrize(("low", "high", "step"), [(8, 64, 1), (1e-4, 1e-1, 0.01)])
+def test_log_sampling_with_step_not_above_one_is_rejected(tmp_path, low, high, step):
+    e = entry(hp_search_space=[{"name": "x", "min": low, "max": high, "step": step, "sampling": "log"}])
+    msg = load_error(tmp_path, e)
+    assert "hp_search_space[x].step" in msg

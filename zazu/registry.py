@@ -195,6 +195,8 @@ def _validate_hp(name: str, i: int, hp: Any) -> None:
     step = hp.get("step")
     if step is not None and not (_is_number(step) and step > 0):
         raise _fail(name, f"{where}.step", "a positive number", step)
+    if step is not None and sampling in ("log", "reverse_log") and step <= 1:
+        raise _fail(name, f"{where}.step", f"a multiplier > 1 with sampling={sampling!r}", step)
     if sampling in ("log", "reverse_log") and hp["min"] <= 0:
         raise _fail(name, f"{where}.min", f"a positive number with sampling={sampling!r}", hp["min"])
 
@@ -218,7 +220,8 @@ def _load_adapter_class(root: Path, name: str, adapter_path: Path) -> type:
     try:
         module = sys.modules.get(module_name) or importlib.import_module(module_name)
     except Exception as e:  # the adapter's own code failed to import: report it, do not crash
-        raise RegistryError(f"{adapter_path}: import failed: {type(e).__name__}: {e}") from e
+        first_line = (str(e).splitlines() or [""])[0]
+        raise RegistryError(f"{adapter_path}: import failed: {type(e).__name__}: {first_line}") from e
     cls = getattr(module, "AdaptModel", None)
     if not inspect.isclass(cls):
         raise RegistryError(f"{adapter_path}: expected a class named `AdaptModel`; none is defined.")
@@ -235,7 +238,7 @@ def _load_adapter_class(root: Path, name: str, adapter_path: Path) -> type:
     if not takes_varargs and (len(positional) < 2 or len(required) > 2):
         raise RegistryError(
             f"{adapter_path}: `AdaptModel.__init__` must take (model_specs, hp_values). "
-            f"Received: __init__(self, {', '.join(p.name for p in params)})"
+            f"Received: __init__(self, {', '.join(str(p) for p in params)})"
         )
     for method in MANDATORY_METHODS:
         if not callable(getattr(cls, method, None)):

@@ -23,6 +23,10 @@ def _key(seed: int, path: str) -> str:
 def split_dataset(dataset: Dataset, val_ratio: float, seed: int, test_ratio: float = 0.0) -> dict[str, list[str]]:
     """{'train': [paths], 'val': [paths]} (and 'test' when test_ratio > 0), stratified by class."""
     if dataset.given_split:
+        empty = [name for name in ("train", "val") if not dataset.given_split.get(name)]
+        if empty:
+            raise DatasetError(f"{dataset.root}: the dataset's own split has no usable image in "
+                               f"{' and '.join(empty)}. Expected readable images on both sides.")
         return {name: sorted(paths) for name, paths in dataset.given_split.items()}
     # Files with the same bytes form one group, so a duplicate never straddles train and val.
     groups: dict[int | None, dict[str, list[str]]] = defaultdict(lambda: defaultdict(list))

@@ -64,14 +64,13 @@ def check_metrics(result: Any, objective: str) -> dict[str, float]:
         )
     metrics = {}
     for key, value in result.items():
-        try:
-            number = float(value)
-        except (TypeError, ValueError):
+        if isinstance(value, (bool, str, bytes)) or not hasattr(value, "__float__"):  # numbers, numpy and tf scalars
             raise TrialFailed(
                 f"The return value of `AdaptModel.get_metrics()` has a non-numeric `{key}`. "
                 f"Expected numbers. Received: {key}={value!r}"
-            ) from None
+            )
+        number = float(value)
+        if not math.isfinite(number):
+            raise TrialFailed(f"`AdaptModel.get_metrics()` returned {key}={number} (not finite: the training diverged).")
         metrics[str(key)] = number
-    if not math.isfinite(metrics[objective]):
-        raise TrialFailed(f"`AdaptModel.get_metrics()` returned {objective}={metrics[objective]} (not finite: the training diverged).")
     return metrics
