@@ -9,5 +9,6 @@
 
 from zazu.adapters.base import BaseAdapter
 from zazu.adapters.classification import ClassificationAdapter
+from zazu.adapters.detection import DetectionAdapter
 
-__all__ = ["BaseAdapter", "ClassificationAdapter"]
+__all__ = ["BaseAdapter", "ClassificationAdapter", "DetectionAdapter"]

@@ -16,7 +16,7 @@ class TFLiteRunner:
         self.interpreter = Interpreter(model_path=str(self.path), num_threads=num_threads)
         self.interpreter.allocate_tensors()
         self.input = self.interpreter.get_input_details()[0]
-        self.outputs = self.interpreter.get_output_details()
+        self.outputs = _in_model_order(self.interpreter)
 
     @property
     def input_dtype(self):
@@ -42,3 +42,23 @@ class TFLiteRunner:
                 out = (out.astype(np.float32) - zero_point) * scale
             results.append(out)
         return results
+
+
+def _in_model_order(interpreter) -> list[dict]:
+    """Output details in the Keras model's output order.
+
+    The interpreter lists outputs in tensor order, which need not be the
+    model's (two [1, h, w, 4] heads can come swapped); the SavedModel signature
+    names them output_0, output_1, ... in model order."""
+    details = {d["index"]: d for d in interpreter.get_output_details()}
+    try:
+        signatures = interpreter._get_full_signature_list()  # LiteRT has no public accessor for the indexes
+        outputs = next(iter(signatures.values()))["outputs"]
+    except (AttributeError, StopIteration, KeyError):
+        return list(details.values())
+
+    def position(name: str) -> tuple[int, str]:
+        suffix = name.rsplit("_", 1)[-1]
+        return (int(suffix) if suffix.isdigit() else 0, name)
+
+    return [details[outputs[name]] for name in sorted(outputs, key=position)]

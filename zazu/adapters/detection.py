@@ -1,0 +1,193 @@
+"""Base adapter for object detection: a zoo model writes `make_coder()` and `build()`.
+
+The coder (e.g. `zazu.nn.centernet.CenterNetCoder`, `zazu.nn.retinanet.RetinaNetCoder`)
+owns what differs between detector families: the heads, the training targets,
+the losses and the decoding. This class does the rest: letterboxed data with
+box-aware augmentation, training with a keep-best checkpoint, COCO mAP in
+original image coordinates, and int8 export scored the same way.
+
+Hyperparameters read from `self.hp` (all optional): input_size (96), batch_size (16),
+learning_rate (1e-3), augment (true), patience (8), max_instances (50),
+score_threshold (0.05), nms_iou (0.5), max_detections (100).
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from zazu.adapters.base import BaseAdapter
+from zazu.errors import TrialFailed
+from zazu.runs import atomic_write_json
+
+CHECKPOINT = "model.keras"
+
+
+class DetectionAdapter(BaseAdapter):
+    task = "detection"
+    objective = "val_mAP"
+    iou_type = "bbox"
+    uses_masks = False
+
+    # -- what a zoo model writes ------------------------------------------------------
+    def make_coder(self):
+        """Return the coder of this detector family, built from `self.input_size`,
+        `self.num_classes` and `self.hp`."""
+        raise NotImplementedError(f"{type(self).__name__}.make_coder() must return a detection coder.")
+
+    def build(self):
+        """Return an uncompiled `keras.Model` from `self.image_input()` to `self.coder.outputs(features)`."""
+        raise NotImplementedError(f"{type(self).__name__}.build() must return a keras.Model.")
+
+    # -- helpers for build() --------------------------------------------------------------
+    def image_input(self):
+        import keras
+
+        return keras.Input((*self.input_size, 3), batch_size=None, name="image")
+
+    @property
+    def num_classes(self) -> int:
+        return len(self.classes)
+
+    # -- lifecycle ----------------------------------------------------------------------------
+    def data_loader(self) -> None:
+        dataset, sides = self.load_split()
+        self.dataset = dataset
+        self.classes = dataset.classes
+        self.train_records = sides["train"]
+        self.val_records = sides["val"]
+        self.coder = self.make_coder()
+
+    def _pipeline(self, records, training: bool, augment: dict | None):
+        from zazu.data.pipeline import instance_dataset, instance_targets
+
+        targets = instance_targets(records, self.input_size, int(self.hp.get("max_instances", 50)),
+                                   with_masks=self.uses_masks)
+        paths = [self.dataset.abspath(r) for r in records]
+        return instance_dataset(paths, targets, self.input_size, int(self.hp.get("batch_size", 16)),
+                                training=training, augment_settings=augment, seed=self.seed), targets
+
+    def preprocess(self) -> None:
+        import tensorflow as tf
+
+        def to_xy(batch):
+            y = self.coder.encode(batch["bounding_boxes"]["boxes"], batch["bounding_boxes"]["labels"],
+                                  *([batch["segmentation_masks"]] if self.uses_masks else []))
+            return batch["images"], tuple(y)
+
+        train, _ = self._pipeline(self.train_records, True, self.augmentation())
+        val, self.val_targets = self._pipeline(self.val_records, False, None)
+        self.train_ds = train.map(to_xy, num_parallel_calls=tf.data.AUTOTUNE)
+        self.val_ds = val.map(to_xy, num_parallel_calls=tf.data.AUTOTUNE)
+        self.val_images = val.map(lambda b: b["images"])
+
+    def train(self) -> None:
+        import keras
+
+        folder = self.require_trial_dir()
+        checkpoint = folder / CHECKPOINT
+        self.model.compile(optimizer=keras.optimizers.Adam(float(self.hp.get("learning_rate", 1e-3)), clipnorm=10.0),
+                           loss=self.coder.losses())
+        patience = int(self.hp.get("patience", 8))
+        callbacks = [
+            keras.callbacks.TerminateOnNaN(),
+            keras.callbacks.ModelCheckpoint(checkpoint, monitor="val_loss", mode="min", save_best_only=True),
+            keras.callbacks.EarlyStopping(monitor="val_loss", mode="min", patience=patience),
+            keras.callbacks.ReduceLROnPlateau(monitor="val_loss", factor=0.5, patience=max(1, patience // 2)),
+            keras.callbacks.CSVLogger(str(folder / "history.csv")),
+        ]
+        history = self.model.fit(self.train_ds, validation_data=self.val_ds, epochs=int(self.hp["epochs"]),
+                                 callbacks=callbacks, verbose=0, shuffle=False)
+        self.history = history.history
+        losses = self.history.get("loss", [])
+        if any(not math.isfinite(v) for v in losses) or not checkpoint.exists():
+            raise TrialFailed(f"training loss became NaN or infinite (loss per epoch: {losses}).")
+        self.model = keras.saving.load_model(checkpoint, compile=False)
+
+    # -- prediction and metrics -------------------------------------------------------------
+    def postprocess(self, outputs, scale: float):
+        """One image's network outputs -> Prediction in original image pixels."""
+        from zazu.metrics.coco import Prediction
+        from zazu.nn.boxes import batched_nms
+
+        boxes, scores, labels = self.coder.decode(outputs, float(self.hp.get("score_threshold", 0.05)),
+                                                  int(self.hp.get("max_detections", 100)))
+        keep = batched_nms(boxes, scores, labels, float(self.hp.get("nms_iou", 0.5)),
+                           int(self.hp.get("max_detections", 100)))
+        return Prediction(boxes[keep] / scale, scores[keep], labels[keep])
+
+    def predict_keras(self) -> list:
+        predictions = []
+        offset = 0
+        for images in self.val_images:
+            outputs = [np.asarray(o) for o in self.model(images, training=False)]
+            for i in range(outputs[0].shape[0]):
+                predictions.append(self.postprocess([o[i] for o in outputs], self.val_targets.scales[offset]))
+                offset += 1
+        return predictions
+
+    def predict_tflite(self, path: Path) -> list:
+        from zazu.data.pipeline import load_letterboxed
+        from zazu.export.litert import TFLiteRunner
+
+        runner = TFLiteRunner(path)
+        predictions = []
+        for i, record in enumerate(self.val_records):
+            image = load_letterboxed(self.dataset.abspath(record), self.input_size)[0].numpy()[None]
+            outputs = runner(image)
+            predictions.append(self.postprocess([o[0] for o in outputs], self.val_targets.scales[i]))
+        return predictions
+
+    def score(self, predictions) -> dict[str, float]:
+        from zazu.metrics.coco import coco_metrics
+
+        metrics, per_class = coco_metrics(self.val_records, predictions, self.classes, self.iou_type)
+        self.per_class_ap = per_class
+        return metrics
+
+    def get_metrics(self) -> dict[str, float]:
+        metrics = self.score(self.predict_keras())
+        if self.trial_dir is not None:
+            atomic_write_json(self.trial_dir / "per_class_ap.json", self.per_class_ap)
+        return {**metrics, "val_loss": float(min(self.history.get("val_loss", [float("nan")]))),
+                "epochs_trained": float(len(self.history.get("loss", [])))}
+
+    def save(self, trial_dir: Path) -> None:
+        path = Path(trial_dir) / CHECKPOINT
+        if not path.exists():
+            self.model.save(path)
+        atomic_write_json(Path(trial_dir) / "labels.json", self.classes)
+
+    # -- export -------------------------------------------------------------------------------
+    def representative_images(self, limit: int = 100):
+        from zazu.data.pipeline import representative_images
+
+        return representative_images([self.dataset.abspath(r) for r in self.train_records], self.input_size,
+                                     limit, letterbox=True)
+
+    def export(self, trial_dir: Path, out_dir: Path) -> dict[str, Any]:
+        """model.keras and model_int8.tflite (network only: decoding and NMS run outside it),
+        both scored on the val split with the same decoding."""
+        import keras
+
+        from zazu.export.tflite import convert_int8
+
+        out_dir = Path(out_dir)
+        out_dir.mkdir(parents=True, exist_ok=True)
+        self.model = keras.saving.load_model(Path(trial_dir) / CHECKPOINT, compile=False)
+        keras_path = out_dir / "model.keras"
+        self.model.save(keras_path)
+        tflite_path = convert_int8(self.model, self.representative_images, out_dir / "model_int8.tflite")
+        float_metrics = self.score(self.predict_keras())
+        int8_metrics = self.score(self.predict_tflite(tflite_path))
+        (out_dir / "labels.txt").write_text("\n".join(self.classes) + "\n", encoding="utf-8")
+        return {
+            "files": {"keras": str(keras_path), "tflite_int8": str(tflite_path), "labels": str(out_dir / "labels.txt")},
+            "metrics": {"float": float_metrics, "int8": int8_metrics},
+            "input_size": list(self.input_size),
+            "classes": self.classes,
+            "val_images": len(self.val_records),
+        }

@@ -1,0 +1,92 @@
+"""Box utilities: anchors, box coding, IoU and NMS. Boxes are [x0, y0, x1, y1] pixels."""
+
+from __future__ import annotations
+
+import numpy as np
+
+BOX_VARIANCE = np.array([0.1, 0.1, 0.2, 0.2], np.float32)  # the usual SSD/RetinaNet delta scaling
+
+
+def anchor_grid(image_size: tuple[int, int], strides, scales, ratios, base: float = 4.0) -> np.ndarray:
+    """Anchors [A, 4] for each stride's grid, each cell with len(scales) * len(ratios) anchors.
+
+    An anchor at stride s has side base * s * scale, reshaped by ratio (height / width)."""
+    anchors = []
+    for stride in strides:
+        h, w = image_size[0] // stride, image_size[1] // stride
+        cy, cx = np.meshgrid((np.arange(h) + 0.5) * stride, (np.arange(w) + 0.5) * stride, indexing="ij")
+        shapes = []
+        for scale in scales:
+            for ratio in ratios:
+                side = base * stride * scale
+                shapes.append((side / np.sqrt(ratio), side * np.sqrt(ratio)))  # (width, height)
+        shapes = np.asarray(shapes, np.float32)
+        centres = np.stack([cx, cy], -1).reshape(-1, 1, 2)
+        half = shapes[None] / 2
+        grid = np.concatenate([centres - half, centres + half], -1).reshape(-1, 4)
+        anchors.append(grid)
+    return np.concatenate(anchors).astype(np.float32)
+
+
+def iou_matrix(a, b):
+    """IoU between every box of a [N, 4] and b [M, 4] (numpy or tf)."""
+    import tensorflow as tf
+
+    a = tf.convert_to_tensor(a, tf.float32)
+    b = tf.convert_to_tensor(b, tf.float32)
+    lt = tf.maximum(a[:, None, :2], b[None, :, :2])
+    rb = tf.minimum(a[:, None, 2:], b[None, :, 2:])
+    wh = tf.maximum(rb - lt, 0.0)
+    inter = wh[..., 0] * wh[..., 1]
+    area_a = (a[:, 2] - a[:, 0]) * (a[:, 3] - a[:, 1])
+    area_b = (b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1])
+    return inter / tf.maximum(area_a[:, None] + area_b[None, :] - inter, 1e-9)
+
+
+def encode(boxes, anchors):
+    """Boxes -> deltas relative to anchors (centre offsets and log sizes, scaled by BOX_VARIANCE)."""
+    import tensorflow as tf
+
+    a_wh = anchors[..., 2:] - anchors[..., :2]
+    a_c = anchors[..., :2] + a_wh / 2
+    b_wh = tf.maximum(boxes[..., 2:] - boxes[..., :2], 1e-3)
+    b_c = boxes[..., :2] + b_wh / 2
+    deltas = tf.concat([(b_c - a_c) / a_wh, tf.math.log(b_wh / a_wh)], -1)
+    return deltas / BOX_VARIANCE
+
+
+def decode(deltas: np.ndarray, anchors: np.ndarray) -> np.ndarray:
+    """Inverse of `encode`, in NumPy (decoding runs outside the exported network)."""
+    deltas = deltas * BOX_VARIANCE
+    a_wh = anchors[:, 2:] - anchors[:, :2]
+    a_c = anchors[:, :2] + a_wh / 2
+    c = a_c + deltas[:, :2] * a_wh
+    wh = a_wh * np.exp(np.clip(deltas[:, 2:], -6.0, 6.0))
+    return np.concatenate([c - wh / 2, c + wh / 2], -1)
+
+
+def nms(boxes: np.ndarray, scores: np.ndarray, iou_threshold: float = 0.5, max_out: int = 100) -> np.ndarray:
+    """Greedy non-maximum suppression; indexes of the kept boxes, best first."""
+    order = np.argsort(-scores)
+    keep = []
+    while order.size and len(keep) < max_out:
+        i = order[0]
+        keep.append(i)
+        rest = order[1:]
+        lt = np.maximum(boxes[i, :2], boxes[rest, :2])
+        rb = np.minimum(boxes[i, 2:], boxes[rest, 2:])
+        inter = np.prod(np.clip(rb - lt, 0, None), axis=1)
+        area = np.prod(boxes[rest, 2:] - boxes[rest, :2], axis=1)
+        iou = inter / np.maximum(np.prod(boxes[i, 2:] - boxes[i, :2]) + area - inter, 1e-9)
+        order = rest[iou <= iou_threshold]
+    return np.asarray(keep, np.int64)
+
+
+def batched_nms(boxes: np.ndarray, scores: np.ndarray, labels: np.ndarray, iou_threshold: float = 0.5,
+                max_out: int = 100) -> np.ndarray:
+    """NMS per class (boxes of different classes never suppress each other)."""
+    if not len(boxes):
+        return np.zeros((0,), np.int64)
+    offset = labels[:, None].astype(np.float32) * (boxes.max() + 1.0)
+    keep = nms(boxes + offset, scores, iou_threshold, max_out)
+    return keep
