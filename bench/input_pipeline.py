@@ -278,7 +278,8 @@ def main(argv=None):
     print(f"size {args.size}x{args.size}  batch {args.batch_size}  epochs {args.epochs}  seed {args.seed}  "
           f"max_instances {MAX_INSTANCES}")
     print(f"augmentation {json.dumps({k: settings[k] for k in AUGMENTATION})}")
-    print(f"zazu cache: {'memory' if in_memory else f'file {file_cache}'} (cleared before the run)")
+    print("zazu cache: " + ("in memory (new per process)" if in_memory
+                            else f"file {file_cache} (cleared before the run)"))
     print(f"baseline: keras.utils.PyDataset, workers=1, use_multiprocessing=False, rotate={args.baseline_rotate}")
 
     # ---- Zazu

@@ -43,3 +43,19 @@ def digits_dataset(tmp_path_factory) -> Path:
         folder.mkdir(exist_ok=True)
         Image.fromarray((image * 16).clip(0, 255).astype(np.uint8), mode="L").save(folder / f"{counts[label]:03d}.png")
     return root
+
+
+@pytest.fixture(scope="session")
+def shapes_instances_dataset(tmp_path_factory) -> Path:
+    """COCO instances with polygons: 10 images of 64 px with 1-3 shapes each."""
+    from zazu.data.synthetic import write_instances_dataset
+
+    return write_instances_dataset(tmp_path_factory.mktemp("shapes_coco"), images=10, size=64, seed=5,
+                                   with_polygons=True)
+
+
+@pytest.fixture(scope="session")
+def task_datasets(shapes_dataset, shapes_instances_dataset) -> dict[str, Path]:
+    """A tiny dataset per task."""
+    return {"classification": shapes_dataset, "detection": shapes_instances_dataset,
+            "instance_segmentation": shapes_instances_dataset}

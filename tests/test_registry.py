@@ -135,12 +135,13 @@ def test_two_zoos_with_the_same_model_name_load_their_own_adapters(tmp_path):
     assert b.get(NAME).adapter_class.marker == "b"
 
 
-def test_real_zoo_loads_and_every_model_is_classification(monkeypatch):
+def test_real_zoo_loads_with_models_for_classification_and_detection(monkeypatch):
     monkeypatch.delenv("ZAZU_ZOO", raising=False)
     registry = Registry.load()
     assert registry.root == Path(__file__).resolve().parents[1]
-    assert set(registry.models) >= {"tiny_cnn", "small_resnet", "mobilenet_v2", "resnet50_v2"}
-    assert {spec.task for spec in registry.models.values()} == {"classification"}
+    assert set(registry.models) >= {"tiny_cnn", "small_resnet", "mobilenet_v2", "resnet50_v2", "centernet", "retinanet"}
+    assert {spec.task for spec in registry.for_task("detection")} == {"detection"}
+    assert len(registry.for_task("detection")) >= 2
 
 
 def test_default_zoo_root_follows_zazu_zoo_env(monkeypatch, tmp_path):

@@ -174,10 +174,12 @@ def data_check(path, annotation_type, strict):
     from zazu.data.check import check_dataset
     from zazu.data.readers import read_dataset
 
+    from rich.markup import escape
+
     console = Console(highlight=False, soft_wrap=True)
     report = check_dataset(read_dataset(path, annotation_type))
     s = report.summary
-    console.print(f"[bold]{path}[/bold] ({s['format']})")
+    console.print(f"[bold]{escape(str(path))}[/bold] ({s['format']})")
     console.print(f"  images: {s['images']}   classes: {s['classes']} ({s['classes_used']} used)   "
                   f"instances: {s['instances']}")
     if s["width_range"]:
@@ -188,10 +190,10 @@ def data_check(path, annotation_type, strict):
         console.print(f"  boxes per image: min {b['min']}, mean {b['mean']}, max {b['max']}")
     if s["given_split"]:
         console.print("  split given by the dataset: " + ", ".join(f"{k} {v}" for k, v in s["given_split"].items()))
-    console.print("  per class: " + ", ".join(f"{k} {v}" for k, v in s["per_class"].items()))
+    console.print("  per class: " + escape(", ".join(f"{k} {v}" for k, v in s["per_class"].items())))
     colour = {"note": "cyan", "warning": "yellow", "fatal": "red"}
     for problem in report.problems:
-        console.print(f"  [{colour[problem.severity]}]{problem.severity}[/]: {problem}")
+        console.print(f"  [{colour[problem.severity]}]{problem.severity}[/]: {escape(str(problem))}")
     code = report.exit_code(strict)
     verdict = {0: "[green]usable[/green]", 1: "[yellow]usable, with warnings[/yellow]",
                2: "[red]not usable[/red]"}[code]

@@ -10,6 +10,8 @@ import json
 import sys
 from typing import Any
 
+from rich.markup import escape
+
 
 def _short(values: dict[str, Any]) -> str:
     return ", ".join(f"{k}={json.dumps(v) if isinstance(v, (list, dict)) else v}" for k, v in values.items())
@@ -30,10 +32,10 @@ class Reporter:
             self.console.print(text, soft_wrap=True)
 
     def note(self, text: str) -> None:
-        self.message(f"[cyan]note:[/cyan] {text}")
+        self.message(f"[cyan]note:[/cyan] {escape(text)}")
 
     def warning(self, text: str) -> None:
-        self.console.print(f"[yellow]warning:[/yellow] {text}", soft_wrap=True)
+        self.console.print(f"[yellow]warning:[/yellow] {escape(text)}", soft_wrap=True)
 
     def trial_started(self, model: str, trial_id: str, hyperparameters: dict[str, Any]) -> None:
         self.started += 1

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from zazu.data.folder import read_folder_dataset
+from zazu.data.readers.folder import read_folder_dataset
 from zazu.errors import DatasetError
 
 

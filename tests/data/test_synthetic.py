@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 
-from zazu.data.folder import read_folder_dataset
+from zazu.data.readers.folder import read_folder_dataset
 from zazu.data.synthetic import SHAPES, ensure_synthetic, write_classification_dataset
 
 

@@ -14,19 +14,23 @@ REGISTRY = Registry.load()
 
 
 @pytest.mark.parametrize("name", sorted(REGISTRY.models))
-def test_zoo_entry_builds_trains_and_reports_its_objective(name, shapes_dataset, tmp_path):
+def test_zoo_entry_builds_trains_and_reports_its_objective(name, task_datasets, tmp_path):
     import keras
 
     spec = REGISTRY.models[name]
-    hp = SpaceCodec(spec.hp_search_space).hyperparameters()  # the search space itself must convert
-    hp_values = {**spec.training_configs, **hp.values, "epochs": 1, "input_size": 32, "batch_size": 8}
-    model_specs = {"name": name, "task": spec.task, "data": {"home_path": str(shapes_dataset)}, "trial_dir": str(tmp_path)}
+    codec = SpaceCodec(spec.hp_search_space)
+    hp = codec.hyperparameters()  # the search space itself must convert
+    hp_values = {**spec.training_configs, **codec.decode(hp.values),
+                 "epochs": 1, "input_size": 32 if spec.task == "classification" else 64, "batch_size": 8}
+    model_specs = {"name": name, "task": spec.task, "data": {"home_path": str(task_datasets[spec.task])},
+                   "trial_dir": str(tmp_path)}
     adapter = spec.adapter_class(model_specs, hp_values)
 
     metrics = run_lifecycle(adapter, TASKS[spec.task].objective)
 
     assert isinstance(adapter.model, keras.Model)
-    assert adapter.model.input_shape == (None, 32, 32, 3)
+    size = hp_values["input_size"]
+    assert adapter.model.input_shape == (None, size, size, 3)
     objective = TASKS[spec.task].objective
     assert 0.0 <= metrics[objective] <= 1.0
     adapter.save(tmp_path)

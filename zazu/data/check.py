@@ -84,14 +84,28 @@ def _check_boxes(record: ImageRecord, width: int, height: int, problems: list[Pr
             problems.append(Problem(where, f"box {_fmt(inst.box)} in {record.path} has zero area; dropped"))
             continue
         t = BOX_TOLERANCE
+        clipped = (max(0.0, x0), max(0.0, y0), min(float(width), x1), min(float(height), y1))
+        inside = clipped[2] - clipped[0] > 0 and clipped[3] - clipped[1] > 0
         if x0 < -t or y0 < -t or x1 > width + t or y1 > height + t:
             problems.append(Problem(where, f"box {_fmt(inst.box)} is outside the image {record.path} "
-                                           f"({width}x{height}); clipped"))
-        clipped = (max(0.0, x0), max(0.0, y0), min(float(width), x1), min(float(height), y1))
-        if clipped[2] - clipped[0] <= 0 or clipped[3] - clipped[1] <= 0:
-            continue  # nothing of it is inside the image: already reported above
+                                           f"({width}x{height}); {'clipped' if inside else 'dropped'}"))
+        if not inside:
+            continue
+        if inst.rle is not None and not _rle_fits(inst.rle, width, height):
+            problems.append(Problem(where, f"RLE mask in {record.path} does not decode to the image's "
+                                           f"{width}x{height}; mask dropped, box kept"))
+            inst = replace(inst, rle=None)
         kept.append(replace(inst, box=clipped))
     return tuple(kept)
+
+
+def _rle_fits(rle: dict, width: int, height: int) -> bool:
+    from zazu.data.masks import rle_to_mask
+
+    try:
+        return rle_to_mask(rle).shape == (height, width)
+    except Exception:
+        return False
 
 
 def _fmt(box) -> str:

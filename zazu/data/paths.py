@@ -10,12 +10,16 @@ IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".gif")
 
 def inside_root(root: Path, name: str, base: Path | None = None) -> str | None:
     """`name` (relative to `base`, default the root) as a root-relative posix path,
-    or None when it is absolute or resolves outside the root."""
+    or None when it is absolute or its `..` parts lead outside the root.
+
+    The check is on the path as written (normalised, not resolved): annotation
+    files cannot climb out of the dataset, while links the user put inside the
+    dataset (e.g. images/ pointing at another disk) keep working."""
     name = name.replace("\\", "/")
     if PurePosixPath(name).is_absolute() or (len(name) > 1 and name[1] == ":"):
         return None
-    root = Path(os.path.realpath(root))
-    target = Path(os.path.realpath((base or root) / name))
+    root = Path(os.path.abspath(root))
+    target = Path(os.path.normpath(os.path.join(os.path.abspath(base or root), name)))
     if target != root and root not in target.parents:
         return None
     return target.relative_to(root).as_posix()

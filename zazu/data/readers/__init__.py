@@ -34,7 +34,7 @@ def detect_format(root: Path) -> str:
 
 
 def read_dataset(root: str | Path, annotation_type: str = "auto") -> Dataset:
-    from zazu.data.folder import read_folder_dataset
+    from zazu.data.readers.folder import read_folder_dataset
     from zazu.data.readers.coco import read_coco_dataset
     from zazu.data.readers.voc import read_voc_dataset
     from zazu.data.readers.yolo import read_yolo_dataset

@@ -78,6 +78,7 @@ def read_coco_dataset(root: str | Path) -> Dataset:
 
     records: list[ImageRecord] = []
     given: dict[str, list[str]] = {}
+    seen_in: dict[str, str] = {}
     for path, rel_json, data in loaded:
         split = _split_name(path) if len(loaded) > 1 else None
         image_dirs = [d for d in ([root / "images" / split] if split else []) + [
@@ -113,6 +114,11 @@ def read_coco_dataset(root: str | Path) -> Dataset:
             if rel is None:
                 problems.append(Problem(name, f"missing image file (listed in {rel_json}); left out"))
                 continue
+            if rel in seen_in:
+                problems.append(Problem(rel, f"listed in both {seen_in[rel]} and {rel_json}; kept once, "
+                                             f"in {seen_in[rel]}"))
+                continue
+            seen_in[rel] = rel_json
             records.append(ImageRecord(rel, width=img.get("width"), height=img.get("height"),
                                        instances=tuple(by_image.get(img["id"], ())), source=rel_json))
             if split:

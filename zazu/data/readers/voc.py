@@ -58,19 +58,15 @@ def read_voc_dataset(root: str | Path) -> Dataset:
         if not filename:
             problems.append(Problem(rel_xml, "no <filename>; left out"))
             continue
-        rel = None
-        for folder in (root / "JPEGImages", root / "images", path.parent, root):
-            candidate = inside_root(root, filename, base=folder)
-            if candidate is None:
-                problems.append(Problem(rel_xml, f"<filename> {filename!r} points outside the dataset folder; refused",
-                                        severity="fatal"))
-                break
-            if (root / candidate).is_file():
-                rel = candidate
-                break
-        else:
-            problems.append(Problem(filename, f"missing image file (named in {rel_xml}); left out"))
+        candidates = [inside_root(root, filename, base=folder)
+                      for folder in (root / "JPEGImages", root / "images", path.parent, root)]
+        if all(c is None for c in candidates):
+            problems.append(Problem(rel_xml, f"<filename> {filename!r} points outside the dataset folder; refused",
+                                    severity="fatal"))
+            continue
+        rel = next((c for c in candidates if c is not None and (root / c).is_file()), None)
         if rel is None:
+            problems.append(Problem(filename, f"missing image file (named in {rel_xml}); left out"))
             continue
         size = tree.find("size")
         width = int(float(_text(size, "width", 0))) if size is not None else 0
@@ -78,6 +74,9 @@ def read_voc_dataset(root: str | Path) -> Dataset:
         instances = []
         for obj in tree.findall("object"):
             name = _text(obj, "name", "")
+            if name not in index:
+                problems.append(Problem(rel_xml, "object without a <name>; ignored"))
+                continue
             box = obj.find("bndbox")
             if box is None:
                 problems.append(Problem(rel_xml, f"object {name!r} has no <bndbox>; ignored"))

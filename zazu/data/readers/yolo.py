@@ -24,6 +24,8 @@ def read_class_names(root: Path) -> list[str] | None:
             data = yaml.safe_load(yaml_path.read_text(encoding="utf-8")) or {}
         except yaml.YAMLError as e:
             raise DatasetError(f"{yaml_path}: cannot be parsed ({str(e).splitlines()[0]}).") from None
+        if not isinstance(data, dict):
+            raise DatasetError(f"{yaml_path}: expected a mapping with `names`. Received: {type(data).__name__}")
         names = data.get("names")
         if isinstance(names, dict):
             return [str(names[k]) for k in sorted(names, key=int)]

@@ -1,0 +1,127 @@
+"""RetinaNet-style single-shot detection with anchors on a feature pyramid (Lin et al. 2017).
+
+Network outputs: class probabilities [B, A, C] (sigmoid) and box deltas [B, A, 4]
+over all anchors of P3-P5. Anchors are matched to boxes in tf.data (IoU >= 0.5
+positive, < 0.4 background, between ignored; each box's best anchor is always
+positive); decoding and NMS run in NumPy outside the exported network.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from zazu.nn.boxes import anchor_grid, decode, encode
+
+PRIOR_BIAS = -4.595  # sigmoid = 0.01: the focal-loss paper's prior for rare foreground
+POSITIVE_IOU = 0.5
+NEGATIVE_IOU = 0.4
+
+
+class RetinaNetCoder:
+    strides = (8, 16, 32)
+
+    def __init__(self, image_size: tuple[int, int], num_classes: int, anchor_scales=(1.0, 1.26, 1.587),
+                 anchor_ratios=(0.5, 1.0, 2.0), head_channels: int = 64, head_depth: int = 2):
+        self.image_size = image_size
+        self.num_classes = num_classes
+        self.scales = [float(s) for s in anchor_scales]
+        self.ratios = [float(r) for r in anchor_ratios]
+        self.per_location = len(self.scales) * len(self.ratios)
+        self.head_channels = head_channels
+        self.head_depth = head_depth
+        self.anchors = anchor_grid(image_size, self.strides, self.scales, self.ratios)
+
+    # -- network ------------------------------------------------------------------------
+    def outputs(self, features: dict[int, object]):
+        """Shared class and box heads over P3-P5, flattened and concatenated over anchors."""
+        import keras
+        from keras import layers
+
+        def tower(name):
+            convs = [layers.Conv2D(self.head_channels, 3, padding="same", activation="relu", name=f"{name}_{i}")
+                     for i in range(self.head_depth)]
+            return convs
+
+        cls_tower, box_tower = tower("cls_tower"), tower("box_tower")
+        cls_out = layers.Conv2D(self.per_location * self.num_classes, 3, padding="same", activation="sigmoid",
+                                bias_initializer=keras.initializers.Constant(PRIOR_BIAS), name="cls_head")
+        box_out = layers.Conv2D(self.per_location * 4, 3, padding="same", name="box_head")
+        scores, deltas = [], []
+        for stride in self.strides:
+            x = c = features[stride]
+            for conv in cls_tower:
+                c = conv(c)
+            b = x
+            for conv in box_tower:
+                b = conv(b)
+            scores.append(layers.Reshape((-1, self.num_classes))(cls_out(c)))
+            deltas.append(layers.Reshape((-1, 4))(box_out(b)))
+        return [layers.Concatenate(axis=1, name="scores")(scores), layers.Concatenate(axis=1, name="deltas")(deltas)]
+
+    # -- targets (tf, batched) ------------------------------------------------------------
+    def encode(self, boxes, labels):
+        """boxes [B, M, 4], labels [B, M] (-1 = none) -> (class targets [B, A], box targets [B, A, 5]).
+
+        Class targets hold the class index, -1 for background and -2 for ignored anchors;
+        box targets hold the encoded deltas and a positive flag."""
+        import tensorflow as tf
+
+        anchors = tf.constant(self.anchors)
+        valid = labels >= 0
+        lt = tf.maximum(anchors[None, :, None, :2], boxes[:, None, :, :2])
+        rb = tf.minimum(anchors[None, :, None, 2:], boxes[:, None, :, 2:])
+        wh = tf.maximum(rb - lt, 0.0)
+        inter = wh[..., 0] * wh[..., 1]
+        area_a = (anchors[:, 2] - anchors[:, 0]) * (anchors[:, 3] - anchors[:, 1])
+        area_b = (boxes[..., 2] - boxes[..., 0]) * (boxes[..., 3] - boxes[..., 1])
+        iou = inter / tf.maximum(area_a[None, :, None] + area_b[:, None, :] - inter, 1e-9)  # [B, A, M]
+        iou = tf.where(valid[:, None, :], iou, -1.0)
+        best_box = tf.argmax(iou, axis=2, output_type=tf.int32)  # [B, A]
+        best_iou = tf.reduce_max(iou, axis=2)
+        # each box's best anchor is positive even below the threshold (small objects)
+        best_anchor_iou = tf.reduce_max(iou, axis=1, keepdims=True)  # [B, 1, M]
+        forced = tf.reduce_any((iou >= best_anchor_iou) & (iou > 0) & valid[:, None, :], axis=2)
+        positive = (best_iou >= POSITIVE_IOU) | forced
+        ignored = ~positive & (best_iou >= NEGATIVE_IOU)
+        matched_labels = tf.gather(labels, best_box, batch_dims=1)
+        cls = tf.where(positive, matched_labels, tf.where(ignored, -2, -1))
+        matched_boxes = tf.gather(boxes, best_box, batch_dims=1)
+        deltas = encode(matched_boxes, anchors[None])
+        box = tf.concat([deltas, tf.cast(positive, tf.float32)[..., None]], -1)
+        return tf.cast(cls, tf.float32), box
+
+    # -- loss ---------------------------------------------------------------------------
+    def losses(self, alpha: float = 0.25, gamma: float = 2.0):
+        import tensorflow as tf
+
+        num_classes = self.num_classes
+
+        def focal_loss(y_true, y_pred):
+            labels = tf.cast(y_true, tf.int32)
+            target = tf.one_hot(tf.maximum(labels, 0), num_classes) * tf.cast(labels >= 0, tf.float32)[..., None]
+            p = tf.clip_by_value(y_pred, 1e-6, 1 - 1e-6)
+            pt = tf.where(target > 0, p, 1 - p)
+            weight = tf.where(target > 0, alpha, 1 - alpha) * tf.pow(1 - pt, gamma)
+            loss = -weight * tf.math.log(pt) * tf.cast(labels != -2, tf.float32)[..., None]
+            n = tf.maximum(tf.reduce_sum(tf.cast(labels >= 0, tf.float32), axis=1), 1.0)
+            return tf.reduce_sum(loss, axis=[1, 2]) / n
+
+        def box_loss(y_true, y_pred):
+            positive = y_true[..., 4]
+            diff = tf.abs(y_true[..., :4] - y_pred)
+            huber = tf.where(diff < 1.0, 0.5 * diff * diff, diff - 0.5)
+            n = tf.maximum(tf.reduce_sum(positive, axis=1), 1.0)
+            return tf.reduce_sum(tf.reduce_sum(huber, -1) * positive, axis=1) / n
+
+        return [focal_loss, box_loss]
+
+    # -- decoding (NumPy) -------------------------------------------------------------------
+    def decode(self, outputs, score_threshold: float = 0.05, max_detections: int = 100, candidates: int = 1000):
+        """One image's [scores [A, C], deltas [A, 4]] -> boxes (letterboxed px), scores, labels (before NMS)."""
+        scores, deltas = outputs
+        anchor_idx, labels = np.nonzero(scores >= score_threshold)
+        values = scores[anchor_idx, labels]
+        order = np.argsort(-values)[:candidates]
+        anchor_idx, labels, values = anchor_idx[order], labels[order], values[order]
+        boxes = decode(deltas[anchor_idx], self.anchors[anchor_idx])
+        return boxes.astype(np.float32), values.astype(np.float32), labels.astype(np.int64)
