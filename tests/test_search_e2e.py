@@ -169,3 +169,35 @@ def test_time_budget_stops_starting_trials(shapes_dataset, tmp_path):
 
     assert 1 <= len(result.ranked) < 20
     assert any("time budget" in note for note in result.notes)
+
+
+def test_detection_search_trains_one_epoch_and_exports_int8(shapes_instances_dataset, tmp_path):
+    config = resolve_config(overrides={
+        "task": "detection", "models": ["centernet"], "max_trials": 1, "epochs": 1,
+        "output": str(tmp_path / "run"), "data": {"home_path": str(shapes_instances_dataset)},
+    })
+    result = run_search(config)
+
+    assert result.best["model"] == "centernet"
+    assert {"val_mAP", "val_mAP50", "val_mAP75"} <= set(result.best["metrics"])
+    assert (Path(result.best["trial_dir"]) / "per_class_ap.json").is_file()
+    export = json.loads((result.run_dir / "export/export.json").read_text())
+    assert set(export["metrics"]) == {"float", "int8"}
+    assert 0.0 <= export["metrics"]["int8"]["val_mAP50"] <= 1.0
+
+    from ai_edge_litert.interpreter import Interpreter
+
+    interpreter = Interpreter(model_path=str(result.run_dir / "export/model_int8.tflite"))
+    interpreter.allocate_tensors()
+    (inp,) = interpreter.get_input_details()
+    assert inp["dtype"] == np.int8 and list(inp["shape"]) == [1, 96, 96, 3]
+    assert all(o["dtype"] == np.int8 for o in interpreter.get_output_details())
+
+
+def test_classification_models_refuse_a_detection_dataset(shapes_instances_dataset, tmp_path):
+    from zazu.errors import DatasetError
+
+    config = resolve_config(overrides={"task": "classification", "output": str(tmp_path / "run"),
+                                       "data": {"home_path": str(shapes_instances_dataset)}})
+    with pytest.raises(DatasetError, match="needs a folder-per-class dataset"):
+        run_search(config)
