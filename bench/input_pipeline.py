@@ -8,7 +8,10 @@ a `keras.utils.PyDataset` whose __getitem__ opens every file with PIL,
 letterboxes and augments in NumPy/PIL, iterated by index with the default
 workers (no multiprocessing).
 
-Epoch 1 is cold (decoding; Zazu fills its cache), later epochs are warm.
+Epoch 1 is cold (decoding; Zazu fills its cache), later epochs are warm. The
+two sides alternate epoch by epoch, so load from other processes falls on both
+alike; the load average is printed before and after, since timings on a busy
+machine are noisy.
 
     python bench/input_pipeline.py [--images 1000] [--size 320] [--batch-size 16] [--epochs 3] [--seed 0]
 """
@@ -215,18 +218,28 @@ def _rotate_boxes(boxes, angle, size):
 
 # ----------------------------------------------------------------------------- timing
 
-def run_epochs(name, epochs, images, iterate_epoch):
-    """Time each epoch; returns per-epoch seconds."""
-    seconds = []
+def run_epochs(epochs, images, sides):
+    """Time every epoch of every side, alternating sides epoch by epoch so that load from other
+    processes on the machine falls on both alike; returns {name: [seconds per epoch]}."""
+    seconds = {name: [] for name in sides}
     for epoch in range(1, epochs + 1):
-        start = time.perf_counter()
-        seen = iterate_epoch()
-        elapsed = time.perf_counter() - start
-        seconds.append(elapsed)
-        if seen != images:
-            raise RuntimeError(f"{name}: epoch {epoch} yielded {seen} images, expected {images}")
-        print(f"  {name:<9} epoch {epoch}/{epochs}: {elapsed:7.2f} s  {images / elapsed:8.1f} img/s", flush=True)
+        for name, iterate_epoch in sides.items():
+            start = time.perf_counter()
+            seen = iterate_epoch()
+            elapsed = time.perf_counter() - start
+            seconds[name].append(elapsed)
+            if seen != images:
+                raise RuntimeError(f"{name}: epoch {epoch} yielded {seen} images, expected {images}")
+            print(f"  {name:<9} epoch {epoch}/{epochs}: {elapsed:7.2f} s  {images / elapsed:8.1f} img/s",
+                  flush=True)
     return seconds
+
+
+def _load() -> str:
+    try:
+        return " ".join(f"{v:.2f}" for v in os.getloadavg())
+    except (AttributeError, OSError):  # not on every platform
+        return "n/a"
 
 
 def rates(images, seconds):
@@ -272,7 +285,7 @@ def main(argv=None):
     if file_cache.exists():
         shutil.rmtree(file_cache)
 
-    print(f"CPU cores (os.cpu_count()): {os.cpu_count()}")
+    print(f"CPU cores (os.cpu_count()): {os.cpu_count()}   load average before: {_load()}")
     print(f"tensorflow {tf.__version__}, numpy {np.__version__}, python {sys.version.split()[0]}")
     print(f"images {len(paths)} from {folder}")
     print(f"size {args.size}x{args.size}  batch {args.batch_size}  epochs {args.epochs}  seed {args.seed}  "
@@ -297,10 +310,6 @@ def main(argv=None):
             seen += images.shape[0]
         return seen
 
-    print("running zazu ...", flush=True)
-    zazu_seconds = run_epochs("zazu", args.epochs, len(paths), zazu_epoch)
-    del ds
-
     # ---- baseline
     boxes = np.zeros((len(records), MAX_INSTANCES, 4), np.float32)
     labels = np.full((len(records), MAX_INSTANCES), -1, np.int32)
@@ -318,10 +327,12 @@ def main(argv=None):
         baseline.on_epoch_end()
         return seen
 
-    print("running baseline ...", flush=True)
-    base_seconds = run_epochs("baseline", args.epochs, len(paths), baseline_epoch)
+    print("running (zazu and baseline alternate epoch by epoch) ...", flush=True)
+    seconds = run_epochs(args.epochs, len(paths), {"zazu": zazu_epoch, "baseline": baseline_epoch})
+    zazu_seconds, base_seconds = seconds["zazu"], seconds["baseline"]
 
     z, b = rates(len(paths), zazu_seconds), rates(len(paths), base_seconds)
+    print(f"load average after: {_load()}")
     print()
     print(f"zazu      epoch1 {z[0]:8.1f} img/s   warm {z[1]:8.1f} img/s   overall {z[2]:8.1f} img/s")
     print(f"baseline  epoch1 {b[0]:8.1f} img/s   warm {b[1]:8.1f} img/s   overall {b[2]:8.1f} img/s")

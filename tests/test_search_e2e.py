@@ -201,3 +201,41 @@ def test_classification_models_refuse_a_detection_dataset(shapes_instances_datas
                                        "data": {"home_path": str(shapes_instances_dataset)}})
     with pytest.raises(DatasetError, match="needs a folder-per-class dataset"):
         run_search(config)
+
+
+@pytest.mark.parametrize("model", ["centernet", "retinanet"])
+def test_single_class_detection_trains(model, tmp_path):
+    """One class only (like the raccoon set): Keras must not squeeze a 1-class head to match its targets."""
+    from zazu.data.synthetic import write_instances_dataset
+
+    root = write_instances_dataset(tmp_path / "data", images=8, size=64, seed=2)
+    coco = json.loads((root / "annotations/instances.json").read_text())
+    coco["categories"] = [{"id": 1, "name": "shape"}]
+    for ann in coco["annotations"]:
+        ann["category_id"] = 1
+    (root / "annotations/instances.json").write_text(json.dumps(coco))
+    config = resolve_config(overrides={"task": "detection", "models": [model], "max_trials": 1, "epochs": 1,
+                                       "output": str(tmp_path / "run"), "data": {"home_path": str(root)}})
+    result = run_search(config)
+    assert result.best is not None and result.best["model"] == model
+
+
+def test_segmentation_search_trains_one_epoch_exports_and_draws_masks(shapes_instances_dataset, tmp_path):
+    config = resolve_config(overrides={
+        "task": "instance_segmentation", "max_trials": 1, "epochs": 1,
+        "output": str(tmp_path / "run"), "data": {"home_path": str(shapes_instances_dataset)},
+    })
+    result = run_search(config)
+
+    assert {"val_mask_mAP", "val_mask_mAP50", "val_mAP"} <= set(result.best["metrics"])
+    export = json.loads((result.run_dir / "export/export.json").read_text())
+    assert {"val_mask_mAP", "val_mask_mAP50"} <= set(export["metrics"]["int8"])
+    assert list((result.run_dir / "export/predictions").glob("*.png"))
+
+    from ai_edge_litert.interpreter import Interpreter
+
+    interpreter = Interpreter(model_path=str(result.run_dir / "export/model_int8.tflite"))
+    interpreter.allocate_tensors()
+    (inp,) = interpreter.get_input_details()
+    assert inp["dtype"] == np.int8 and list(inp["shape"]) == [1, 96, 96, 3]
+    assert len(interpreter.get_output_details()) == 3  # heatmap, boxes, mask features; assembly runs outside

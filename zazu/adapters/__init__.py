@@ -10,5 +10,6 @@
 from zazu.adapters.base import BaseAdapter
 from zazu.adapters.classification import ClassificationAdapter
 from zazu.adapters.detection import DetectionAdapter
+from zazu.adapters.segmentation import SegmentationAdapter
 
-__all__ = ["BaseAdapter", "ClassificationAdapter", "DetectionAdapter"]
+__all__ = ["BaseAdapter", "ClassificationAdapter", "DetectionAdapter", "SegmentationAdapter"]

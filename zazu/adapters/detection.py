@@ -108,25 +108,26 @@ class DetectionAdapter(BaseAdapter):
         self.model = keras.saving.load_model(checkpoint, compile=False)
 
     # -- prediction and metrics -------------------------------------------------------------
-    def postprocess(self, outputs, scale: float):
-        """One image's network outputs -> Prediction in original image pixels."""
+    def postprocess(self, outputs, record, scale: float):
+        """One image's network outputs -> Prediction in the original image's pixels."""
         from zazu.metrics.coco import Prediction
         from zazu.nn.boxes import batched_nms
 
-        boxes, scores, labels = self.coder.decode(outputs, float(self.hp.get("score_threshold", 0.05)),
-                                                  int(self.hp.get("max_detections", 100)))
+        decoded = self.coder.decode(outputs, float(self.hp.get("score_threshold", 0.05)),
+                                    int(self.hp.get("max_detections", 100)))
+        boxes, scores, labels = decoded[:3]
         keep = batched_nms(boxes, scores, labels, float(self.hp.get("nms_iou", 0.5)),
                            int(self.hp.get("max_detections", 100)))
         return Prediction(boxes[keep] / scale, scores[keep], labels[keep])
 
     def predict_keras(self) -> list:
         predictions = []
-        offset = 0
         for images in self.val_images:
             outputs = [np.asarray(o) for o in self.model(images, training=False)]
             for i in range(outputs[0].shape[0]):
-                predictions.append(self.postprocess([o[i] for o in outputs], self.val_targets.scales[offset]))
-                offset += 1
+                k = len(predictions)
+                predictions.append(self.postprocess([o[i] for o in outputs], self.val_records[k],
+                                                    self.val_targets.scales[k]))
         return predictions
 
     def predict_tflite(self, path: Path) -> list:
@@ -138,7 +139,7 @@ class DetectionAdapter(BaseAdapter):
         for i, record in enumerate(self.val_records):
             image = load_letterboxed(self.dataset.abspath(record), self.input_size)[0].numpy()[None]
             outputs = runner(image)
-            predictions.append(self.postprocess([o[0] for o in outputs], self.val_targets.scales[i]))
+            predictions.append(self.postprocess([o[0] for o in outputs], record, self.val_targets.scales[i]))
         return predictions
 
     def score(self, predictions) -> dict[str, float]:
@@ -161,6 +162,24 @@ class DetectionAdapter(BaseAdapter):
             self.model.save(path)
         atomic_write_json(Path(trial_dir) / "labels.json", self.classes)
 
+    def draw_predictions(self, predictions, folder: Path, limit: int = 8, min_score: float = 0.3) -> None:
+        """PNGs of validation images with the predicted boxes (and masks) drawn, so a user can see them."""
+        from PIL import Image
+
+        from zazu.data.masks import rle_to_mask
+        from zazu.data.preview import draw_sample
+
+        folder.mkdir(parents=True, exist_ok=True)
+        for record, pred in list(zip(self.val_records, predictions))[:limit]:
+            with Image.open(self.dataset.abspath(record)) as im:
+                image = np.asarray(im.convert("RGB"), np.float32)
+            keep = pred.scores >= min_score
+            masks = None
+            if pred.masks:
+                masks = np.stack([rle_to_mask(m) for m, k in zip(pred.masks, keep) if k], -1) if keep.any() else None
+            draw_sample(image, self.classes, pred.boxes[keep], pred.labels[keep], masks).save(
+                folder / (Path(record.path).stem + ".png"))
+
     # -- export -------------------------------------------------------------------------------
     def representative_images(self, limit: int = 100):
         from zazu.data.pipeline import representative_images
@@ -182,7 +201,9 @@ class DetectionAdapter(BaseAdapter):
         self.model.save(keras_path)
         tflite_path = convert_int8(self.model, self.representative_images, out_dir / "model_int8.tflite")
         float_metrics = self.score(self.predict_keras())
-        int8_metrics = self.score(self.predict_tflite(tflite_path))
+        int8_predictions = self.predict_tflite(tflite_path)
+        int8_metrics = self.score(int8_predictions)
+        self.draw_predictions(int8_predictions, out_dir / "predictions")
         (out_dir / "labels.txt").write_text("\n".join(self.classes) + "\n", encoding="utf-8")
         return {
             "files": {"keras": str(keras_path), "tflite_int8": str(tflite_path), "labels": str(out_dir / "labels.txt")},

@@ -94,19 +94,25 @@ class CenterNetCoder:
         return [heatmap_loss, regression_loss]
 
     # -- decoding (NumPy) ---------------------------------------------------------------
-    def decode(self, outputs, score_threshold: float = 0.05, max_detections: int = 100):
-        """One image's [heatmap [h, w, C], regression [h, w, 4]] -> boxes (letterboxed px), scores, labels."""
-        heat, reg = outputs
+    def peaks(self, heat: np.ndarray, score_threshold: float, max_detections: int):
+        """Local maxima of the heatmap [h, w, C] above the threshold: (ys, xs, classes, scores), best first."""
         pooled = _max_pool3(heat)
-        peaks = (heat == pooled) & (heat >= score_threshold)
-        ys, xs, cs = np.nonzero(peaks)
+        ys, xs, cs = np.nonzero((heat == pooled) & (heat >= score_threshold))
         scores = heat[ys, xs, cs]
         order = np.argsort(-scores)[:max_detections]
-        ys, xs, cs, scores = ys[order], xs[order], cs[order], scores[order]
+        return ys[order], xs[order], cs[order], scores[order]
+
+    def boxes_at(self, reg: np.ndarray, ys: np.ndarray, xs: np.ndarray) -> np.ndarray:
+        """Boxes (letterboxed pixels) predicted at grid cells (ys, xs)."""
         w, h = np.maximum(reg[ys, xs, 0], 0), np.maximum(reg[ys, xs, 1], 0)
         cx, cy = xs + reg[ys, xs, 2], ys + reg[ys, xs, 3]
-        boxes = np.stack([cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2], -1) * self.stride
-        return boxes.astype(np.float32), scores.astype(np.float32), cs.astype(np.int64)
+        return (np.stack([cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2], -1) * self.stride).astype(np.float32)
+
+    def decode(self, outputs, score_threshold: float = 0.05, max_detections: int = 100):
+        """One image's [heatmap [h, w, C], regression [h, w, 4]] -> boxes (letterboxed px), scores, labels."""
+        heat, reg = outputs[:2]
+        ys, xs, cs, scores = self.peaks(heat, score_threshold, max_detections)
+        return self.boxes_at(reg, ys, xs), scores.astype(np.float32), cs.astype(np.int64)
 
 
 def _max_pool3(x: np.ndarray) -> np.ndarray:

@@ -60,7 +60,7 @@ class RetinaNetCoder:
 
     # -- targets (tf, batched) ------------------------------------------------------------
     def encode(self, boxes, labels):
-        """boxes [B, M, 4], labels [B, M] (-1 = none) -> (class targets [B, A], box targets [B, A, 5]).
+        """boxes [B, M, 4], labels [B, M] (-1 = none) -> (class targets [B, A, 1], box targets [B, A, 5]).
 
         Class targets hold the class index, -1 for background and -2 for ignored anchors;
         box targets hold the encoded deltas and a positive flag."""
@@ -88,7 +88,8 @@ class RetinaNetCoder:
         matched_boxes = tf.gather(boxes, best_box, batch_dims=1)
         deltas = encode(matched_boxes, anchors[None])
         box = tf.concat([deltas, tf.cast(positive, tf.float32)[..., None]], -1)
-        return tf.cast(cls, tf.float32), box
+        # [B, A, 1]: the same rank as the scores, so Keras never squeezes a 1-class output to match
+        return tf.cast(cls, tf.float32)[..., None], box
 
     # -- loss ---------------------------------------------------------------------------
     def losses(self, alpha: float = 0.25, gamma: float = 2.0):
@@ -97,7 +98,7 @@ class RetinaNetCoder:
         num_classes = self.num_classes
 
         def focal_loss(y_true, y_pred):
-            labels = tf.cast(y_true, tf.int32)
+            labels = tf.cast(y_true[..., 0], tf.int32)
             target = tf.one_hot(tf.maximum(labels, 0), num_classes) * tf.cast(labels >= 0, tf.float32)[..., None]
             p = tf.clip_by_value(y_pred, 1e-6, 1 - 1e-6)
             pt = tf.where(target > 0, p, 1 - p)
