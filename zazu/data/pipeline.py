@@ -22,6 +22,7 @@ import numpy as np
 
 PAD_VALUE = 114.0  # letterbox padding grey
 MEMORY_CACHE_LIMIT = 1 << 30  # bytes of uint8 pixels kept in memory; more goes to a file cache
+SHUFFLE_BUFFER = 512  # images: a full-dataset buffer would hold every image in RAM and delay the first batch
 CACHE_VERSION = 1
 
 
@@ -108,7 +109,7 @@ def classification_dataset(
     images = cache_images(images, paths, size, {"kind": "classification"})
     ds = tf.data.Dataset.zip((images, tf.data.Dataset.from_tensor_slices(np.asarray(labels, dtype=np.int32))))
     if training:
-        ds = ds.shuffle(len(paths), seed=seed, reshuffle_each_iteration=True)
+        ds = ds.shuffle(min(len(paths), SHUFFLE_BUFFER), seed=seed, reshuffle_each_iteration=True)
     ds = ds.batch(batch_size).map(lambda x, y: (tf.cast(x, tf.float32), y), num_parallel_calls=tf.data.AUTOTUNE)
     if training and augment_settings is not None:
         augment = build_augmenter(augment_settings, seed=seed, with_boxes=False)
@@ -176,7 +177,7 @@ def instance_dataset(
     ds = tf.data.Dataset.zip((images, tf.data.Dataset.from_tensor_slices(columns)))
     ds = ds.map(lambda image, rest: {"images": image, **rest})
     if training:
-        ds = ds.shuffle(len(paths), seed=seed, reshuffle_each_iteration=True)
+        ds = ds.shuffle(min(len(paths), SHUFFLE_BUFFER), seed=seed, reshuffle_each_iteration=True)
     ds = ds.batch(batch_size)
 
     def to_float(batch):
