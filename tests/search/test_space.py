@@ -7,7 +7,6 @@ import os
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 import keras_tuner  # noqa: E402
-import pytest  # noqa: E402
 
 from zazu.search.space import SpaceCodec  # noqa: E402
 

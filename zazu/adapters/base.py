@@ -12,6 +12,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+CHECKPOINT = "model.keras"  # a trial's best epoch, in its trial folder
+
 
 class BaseAdapter:
     """Common state: `model_specs` (what and where) and `hp` (this trial's values).
@@ -102,6 +104,44 @@ class BaseAdapter:
         if not self.hp.get("augment", True):
             return None
         return resolve_augmentation(self.model_specs.get("data", {}).get("augmentation"))
+
+    def fit_keeping_best(self, monitor: str, mode: str, default_patience: int = 5, reload_compiled: bool = True) -> None:
+        """Fit the compiled `self.model` on `self.train_ds` / `self.val_ds` with early stopping,
+        reduce-LR-on-plateau, a per-epoch CSV log and a keep-best checkpoint (`model.keras`
+        in the trial folder), then reload that best epoch: it is what gets measured and shipped.
+        `reload_compiled=False` for models whose losses are closures Keras cannot deserialize."""
+        import math
+
+        import keras
+
+        from zazu.errors import TrialFailed
+
+        folder = self.require_trial_dir()
+        checkpoint = folder / CHECKPOINT
+        patience = int(self.hp.get("patience", default_patience))
+        callbacks = [
+            keras.callbacks.TerminateOnNaN(),
+            keras.callbacks.ModelCheckpoint(checkpoint, monitor=monitor, mode=mode, save_best_only=True),
+            keras.callbacks.EarlyStopping(monitor=monitor, mode=mode, patience=patience),
+            keras.callbacks.ReduceLROnPlateau(monitor="val_loss", factor=0.5, patience=max(1, patience // 2)),
+            keras.callbacks.CSVLogger(str(folder / "history.csv")),
+        ]
+        history = self.model.fit(self.train_ds, validation_data=self.val_ds, epochs=int(self.hp["epochs"]),
+                                 callbacks=callbacks, verbose=0, shuffle=False)  # tf.data shuffles
+        self.history = history.history
+        losses = self.history.get("loss", [])
+        if any(not math.isfinite(v) for v in losses) or not checkpoint.exists():
+            raise TrialFailed(f"training loss became NaN or infinite (loss per epoch: {losses}).")
+        self.model = keras.saving.load_model(checkpoint, compile=reload_compiled)
+
+    def save(self, trial_dir: Path) -> None:
+        """Keep the trained model (`model.keras`) and its class names in the trial folder."""
+        from zazu.runs import atomic_write_json
+
+        path = Path(trial_dir) / CHECKPOINT
+        if not path.exists():
+            self.model.save(path)
+        atomic_write_json(Path(trial_dir) / "labels.json", self.classes)
 
     def require_trial_dir(self) -> Path:
         if self.trial_dir is None:

@@ -12,17 +12,12 @@ patience (5), weights (null), dropout (0.2).
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from zazu.adapters.base import BaseAdapter
-from zazu.errors import TrialFailed
-from zazu.runs import atomic_write_json
-
-CHECKPOINT = "model.keras"
+from zazu.adapters.base import CHECKPOINT, BaseAdapter
 
 
 class ClassificationAdapter(BaseAdapter):
@@ -71,28 +66,12 @@ class ClassificationAdapter(BaseAdapter):
     def train(self) -> None:
         import keras
 
-        folder = self.require_trial_dir()
-        checkpoint = folder / CHECKPOINT
         self.model.compile(
             optimizer=keras.optimizers.Adam(float(self.hp.get("learning_rate", 1e-3))),
             loss="sparse_categorical_crossentropy",
             metrics=["accuracy"],
         )
-        patience = int(self.hp.get("patience", 5))
-        callbacks = [
-            keras.callbacks.TerminateOnNaN(),
-            keras.callbacks.ModelCheckpoint(checkpoint, monitor="val_accuracy", mode="max", save_best_only=True),
-            keras.callbacks.EarlyStopping(monitor="val_accuracy", mode="max", patience=patience),
-            keras.callbacks.ReduceLROnPlateau(monitor="val_loss", factor=0.5, patience=max(1, patience // 2)),
-            keras.callbacks.CSVLogger(str(folder / "history.csv")),
-        ]
-        history = self.model.fit(self.train_ds, validation_data=self.val_ds, epochs=int(self.hp["epochs"]),
-                                 callbacks=callbacks, verbose=0, shuffle=False)  # tf.data shuffles
-        self.history = history.history
-        losses = self.history.get("loss", [])
-        if any(not math.isfinite(v) for v in losses) or not checkpoint.exists():
-            raise TrialFailed(f"training loss became NaN or infinite (loss per epoch: {losses}).")
-        self.model = keras.saving.load_model(checkpoint)  # the best epoch is what is measured and shipped
+        self.fit_keeping_best("val_accuracy", "max", default_patience=5)
 
     def get_metrics(self) -> dict[str, float]:
         results = self.model.evaluate(self.val_ds, verbose=0, return_dict=True)
@@ -101,12 +80,6 @@ class ClassificationAdapter(BaseAdapter):
             "val_loss": float(results["loss"]),
             "epochs_trained": float(len(self.history.get("loss", []))),
         }
-
-    def save(self, trial_dir: Path) -> None:
-        path = Path(trial_dir) / CHECKPOINT
-        if not path.exists():
-            self.model.save(path)
-        atomic_write_json(Path(trial_dir) / "labels.json", self.classes)
 
     # -- export -------------------------------------------------------------------
     def representative_images(self, limit: int = 100):

@@ -13,17 +13,13 @@ score_threshold (0.05), nms_iou (0.5), max_detections (100).
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from zazu.adapters.base import BaseAdapter
-from zazu.errors import TrialFailed
+from zazu.adapters.base import CHECKPOINT, BaseAdapter
 from zazu.runs import atomic_write_json
-
-CHECKPOINT = "model.keras"
 
 
 class DetectionAdapter(BaseAdapter):
@@ -87,25 +83,9 @@ class DetectionAdapter(BaseAdapter):
     def train(self) -> None:
         import keras
 
-        folder = self.require_trial_dir()
-        checkpoint = folder / CHECKPOINT
         self.model.compile(optimizer=keras.optimizers.Adam(float(self.hp.get("learning_rate", 1e-3)), clipnorm=10.0),
                            loss=self.coder.losses())
-        patience = int(self.hp.get("patience", 8))
-        callbacks = [
-            keras.callbacks.TerminateOnNaN(),
-            keras.callbacks.ModelCheckpoint(checkpoint, monitor="val_loss", mode="min", save_best_only=True),
-            keras.callbacks.EarlyStopping(monitor="val_loss", mode="min", patience=patience),
-            keras.callbacks.ReduceLROnPlateau(monitor="val_loss", factor=0.5, patience=max(1, patience // 2)),
-            keras.callbacks.CSVLogger(str(folder / "history.csv")),
-        ]
-        history = self.model.fit(self.train_ds, validation_data=self.val_ds, epochs=int(self.hp["epochs"]),
-                                 callbacks=callbacks, verbose=0, shuffle=False)
-        self.history = history.history
-        losses = self.history.get("loss", [])
-        if any(not math.isfinite(v) for v in losses) or not checkpoint.exists():
-            raise TrialFailed(f"training loss became NaN or infinite (loss per epoch: {losses}).")
-        self.model = keras.saving.load_model(checkpoint, compile=False)
+        self.fit_keeping_best("val_loss", "min", default_patience=8, reload_compiled=False)
 
     # -- prediction and metrics -------------------------------------------------------------
     def postprocess(self, outputs, record, scale: float):
@@ -155,12 +135,6 @@ class DetectionAdapter(BaseAdapter):
             atomic_write_json(self.trial_dir / "per_class_ap.json", self.per_class_ap)
         return {**metrics, "val_loss": float(min(self.history.get("val_loss", [float("nan")]))),
                 "epochs_trained": float(len(self.history.get("loss", [])))}
-
-    def save(self, trial_dir: Path) -> None:
-        path = Path(trial_dir) / CHECKPOINT
-        if not path.exists():
-            self.model.save(path)
-        atomic_write_json(Path(trial_dir) / "labels.json", self.classes)
 
     def draw_predictions(self, predictions, folder: Path, limit: int = 8, min_score: float = 0.3) -> None:
         """PNGs of validation images with the predicted boxes (and masks) drawn, so a user can see them."""
