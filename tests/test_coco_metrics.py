@@ -68,3 +68,33 @@ def test_masks_are_scored_with_segm():
                        [mask_to_rle(np.zeros((100, 100), np.uint8))])
     metrics, _ = coco_metrics([record], [empty], CLASSES, iou_type="segm")
     assert metrics["val_mask_mAP"] == 0.0
+
+
+def test_a_detection_on_a_crowd_region_is_neither_a_hit_nor_a_false_positive():
+    from pycocotools import mask as mask_utils
+
+    crowd_mask = np.zeros((100, 100), np.uint8)
+    crowd_mask[60:90, 60:90] = 1
+    rle = mask_utils.encode(np.asfortranarray(crowd_mask))
+    uncompressed = {"size": [100, 100], "counts": [int(c) for c in _uncompressed_counts(crowd_mask)]}
+    record = ImageRecord("x.png", width=100, height=100, instances=(
+        Instance(label=0, box=(10, 10, 50, 50), polygons=((10, 10, 50, 10, 50, 50, 10, 50),)),
+        Instance(label=0, box=(60, 60, 90, 90), rle=uncompressed, iscrowd=True),
+    ))
+    assert rle["size"] == [100, 100]
+    preds = _pred([(10, 10, 50, 50), (62, 62, 88, 88)], [0, 0], scores=[0.9, 0.95])
+    box_metrics, _ = coco_metrics([record], [preds], CLASSES)
+    assert box_metrics["val_mAP50"] == pytest.approx(1.0)  # the crowd hit is ignored, not a false positive
+
+
+def _uncompressed_counts(mask: np.ndarray) -> list[int]:
+    """COCO's uncompressed RLE: run lengths in column-major order, starting with zeros."""
+    flat = mask.flatten(order="F")
+    counts, current, run = [], 0, 0
+    for value in flat:
+        if value != current:
+            counts.append(run)
+            current, run = value, 0
+        run += 1
+    counts.append(run)
+    return counts
