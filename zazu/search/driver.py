@@ -85,6 +85,9 @@ def run_search(config: dict, reporter=None, registry: Registry | None = None) ->
     registry = registry or Registry.load(config["zoo"])
     task = get_task(config["task"])
     models = select_models(registry, config)
+    home = config["data"]["home_path"]
+    if home is not None and not Path(home).is_dir():  # before a run folder is made for nothing
+        raise DatasetError(f"Dataset folder not found. Expected an existing folder. Received: --data {home}")
     run_dir = new_run_dir(task.name, config["output"])
     save_config(config, run_dir / "config.yaml")
     reporter.message(f"Run folder: {run_dir}")
