@@ -132,7 +132,16 @@ class BaseAdapter:
         losses = self.history.get("loss", [])
         if any(not math.isfinite(v) for v in losses) or not checkpoint.exists():
             raise TrialFailed(f"training loss became NaN or infinite (loss per epoch: {losses}).")
-        self.model = keras.saving.load_model(checkpoint, compile=reload_compiled)
+        self.model = self.load_trained(checkpoint, compile=reload_compiled)
+
+    @staticmethod
+    def load_trained(path: Path, compile: bool = True):
+        """Load a saved `.keras` model, Zazu's own layers included."""
+        import keras
+
+        from zazu.nn.layers import custom_objects
+
+        return keras.saving.load_model(path, compile=compile, custom_objects=custom_objects())
 
     def save(self, trial_dir: Path) -> None:
         """Keep the trained model (`model.keras`) and its class names in the trial folder."""

@@ -100,13 +100,11 @@ class ClassificationAdapter(BaseAdapter):
 
     def export(self, trial_dir: Path, out_dir: Path) -> dict[str, Any]:
         """Write model.keras and model_int8.tflite into `out_dir`; score both on the val split."""
-        import keras
-
         from zazu.export.tflite import convert_int8
 
         out_dir = Path(out_dir)
         out_dir.mkdir(parents=True, exist_ok=True)
-        self.model = keras.saving.load_model(Path(trial_dir) / CHECKPOINT)
+        self.model = self.load_trained(Path(trial_dir) / CHECKPOINT)
         keras_path = out_dir / "model.keras"
         self.model.save(keras_path)
         tflite_path = convert_int8(self.model, self.representative_images, out_dir / "model_int8.tflite")

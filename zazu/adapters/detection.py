@@ -164,13 +164,11 @@ class DetectionAdapter(BaseAdapter):
     def export(self, trial_dir: Path, out_dir: Path) -> dict[str, Any]:
         """model.keras and model_int8.tflite (network only: decoding and NMS run outside it),
         both scored on the val split with the same decoding."""
-        import keras
-
         from zazu.export.tflite import convert_int8
 
         out_dir = Path(out_dir)
         out_dir.mkdir(parents=True, exist_ok=True)
-        self.model = keras.saving.load_model(Path(trial_dir) / CHECKPOINT, compile=False)
+        self.model = self.load_trained(Path(trial_dir) / CHECKPOINT, compile=False)
         keras_path = out_dir / "model.keras"
         self.model.save(keras_path)
         tflite_path = convert_int8(self.model, self.representative_images, out_dir / "model_int8.tflite")

@@ -6,7 +6,7 @@ quantizes to int8 and maps to an Edge TPU.
 
 from __future__ import annotations
 
-from zazu.nn.layers import set_batchnorm_momentum
+from zazu.nn.layers import set_batchnorm_momentum, upsample_nearest
 
 
 def conv_bn_relu(x, filters: int, kernel: int = 3, stride: int = 1, name: str | None = None):
@@ -63,7 +63,8 @@ def fpn(features: dict[int, object], strides: tuple[int, ...], channels: int) ->
     for stride in sorted(strides, reverse=True):
         lateral = layers.Conv2D(channels, 1, padding="same")(features[stride])
         if top is not None:
-            lateral = layers.Add()([lateral, layers.UpSampling2D(2, interpolation="nearest")(top)])
+            # not UpSampling2D: it converts to RESHAPE + TILE, which an Edge TPU cannot run
+            lateral = layers.Add()([lateral, upsample_nearest(top, (lateral.shape[1], lateral.shape[2]))])
         top = lateral
         out[stride] = conv_bn_relu(lateral, channels)
     return out

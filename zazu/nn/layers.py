@@ -27,3 +27,51 @@ def normalize_pixels(x):
     import keras
 
     return keras.layers.Rescaling(1 / 127.5, offset=-1.0, name="normalize")(x)
+
+
+def _register(cls):
+    import keras
+
+    return keras.saving.register_keras_serializable(package="zazu")(cls)
+
+
+def upsample_nearest(x, size: tuple[int, int]):
+    """Nearest-neighbour resize to a static `size`, as one RESIZE_NEAREST_NEIGHBOR op.
+
+    Keras 3's UpSampling2D converts to RESHAPE + TILE (TILE does not run on an
+    Edge TPU) and the Resizing layer adds a CALL_ONCE initializer op."""
+    return _upsample_layer()(size=tuple(int(v) for v in size))(x)
+
+
+_UPSAMPLE = None
+
+
+def _upsample_layer():
+    """The layer class, defined on first use so importing this module stays free of Keras."""
+    global _UPSAMPLE
+    if _UPSAMPLE is None:
+        import keras
+
+        @_register
+        class NearestResize(keras.layers.Layer):
+            def __init__(self, size, **kwargs):
+                super().__init__(**kwargs)
+                self.size = tuple(size)
+
+            def call(self, x):
+                return keras.ops.image.resize(x, self.size, interpolation="nearest")
+
+            def compute_output_shape(self, input_shape):
+                return (input_shape[0], *self.size, input_shape[-1])
+
+            def get_config(self):
+                return {**super().get_config(), "size": list(self.size)}
+
+        _UPSAMPLE = NearestResize
+    return _UPSAMPLE
+
+
+def custom_objects() -> dict:
+    """Zazu's own layers, for `keras.saving.load_model` in a process that has not built them yet."""
+    cls = _upsample_layer()
+    return {"zazu>NearestResize": cls, "NearestResize": cls}
