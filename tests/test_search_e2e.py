@@ -201,6 +201,7 @@ def test_classification_models_refuse_a_detection_dataset(shapes_instances_datas
                                        "data": {"home_path": str(shapes_instances_dataset)}})
     with pytest.raises(DatasetError, match="needs a folder-per-class dataset"):
         run_search(config)
+    assert not (tmp_path / "run").exists()  # a dataset error leaves no run folder behind
 
 
 @pytest.mark.parametrize("model", ["centernet", "retinanet"])

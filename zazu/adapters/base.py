@@ -25,6 +25,8 @@ class BaseAdapter:
     """
 
     task: str = ""
+    # False for models whose losses are closures Keras cannot deserialize: reload them uncompiled
+    reload_compiled: bool = True
 
     def __init__(self, model_specs: dict[str, Any], hp_values: dict[str, Any]):
         self.model_specs = dict(model_specs)
@@ -105,11 +107,10 @@ class BaseAdapter:
             return None
         return resolve_augmentation(self.model_specs.get("data", {}).get("augmentation"))
 
-    def fit_keeping_best(self, monitor: str, mode: str, default_patience: int = 5, reload_compiled: bool = True) -> None:
+    def fit_keeping_best(self, monitor: str, mode: str, default_patience: int = 5) -> None:
         """Fit the compiled `self.model` on `self.train_ds` / `self.val_ds` with early stopping,
         reduce-LR-on-plateau, a per-epoch CSV log and a keep-best checkpoint (`model.keras`
-        in the trial folder), then reload that best epoch: it is what gets measured and shipped.
-        `reload_compiled=False` for models whose losses are closures Keras cannot deserialize."""
+        in the trial folder), then reload that best epoch: it is what gets measured and shipped."""
         import math
 
         import keras
@@ -132,7 +133,7 @@ class BaseAdapter:
         losses = self.history.get("loss", [])
         if any(not math.isfinite(v) for v in losses) or not checkpoint.exists():
             raise TrialFailed(f"training loss became NaN or infinite (loss per epoch: {losses}).")
-        self.model = self.load_trained(checkpoint, compile=reload_compiled)
+        self.model = self.load_trained(checkpoint, compile=self.reload_compiled)
 
     @staticmethod
     def load_trained(path: Path, compile: bool = True):
@@ -143,6 +144,18 @@ class BaseAdapter:
 
         return keras.saving.load_model(path, compile=compile, custom_objects=custom_objects())
 
+    # -- helpers for build() ------------------------------------------------------
+    def image_input(self):
+        """`keras.Input` for float pixels in [0, 255] at this trial's input size."""
+        import keras
+
+        return keras.Input((*self.input_size, 3), name="image")
+
+    @property
+    def num_classes(self) -> int:
+        return len(self.classes)
+
+    # -- after a trial, and for the winner ----------------------------------------------
     def save(self, trial_dir: Path) -> None:
         """Keep the trained model (`model.keras`) and its class names in the trial folder."""
         from zazu.runs import atomic_write_json
@@ -151,6 +164,35 @@ class BaseAdapter:
         if not path.exists():
             self.model.save(path)
         atomic_write_json(Path(trial_dir) / "labels.json", self.classes)
+
+    def representative_images(self, limit: int = 100):
+        """Un-augmented training images preprocessed as at inference, batches of 1 (int8 calibration)."""
+        raise NotImplementedError
+
+    def score_exports(self, tflite_path: Path, out_dir: Path) -> dict[str, dict[str, float]]:
+        """{"float": metrics of `self.model`, "int8": metrics of the .tflite}, on the val split."""
+        raise NotImplementedError
+
+    def export(self, trial_dir: Path, out_dir: Path) -> dict[str, Any]:
+        """Write model.keras, model_int8.tflite and labels.txt into `out_dir`; score float and int8."""
+        from zazu.export.tflite import convert_int8
+
+        out_dir = Path(out_dir)
+        out_dir.mkdir(parents=True, exist_ok=True)
+        self.model = self.load_trained(Path(trial_dir) / CHECKPOINT, compile=self.reload_compiled)
+        keras_path = out_dir / "model.keras"
+        self.model.save(keras_path)
+        tflite_path = convert_int8(self.model, self.representative_images, out_dir / "model_int8.tflite")
+        metrics = self.score_exports(tflite_path, out_dir)
+        labels_path = out_dir / "labels.txt"
+        labels_path.write_text("\n".join(self.classes) + "\n", encoding="utf-8")
+        return {
+            "files": {"keras": str(keras_path), "tflite_int8": str(tflite_path), "labels": str(labels_path)},
+            "metrics": metrics,
+            "input_size": list(self.input_size),
+            "classes": self.classes,
+            "val_images": len(self.val_records),
+        }
 
     def require_trial_dir(self) -> Path:
         if self.trial_dir is None:

@@ -13,11 +13,10 @@ patience (5), weights (null), dropout (0.2).
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
-from zazu.adapters.base import CHECKPOINT, BaseAdapter
+from zazu.adapters.base import BaseAdapter
 
 
 class ClassificationAdapter(BaseAdapter):
@@ -30,10 +29,7 @@ class ClassificationAdapter(BaseAdapter):
         self.train_labels = [r.label for r in sides["train"]]
         self.val_paths = [dataset.abspath(r) for r in sides["val"]]
         self.val_labels = [r.label for r in sides["val"]]
-
-    @property
-    def num_classes(self) -> int:
-        return len(self.classes)
+        self.val_records = sides["val"]
 
     def preprocess(self) -> None:
         from zazu.data.pipeline import classification_dataset
@@ -45,12 +41,6 @@ class ClassificationAdapter(BaseAdapter):
         self.val_ds = classification_dataset(self.val_paths, self.val_labels, self.input_size, batch, training=False)
 
     # -- helpers for build() ------------------------------------------------------
-    def image_input(self):
-        """`keras.Input` for float pixels in [0, 255] at this trial's input size."""
-        import keras
-
-        return keras.Input((*self.input_size, 3), name="image")
-
     def classifier_head(self, features):
         """Pooled features -> dropout -> softmax over the dataset's classes."""
         import keras
@@ -98,23 +88,6 @@ class ClassificationAdapter(BaseAdapter):
             correct += int(np.argmax(probs) == label)
         return correct / len(self.val_paths)
 
-    def export(self, trial_dir: Path, out_dir: Path) -> dict[str, Any]:
-        """Write model.keras and model_int8.tflite into `out_dir`; score both on the val split."""
-        from zazu.export.tflite import convert_int8
-
-        out_dir = Path(out_dir)
-        out_dir.mkdir(parents=True, exist_ok=True)
-        self.model = self.load_trained(Path(trial_dir) / CHECKPOINT)
-        keras_path = out_dir / "model.keras"
-        self.model.save(keras_path)
-        tflite_path = convert_int8(self.model, self.representative_images, out_dir / "model_int8.tflite")
+    def score_exports(self, tflite_path: Path, out_dir: Path) -> dict[str, dict[str, float]]:
         float_acc = float(self.model.evaluate(self.val_ds, verbose=0, return_dict=True)["accuracy"])
-        int8_acc = self.predict_tflite_accuracy(tflite_path)
-        (out_dir / "labels.txt").write_text("\n".join(self.classes) + "\n", encoding="utf-8")
-        return {
-            "files": {"keras": str(keras_path), "tflite_int8": str(tflite_path), "labels": str(out_dir / "labels.txt")},
-            "metrics": {"float": {"val_accuracy": float_acc}, "int8": {"val_accuracy": int8_acc}},
-            "input_size": list(self.input_size),
-            "classes": self.classes,
-            "val_images": len(self.val_paths),
-        }
+        return {"float": {"val_accuracy": float_acc}, "int8": {"val_accuracy": self.predict_tflite_accuracy(tflite_path)}}

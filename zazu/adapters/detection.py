@@ -4,7 +4,8 @@ The coder (e.g. `zazu.nn.centernet.CenterNetCoder`, `zazu.nn.retinanet.RetinaNet
 owns what differs between detector families: the heads, the training targets,
 the losses and the decoding. This class does the rest: letterboxed data with
 box-aware augmentation, training with a keep-best checkpoint, COCO mAP in
-original image coordinates, and int8 export scored the same way.
+original image coordinates, and int8 export (network only: decoding and NMS run
+outside it) scored the same way.
 
 Hyperparameters read from `self.hp` (all optional): input_size (96), batch_size (16),
 learning_rate (1e-3), augment (true), patience (8), max_instances (50),
@@ -14,11 +15,10 @@ score_threshold (0.05), nms_iou (0.5), max_detections (100).
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
-from zazu.adapters.base import CHECKPOINT, BaseAdapter
+from zazu.adapters.base import BaseAdapter
 from zazu.runs import atomic_write_json
 
 
@@ -27,6 +27,7 @@ class DetectionAdapter(BaseAdapter):
     objective = "val_mAP"
     iou_type = "bbox"
     uses_masks = False
+    reload_compiled = False  # the coders' losses are closures
 
     # -- what a zoo model writes ------------------------------------------------------
     def make_coder(self):
@@ -37,16 +38,6 @@ class DetectionAdapter(BaseAdapter):
     def build(self):
         """Return an uncompiled `keras.Model` from `self.image_input()` to `self.coder.outputs(features)`."""
         raise NotImplementedError(f"{type(self).__name__}.build() must return a keras.Model.")
-
-    # -- helpers for build() --------------------------------------------------------------
-    def image_input(self):
-        import keras
-
-        return keras.Input((*self.input_size, 3), batch_size=None, name="image")
-
-    @property
-    def num_classes(self) -> int:
-        return len(self.classes)
 
     # -- lifecycle ----------------------------------------------------------------------------
     def data_loader(self) -> None:
@@ -85,7 +76,7 @@ class DetectionAdapter(BaseAdapter):
 
         self.model.compile(optimizer=keras.optimizers.Adam(float(self.hp.get("learning_rate", 1e-3)), clipnorm=10.0),
                            loss=self.coder.losses())
-        self.fit_keeping_best("val_loss", "min", default_patience=8, reload_compiled=False)
+        self.fit_keeping_best("val_loss", "min", default_patience=8)
 
     # -- prediction and metrics -------------------------------------------------------------
     def postprocess(self, outputs, record, scale: float):
@@ -161,26 +152,11 @@ class DetectionAdapter(BaseAdapter):
         return representative_images([self.dataset.abspath(r) for r in self.train_records], self.input_size,
                                      limit, letterbox=True)
 
-    def export(self, trial_dir: Path, out_dir: Path) -> dict[str, Any]:
-        """model.keras and model_int8.tflite (network only: decoding and NMS run outside it),
-        both scored on the val split with the same decoding."""
-        from zazu.export.tflite import convert_int8
-
-        out_dir = Path(out_dir)
-        out_dir.mkdir(parents=True, exist_ok=True)
-        self.model = self.load_trained(Path(trial_dir) / CHECKPOINT, compile=False)
-        keras_path = out_dir / "model.keras"
-        self.model.save(keras_path)
-        tflite_path = convert_int8(self.model, self.representative_images, out_dir / "model_int8.tflite")
+    def score_exports(self, tflite_path: Path, out_dir: Path) -> dict[str, dict[str, float]]:
+        """Float and int8 scored with the same decoding (which runs outside the network);
+        the int8 predictions are drawn into out_dir/predictions."""
         float_metrics = self.score(self.predict_keras())
         int8_predictions = self.predict_tflite(tflite_path)
         int8_metrics = self.score(int8_predictions)
-        self.draw_predictions(int8_predictions, out_dir / "predictions")
-        (out_dir / "labels.txt").write_text("\n".join(self.classes) + "\n", encoding="utf-8")
-        return {
-            "files": {"keras": str(keras_path), "tflite_int8": str(tflite_path), "labels": str(out_dir / "labels.txt")},
-            "metrics": {"float": float_metrics, "int8": int8_metrics},
-            "input_size": list(self.input_size),
-            "classes": self.classes,
-            "val_images": len(self.val_records),
-        }
+        self.draw_predictions(int8_predictions, Path(out_dir) / "predictions")
+        return {"float": float_metrics, "int8": int8_metrics}

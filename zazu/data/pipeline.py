@@ -90,6 +90,20 @@ def cache_images(ds, paths: Sequence[str], size: tuple[int, int], settings: dict
     return ds.cache(str(prefix))
 
 
+def load_pixels(path, size: tuple[int, int], letterbox: bool):
+    """The model input for one file: letterboxed (detection, segmentation) or resized (classification)."""
+    return load_letterboxed(path, size)[0] if letterbox else load_image(path, size)
+
+
+def decoded_images(paths: Sequence[str], size: tuple[int, int], letterbox: bool):
+    """Parallel decode and resize (or letterbox) to uint8, cached; the start of every pipeline."""
+    import tensorflow as tf
+
+    images = tf.data.Dataset.from_tensor_slices(list(paths)).map(
+        lambda p: tf.cast(load_pixels(p, size, letterbox), tf.uint8), num_parallel_calls=tf.data.AUTOTUNE)
+    return cache_images(images, paths, size, {"kind": "letterbox" if letterbox else "classification"})
+
+
 def classification_dataset(
     paths: Sequence[str],
     labels: Sequence[int],
@@ -104,9 +118,7 @@ def classification_dataset(
 
     from zazu.data.augment import build_augmenter
 
-    images = tf.data.Dataset.from_tensor_slices(list(paths)).map(
-        lambda p: tf.cast(load_image(p, size), tf.uint8), num_parallel_calls=tf.data.AUTOTUNE)
-    images = cache_images(images, paths, size, {"kind": "classification"})
+    images = decoded_images(paths, size, letterbox=False)
     ds = tf.data.Dataset.zip((images, tf.data.Dataset.from_tensor_slices(np.asarray(labels, dtype=np.int32))))
     if training:
         ds = ds.shuffle(min(len(paths), SHUFFLE_BUFFER), seed=seed, reshuffle_each_iteration=True)
@@ -159,7 +171,8 @@ def instance_dataset(
     augment_settings: dict | None = None,
     seed: int = 0,
 ):
-    """Batches of {images, bounding_boxes: {boxes, labels}, [segmentation_masks], index}.
+    """Batches of {images, bounding_boxes: {boxes, labels}, [segmentation_masks]}, in `paths` order
+    unless training.
 
     Detection and instance segmentation read this; with `augment_settings` the
     boxes and masks are transformed with the images, then clipped or dropped."""
@@ -167,11 +180,8 @@ def instance_dataset(
 
     from zazu.data.augment import build_augmenter
 
-    images = tf.data.Dataset.from_tensor_slices(list(paths)).map(
-        lambda p: tf.cast(load_letterboxed(p, size)[0], tf.uint8), num_parallel_calls=tf.data.AUTOTUNE)
-    images = cache_images(images, paths, size, {"kind": "letterbox"})
-    columns = {"bounding_boxes": {"boxes": targets.boxes, "labels": targets.labels},
-               "index": np.arange(len(paths), dtype=np.int32)}
+    images = decoded_images(paths, size, letterbox=True)
+    columns = {"bounding_boxes": {"boxes": targets.boxes, "labels": targets.labels}}
     if targets.masks is not None:
         columns["segmentation_masks"] = targets.masks
     ds = tf.data.Dataset.zip((images, tf.data.Dataset.from_tensor_slices(columns)))
@@ -198,5 +208,4 @@ def representative_images(paths: Sequence[str], size: tuple[int, int], limit: in
                           letterbox: bool = False) -> Iterator[np.ndarray]:
     """Un-augmented training images, batch of 1, preprocessed exactly as at inference."""
     for path in list(paths)[:limit]:
-        image = load_letterboxed(path, size)[0] if letterbox else load_image(path, size)
-        yield image.numpy()[None]
+        yield load_pixels(path, size, letterbox).numpy()[None]

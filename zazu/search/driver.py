@@ -29,15 +29,13 @@ class SearchResult:
     notes: list[str] = field(default_factory=list)
 
 
-def prepare_data(config: dict, run_dir: Path, reporter) -> dict[str, Any]:
-    """Find (or generate) the dataset, check it, split it once for the whole run.
+def load_data(config: dict, reporter):
+    """Find (or generate) the dataset, check it and split it once for the whole run.
 
-    Writes <run>/dataset.json (the checked records, read back by every trial)
-    and <run>/split.json (which images are train, val and test)."""
+    Runs before the run folder exists, so a dataset error leaves nothing behind."""
     from zazu.data.check import check_dataset
     from zazu.data.readers import read_dataset
-    from zazu.data.records import dataset_to_json
-    from zazu.data.split import split_dataset, write_split
+    from zazu.data.split import split_dataset
     from zazu.data.synthetic import ensure_synthetic
 
     task = config["task"]
@@ -58,7 +56,15 @@ def prepare_data(config: dict, run_dir: Path, reporter) -> dict[str, Any]:
     if needs_labels != (dataset.format == "folder"):
         expected = "a folder-per-class dataset" if needs_labels else "COCO, Pascal VOC or YOLO annotations"
         raise DatasetError(f"{home}: task={task} needs {expected}. Received: a {dataset.format} dataset.")
-    split = split_dataset(dataset, config["val_split"], config["seed"], config["test_split"])
+    return dataset, split_dataset(dataset, config["val_split"], config["seed"], config["test_split"])
+
+
+def write_data(config: dict, run_dir: Path, dataset, split: dict, reporter) -> dict[str, Any]:
+    """<run>/dataset.json (the checked records every trial reads back) and <run>/split.json;
+    returns the `data` part of every trial's model_specs."""
+    from zazu.data.records import dataset_to_json
+    from zazu.data.split import write_split
+
     atomic_write_json(run_dir / "dataset.json", dataset_to_json(dataset))
     split_path = run_dir / "split.json"
     write_split(split_path, dataset, split, config["seed"], config["val_split"], config["test_split"],
@@ -85,14 +91,12 @@ def run_search(config: dict, reporter=None, registry: Registry | None = None) ->
     registry = registry or Registry.load(config["zoo"])
     task = get_task(config["task"])
     models = select_models(registry, config)
-    home = config["data"]["home_path"]
-    if home is not None and not Path(home).is_dir():  # before a run folder is made for nothing
-        raise DatasetError(f"Dataset folder not found. Expected an existing folder. Received: --data {home}")
+    reporter.message("Models entering the search: " + ", ".join(m.name for m in models))
+    dataset, split = load_data(config, reporter)
     run_dir = new_run_dir(task.name, config["output"])
     save_config(config, run_dir / "config.yaml")
     reporter.message(f"Run folder: {run_dir}")
-    reporter.message("Models entering the search: " + ", ".join(m.name for m in models))
-    data = prepare_data(config, run_dir, reporter)
+    data = write_data(config, run_dir, dataset, split, reporter)
     base_model_specs = {"data": data, "run_dir": str(run_dir), "seed": config["seed"], "epochs": config["epochs"]}
 
     shares = share_trials(config["max_trials"], len(models))
