@@ -1,0 +1,16 @@
+"""The command line: parsing and printing only; the work is in the Python API.
+
+One module per command group; each registers its commands on `cli` when imported.
+`zazu` with no command (or options only) runs `zazu search`, so that
+`python main.py --task classification` works as in ZazuML.
+"""
+
+from zazu.cli._base import cli, fails_cleanly
+from zazu.cli import data, search, zoo  # noqa: F401,E402  (importing registers the commands)
+
+
+def main(argv=None):
+    cli.main(args=argv, prog_name="zazu")
+
+
+__all__ = ["cli", "fails_cleanly", "main"]

@@ -1,0 +1,51 @@
+"""The `zazu` command group and what every command shares: clean failure and a quiet TensorFlow."""
+
+from __future__ import annotations
+
+import os
+import sys
+from functools import wraps
+
+import click
+
+from zazu import __version__
+from zazu.errors import ZazuError
+
+
+class DefaultToSearch(click.Group):
+    def parse_args(self, ctx, args):
+        if not args or (args[0] not in self.commands and args[0] not in ("--help", "-h", "--version")):
+            args = ["search", *args]
+        return super().parse_args(ctx, args)
+
+
+def fails_cleanly(fn):
+    """ZazuError -> one line on stderr, exit 2; Ctrl-C -> exit 130. No tracebacks for user errors."""
+
+    @wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except ZazuError as e:
+            click.echo(f"error: {e}", err=True)
+            sys.exit(e.exit_code)
+        except KeyboardInterrupt:
+            click.echo("interrupted", err=True)
+            sys.exit(130)
+
+    return wrapper
+
+
+@click.group(cls=DefaultToSearch, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="zazu")
+def cli():
+    """Zazu: AutoML model zoo for edge vision.
+
+    Without a command, runs `search` (see `zazu search --help`), e.g.
+    `zazu --task classification`.
+    """
+
+
+def quiet_tensorflow() -> None:
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # C++ info and CUDA-probe noise
+    os.environ.setdefault("KERAS_BACKEND", "tensorflow")
