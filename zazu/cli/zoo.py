@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-
 import click
 
 from zazu.cli._base import cli, fails_cleanly
