@@ -182,7 +182,7 @@ def test_detection_search_trains_one_epoch_and_exports_int8(shapes_instances_dat
     assert {"val_mAP", "val_mAP50", "val_mAP75"} <= set(result.best["metrics"])
     assert (Path(result.best["trial_dir"]) / "per_class_ap.json").is_file()
     export = json.loads((result.run_dir / "export/export.json").read_text())
-    assert set(export["metrics"]) == {"float", "int8"}
+    assert set(export["metrics"]) == {"keras", "float32", "float16", "dynamic", "int8"}
     assert 0.0 <= export["metrics"]["int8"]["val_mAP50"] <= 1.0
 
     from ai_edge_litert.interpreter import Interpreter

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import sys
 import tempfile
 
 import numpy as np
@@ -13,6 +11,8 @@ import pytest
 from zazu.errors import ZazuError
 from zazu.export.edgetpu import AFTER_FIRST, EDGETPU, compatibility_report, parse_compiler_log, run_edgetpu_compiler
 from zazu.export.graph import Graph, OpInfo, TensorInfo
+
+from edgetpu_stub import STUB_LOG, install_stub  # tests/export/edgetpu_stub.py
 
 
 def _representative():
@@ -156,80 +156,10 @@ def test_float_io_wrapping_stays_on_cpu_without_ending_the_edge_tpu_part():
 
 # --- edgetpu_compiler --------------------------------------------------------------------------------
 
-_LOG = """Edge TPU Compiler version 16.0.384591198
-Started a compilation timeout timer of 180 seconds.
-
-Model compiled successfully in 52 ms.
-
-Input model: {model}
-Input size: 1.29MiB
-Output model: {compiled}
-Output size: 1.45MiB
-On-chip memory used for caching model parameters: 1.23MiB
-On-chip memory remaining for caching model parameters: 6.54MiB
-Off-chip memory used for streaming uncached model parameters: 0.00B
-Number of Edge TPU subgraphs: 1
-Total number of operations: 31
-Operation log: {oplog}
-
-Model successfully compiled but not all operations are supported by the Edge TPU. A percentage of the model will \
-instead run on the CPU, which is slower. If possible, consider updating your model to use only operations supported \
-by the Edge TPU. For details, visit g.co/coral/model-reqs.
-Number of operations that will run on Edge TPU: 30
-Number of operations that will run on CPU: 1
-
-Operator                       Count      Status
-
-CONV_2D                        12         Mapped to Edge TPU
-DEPTHWISE_CONV_2D              12         Mapped to Edge TPU
-ADD                            5          Mapped to Edge TPU
-MEAN                           1          Mapped to Edge TPU
-QUANTIZE                       1          Operation is otherwise supported, but not mapped due to some unspecified \
-limitation
-Compilation child process completed within timeout period.
-Compilation succeeded!
-"""
-
-_FAILURE_LOG = """Edge TPU Compiler version 16.0.384591198
-Started a compilation timeout timer of 180 seconds.
-ERROR: Didn't find op for builtin opcode 'SIN' version '1'. An older version of this builtin might be supported.
-ERROR: Registration failed.
-
-Invalid model: sin_int8.tflite
-Model could not be parsed
-Compilation failed!
-"""
-
-_STUB = """#!{python}
-import json, pathlib, shutil, sys
-args = sys.argv[1:]
-pathlib.Path({record!r}).write_text(json.dumps(args))
-out = pathlib.Path(args[args.index("-o") + 1])
-model = pathlib.Path(args[-1])
-compiled = out / (model.stem + "_edgetpu.tflite")
-if {exit_code} == 0:
-    shutil.copyfile(model, compiled)
-    print({log!r}.format(model=model, compiled=compiled, oplog=out / (model.stem + "_edgetpu.log")))
-else:
-    print({failure!r})
-sys.exit({exit_code})
-"""
-
-
-def _install_stub(folder, monkeypatch, exit_code=0):
-    record = folder / "argv.json"
-    stub = folder / "edgetpu_compiler"
-    stub.write_text(_STUB.format(python=sys.executable, record=str(record), exit_code=exit_code,
-                                 log=_LOG, failure=_FAILURE_LOG))
-    stub.chmod(0o755)
-    monkeypatch.setenv("PATH", f"{folder}{os.pathsep}{os.environ.get('PATH', '')}")
-    return record
-
-
 def test_compiler_is_called_on_the_model_and_its_log_parsed(models, tmp_path, monkeypatch):
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
-    record = _install_stub(bin_dir, monkeypatch)
+    record = install_stub(bin_dir, monkeypatch)
     out_dir = tmp_path / "compiled"
 
     result = run_edgetpu_compiler(models["int8"], out_dir)
@@ -265,7 +195,7 @@ def test_compiler_missing_from_path_is_reported_in_one_line(models, tmp_path, mo
 def test_compiler_failure_is_an_entry_with_the_log_tail(models, tmp_path, monkeypatch):
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
-    record = _install_stub(bin_dir, monkeypatch, exit_code=1)
+    record = install_stub(bin_dir, monkeypatch, exit_code=1)
     out_dir = tmp_path / "compiled"
 
     result = run_edgetpu_compiler(models["sin"], out_dir)
@@ -282,13 +212,13 @@ def test_compiler_failure_is_an_entry_with_the_log_tail(models, tmp_path, monkey
 def test_compiler_on_a_missing_model_is_a_zazu_error(tmp_path, monkeypatch):
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
-    _install_stub(bin_dir, monkeypatch)
+    install_stub(bin_dir, monkeypatch)
     with pytest.raises(ZazuError, match="missing.tflite"):
         run_edgetpu_compiler(tmp_path / "missing.tflite", tmp_path / "out")
 
 
 def test_counts_come_from_the_operator_table_when_the_log_omits_them():
-    log = _LOG.format(model="m.tflite", compiled="m_edgetpu.tflite", oplog="m_edgetpu.log")
+    log = STUB_LOG.format(model="m.tflite", compiled="m_edgetpu.tflite", oplog="m_edgetpu.log")
     log = "\n".join(line for line in log.splitlines() if not line.startswith("Number of operations"))
 
     parsed = parse_compiler_log(log)

@@ -12,6 +12,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 CHECKPOINT = "model.keras"  # a trial's best epoch, in its trial folder
 
 
@@ -169,30 +171,94 @@ class BaseAdapter:
         """Un-augmented training images preprocessed as at inference, batches of 1 (int8 calibration)."""
         raise NotImplementedError
 
-    def score_exports(self, tflite_path: Path, out_dir: Path) -> dict[str, dict[str, float]]:
-        """{"float": metrics of `self.model`, "int8": metrics of the .tflite}, on the val split."""
+    def export(self, trial_dir: Path, out_dir: Path, options: dict[str, Any] | None = None,
+               log=None) -> dict[str, Any]:
+        """Export the trial's best model in every format of `options` (the config's `export`
+        block; defaults when None), score each variant on the val split, profile the .tflite
+        files and check the int8 one for the Edge TPU (`zazu.export.bundle`)."""
+        from zazu.export.bundle import export_bundle
+
+        if options is None:
+            from zazu.config import resolve_config
+
+            options = resolve_config()["export"]
+        return export_bundle(self, Path(trial_dir), Path(out_dir), options, log=log or (lambda message: None))
+
+    # -- inference: the same code for predict, evaluate, serve and the scoring of exports ----------
+    resize = "stretch"  # how an image becomes the model input: "stretch" or "letterbox"
+    converter_settings: dict[str, Any] = {}  # this task's TFLiteConverter settings; the config's override
+    objective = ""  # the task's objective metric, e.g. "val_accuracy"
+
+    def prepare_inference(self, classes: list[str]) -> None:
+        """Ready the adapter to decode outputs without a dataset (predict, serve): class names only."""
+        self.classes = list(classes)
+
+    def inference_input(self, image) -> tuple[np.ndarray, dict[str, Any]]:
+        """A decoded RGB uint8 image [H, W, 3] -> (model input float32 [1, h, w, 3], context).
+
+        The context carries what decoding needs: the original height and width and, for
+        a letterboxed input, the scale from original to input pixels."""
+        from zazu.data.pipeline import letterbox, stretch
+
+        height, width = int(image.shape[0]), int(image.shape[1])
+        context: dict[str, Any] = {"height": height, "width": width}
+        if self.resize == "letterbox":
+            pixels, scale = letterbox(image, self.input_size)
+            context["scale"] = float(scale)
+        else:
+            pixels = stretch(image, self.input_size)
+        return pixels.numpy()[None].astype(np.float32), context
+
+    def read_input(self, path) -> tuple[np.ndarray, dict[str, Any]]:
+        from zazu.data.pipeline import decode_encoded
+
+        with open(path, "rb") as f:
+            return self.inference_input(decode_encoded(f.read()))
+
+    def decode_outputs(self, outputs: list[np.ndarray], context: dict[str, Any]):
+        """The model's outputs for one image (batch of 1, model output order) -> this task's prediction."""
         raise NotImplementedError
 
-    def export(self, trial_dir: Path, out_dir: Path) -> dict[str, Any]:
-        """Write model.keras, model_int8.tflite and labels.txt into `out_dir`; score float and int8."""
-        from zazu.export.tflite import convert_int8
+    def prediction_json(self, prediction) -> dict[str, Any]:
+        """One prediction as JSON-ready data (what `zazu predict` writes and `zazu serve` returns)."""
+        raise NotImplementedError
 
-        out_dir = Path(out_dir)
-        out_dir.mkdir(parents=True, exist_ok=True)
-        self.model = self.load_trained(Path(trial_dir) / CHECKPOINT, compile=self.reload_compiled)
-        keras_path = out_dir / "model.keras"
-        self.model.save(keras_path)
-        tflite_path = convert_int8(self.model, self.representative_images, out_dir / "model_int8.tflite")
-        metrics = self.score_exports(tflite_path, out_dir)
-        labels_path = out_dir / "labels.txt"
-        labels_path.write_text("\n".join(self.classes) + "\n", encoding="utf-8")
+    def score_predictions(self, predictions: list) -> dict[str, float]:
+        """The task's metrics for predictions on the val split, in `self.val_records` order."""
+        raise NotImplementedError
+
+    def val_image_paths(self) -> list[str]:
+        raise NotImplementedError
+
+    def evaluate_with(self, predict_fn) -> tuple[dict[str, float], list]:
+        """Score `predict_fn` (batch -> list of outputs: a Keras model or a .tflite runner)
+        on the val split, one image at a time through `read_input` and `decode_outputs`."""
+        predictions = []
+        for path in self.val_image_paths():
+            batch, context = self.read_input(path)
+            predictions.append(self.decode_outputs(predict_fn(batch), context))
+        return self.score_predictions(predictions), predictions
+
+    def inference_metadata(self) -> dict[str, Any]:
+        """What a model file carries so it can be used on its own (`zazu.export.metadata`)."""
         return {
-            "files": {"keras": str(keras_path), "tflite_int8": str(tflite_path), "labels": str(labels_path)},
-            "metrics": metrics,
+            "task": self.task,
+            "model": self.model_specs.get("name"),
+            "trial": Path(self.trial_dir).name if self.trial_dir else None,
+            "classes": list(self.classes),
             "input_size": list(self.input_size),
-            "classes": self.classes,
-            "val_images": len(self.val_records),
+            "input": {"dtype": "float32", "range": [0, 255], "channels": "RGB", "resize": self.resize,
+                      "normalization": "inside the model: feed plain pixel values"},
+            "objective": self.objective,
+            "hyperparameters": self.hp,
         }
+
+    def draw_prediction(self, image: np.ndarray, prediction):
+        """A PIL image of `image` (RGB pixels, original size) with `prediction` drawn on it."""
+        raise NotImplementedError
+
+    def write_export_extras(self, out_dir: Path, predictions: dict[str, list]) -> None:
+        """Task-specific files next to an export (predictions per variant on the val split)."""
 
     def require_trial_dir(self) -> Path:
         if self.trial_dir is None:

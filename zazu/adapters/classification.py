@@ -21,6 +21,7 @@ from zazu.adapters.base import BaseAdapter
 
 class ClassificationAdapter(BaseAdapter):
     task = "classification"
+    objective = "val_accuracy"
 
     def data_loader(self) -> None:
         dataset, sides = self.load_split()
@@ -71,23 +72,41 @@ class ClassificationAdapter(BaseAdapter):
             "epochs_trained": float(len(self.history.get("loss", []))),
         }
 
-    # -- export -------------------------------------------------------------------
+    # -- inference and export ------------------------------------------------------------
     def representative_images(self, limit: int = 100):
         from zazu.data.pipeline import representative_images
 
         return representative_images(self.train_paths, self.input_size, limit)
 
-    def predict_tflite_accuracy(self, tflite_path: Path) -> float:
-        from zazu.data.pipeline import load_image
-        from zazu.export.litert import TFLiteRunner
+    def val_image_paths(self) -> list[str]:
+        return list(self.val_paths)
 
-        runner = TFLiteRunner(tflite_path)
-        correct = 0
-        for path, label in zip(self.val_paths, self.val_labels):
-            probs = runner(load_image(path, self.input_size).numpy()[None])[0]
-            correct += int(np.argmax(probs) == label)
-        return correct / len(self.val_paths)
+    def decode_outputs(self, outputs, context) -> np.ndarray:
+        """Class probabilities [num_classes] for one image."""
+        return np.asarray(outputs[0][0], np.float32)
 
-    def score_exports(self, tflite_path: Path, out_dir: Path) -> dict[str, dict[str, float]]:
-        float_acc = float(self.model.evaluate(self.val_ds, verbose=0, return_dict=True)["accuracy"])
-        return {"float": {"val_accuracy": float_acc}, "int8": {"val_accuracy": self.predict_tflite_accuracy(tflite_path)}}
+    def prediction_json(self, prediction, top_k: int = 5) -> dict:
+        order = np.argsort(-prediction, kind="stable")[: min(top_k, len(prediction))]
+        top = [{"label": self.classes[i], "class_id": int(i), "score": float(prediction[i])} for i in order]
+        return {"label": top[0]["label"], "class_id": top[0]["class_id"], "score": top[0]["score"], "top_k": top}
+
+    def draw_prediction(self, image, prediction):
+        from zazu.data.preview import draw_sample
+
+        best = int(np.argmax(prediction))
+        return draw_sample(image, self.classes, title=f"{self.classes[best]} {prediction[best]:.2f}")
+
+    def score_predictions(self, predictions) -> dict[str, float]:
+        predicted = np.array([int(np.argmax(p)) for p in predictions])
+        return {"val_accuracy": float(np.mean(predicted == np.array(self.val_labels)))}
+
+    def write_export_extras(self, out_dir: Path, predictions: dict[str, list]) -> None:
+        """val_predictions.json: the label and each variant's predicted class per val image (the
+        report's confusion matrix and per-class precision/recall)."""
+        from zazu.runs import atomic_write_json
+
+        records = []
+        for i, (path, label) in enumerate(zip(self.val_paths, self.val_labels)):
+            records.append({"path": str(path), "label": int(label),
+                            "predicted": {v: int(np.argmax(p[i])) for v, p in predictions.items()}})
+        atomic_write_json(Path(out_dir) / "val_predictions.json", {"classes": self.classes, "records": records})

@@ -79,8 +79,15 @@ class DetectionAdapter(BaseAdapter):
         self.fit_keeping_best("val_loss", "min", default_patience=8)
 
     # -- prediction and metrics -------------------------------------------------------------
-    def postprocess(self, outputs, record, scale: float):
-        """One image's network outputs -> Prediction in the original image's pixels."""
+    resize = "letterbox"
+
+    def prepare_inference(self, classes) -> None:
+        super().prepare_inference(classes)
+        self.coder = self.make_coder()
+
+    def postprocess(self, outputs, context: dict):
+        """One image's network outputs -> Prediction in the original image's pixels.
+        `context`: {"scale": original -> input pixels, "height", "width"} of the original image."""
         from zazu.metrics.coco import Prediction
         from zazu.nn.boxes import batched_nms
 
@@ -89,29 +96,43 @@ class DetectionAdapter(BaseAdapter):
         boxes, scores, labels = decoded[:3]
         keep = batched_nms(boxes, scores, labels, float(self.hp.get("nms_iou", 0.5)),
                            int(self.hp.get("max_detections", 100)))
-        return Prediction(boxes[keep] / scale, scores[keep], labels[keep])
+        return Prediction(boxes[keep] / context["scale"], scores[keep], labels[keep])
+
+    def decode_outputs(self, outputs, context):
+        return self.postprocess([o[0] for o in outputs], context)
+
+    def _val_context(self, k: int) -> dict:
+        record = self.val_records[k]
+        return {"scale": float(self.val_targets.scales[k]), "height": record.height, "width": record.width}
 
     def predict_keras(self) -> list:
+        """The float model on the val split, batched through the val pipeline (fast, for trials)."""
         predictions = []
         for images in self.val_images:
             outputs = [np.asarray(o) for o in self.model(images, training=False)]
             for i in range(outputs[0].shape[0]):
-                k = len(predictions)
-                predictions.append(self.postprocess([o[i] for o in outputs], self.val_records[k],
-                                                    self.val_targets.scales[k]))
+                predictions.append(self.postprocess([o[i] for o in outputs], self._val_context(len(predictions))))
         return predictions
 
-    def predict_tflite(self, path: Path) -> list:
-        from zazu.data.pipeline import load_letterboxed
-        from zazu.export.litert import TFLiteRunner
+    def val_image_paths(self) -> list[str]:
+        return [self.dataset.abspath(r) for r in self.val_records]
 
-        runner = TFLiteRunner(path)
-        predictions = []
-        for i, record in enumerate(self.val_records):
-            image = load_letterboxed(self.dataset.abspath(record), self.input_size)[0].numpy()[None]
-            outputs = runner(image)
-            predictions.append(self.postprocess([o[0] for o in outputs], record, self.val_targets.scales[i]))
-        return predictions
+    def score_predictions(self, predictions) -> dict[str, float]:
+        return self.score(predictions)
+
+    def prediction_json(self, prediction) -> dict:
+        detections = []
+        for k in range(len(prediction.scores)):
+            label = int(prediction.labels[k])
+            detection = {"label": self.classes[label], "class_id": label, "score": float(prediction.scores[k]),
+                         "box": [round(float(v), 2) for v in prediction.boxes[k]]}
+            if prediction.masks:
+                rle = prediction.masks[k]
+                counts = rle["counts"]
+                detection["mask"] = {"size": list(rle["size"]),
+                                     "counts": counts.decode("ascii") if isinstance(counts, bytes) else counts}
+            detections.append(detection)
+        return {"detections": detections, "box_format": "xyxy, original image pixels"}
 
     def score(self, predictions) -> dict[str, float]:
         from zazu.metrics.coco import coco_metrics
@@ -127,23 +148,25 @@ class DetectionAdapter(BaseAdapter):
         return {**metrics, "val_loss": float(min(self.history.get("val_loss", [float("nan")]))),
                 "epochs_trained": float(len(self.history.get("loss", [])))}
 
-    def draw_predictions(self, predictions, folder: Path, limit: int = 8, min_score: float = 0.3) -> None:
-        """PNGs of validation images with the predicted boxes (and masks) drawn, so a user can see them."""
-        from PIL import Image
-
+    def draw_prediction(self, image, prediction, min_score: float = 0.3):
         from zazu.data.masks import rle_to_mask
         from zazu.data.preview import draw_sample
+
+        keep = prediction.scores >= min_score
+        masks = None
+        if prediction.masks and keep.any():
+            masks = np.stack([rle_to_mask(m) for m, k in zip(prediction.masks, keep) if k], -1)
+        return draw_sample(image, self.classes, prediction.boxes[keep], prediction.labels[keep], masks)
+
+    def draw_predictions(self, predictions, folder: Path, limit: int = 8) -> None:
+        """PNGs of validation images with the predicted boxes (and masks) drawn, so a user can see them."""
+        from PIL import Image
 
         folder.mkdir(parents=True, exist_ok=True)
         for record, pred in list(zip(self.val_records, predictions))[:limit]:
             with Image.open(self.dataset.abspath(record)) as im:
                 image = np.asarray(im.convert("RGB"), np.float32)
-            keep = pred.scores >= min_score
-            masks = None
-            if pred.masks:
-                masks = np.stack([rle_to_mask(m) for m, k in zip(pred.masks, keep) if k], -1) if keep.any() else None
-            draw_sample(image, self.classes, pred.boxes[keep], pred.labels[keep], masks).save(
-                folder / (Path(record.path).stem + ".png"))
+            self.draw_prediction(image, pred).save(folder / (Path(record.path).stem + ".png"))
 
     # -- export -------------------------------------------------------------------------------
     def representative_images(self, limit: int = 100):
@@ -152,11 +175,9 @@ class DetectionAdapter(BaseAdapter):
         return representative_images([self.dataset.abspath(r) for r in self.train_records], self.input_size,
                                      limit, letterbox=True)
 
-    def score_exports(self, tflite_path: Path, out_dir: Path) -> dict[str, dict[str, float]]:
-        """Float and int8 scored with the same decoding (which runs outside the network);
-        the int8 predictions are drawn into out_dir/predictions."""
-        float_metrics = self.score(self.predict_keras())
-        int8_predictions = self.predict_tflite(tflite_path)
-        int8_metrics = self.score(int8_predictions)
-        self.draw_predictions(int8_predictions, Path(out_dir) / "predictions")
-        return {"float": float_metrics, "int8": int8_metrics}
+    def write_export_extras(self, out_dir: Path, predictions: dict[str, list]) -> None:
+        """The most quantized variant's predictions drawn on val images, into out_dir/predictions."""
+        for variant in ("int8", "dynamic", "float16", "float32", "keras"):
+            if variant in predictions:
+                self.draw_predictions(predictions[variant], Path(out_dir) / "predictions")
+                return

@@ -19,7 +19,7 @@ class SegmentationAdapter(DetectionAdapter):
     iou_type = "segm"
     uses_masks = True
 
-    def postprocess(self, outputs, record, scale: float):
+    def postprocess(self, outputs, context: dict):
         """Prediction with masks: each grid mask is upsampled, cropped to its box, thresholded
         and mapped back through the letterbox to the original image."""
         from zazu.data.masks import mask_to_rle
@@ -31,7 +31,8 @@ class SegmentationAdapter(DetectionAdapter):
         keep = batched_nms(boxes, scores, labels, float(self.hp.get("nms_iou", 0.5)),
                            int(self.hp.get("max_detections", 100)))
         height, width = self.input_size
-        visible = (min(height, round(record.height * scale)), min(width, round(record.width * scale)))
+        scale, original = context["scale"], (context["height"], context["width"])
+        visible = (min(height, round(original[0] * scale)), min(width, round(original[1] * scale)))
         rles = []
         for k in keep:
             mask = _resize(grid_masks[k], (height, width))
@@ -39,7 +40,7 @@ class SegmentationAdapter(DetectionAdapter):
             crop = np.zeros_like(mask)
             crop[max(0, int(y0)):max(0, int(np.ceil(y1))), max(0, int(x0)):max(0, int(np.ceil(x1)))] = 1
             binary = (mask * crop >= 0.5).astype(np.uint8)[: visible[0], : visible[1]]
-            rles.append(mask_to_rle(_resize_nearest(binary, (record.height, record.width))))
+            rles.append(mask_to_rle(_resize_nearest(binary, original)))
         return Prediction(boxes[keep] / scale, scores[keep], labels[keep], rles)
 
     def score(self, predictions) -> dict[str, float]:

@@ -29,15 +29,26 @@ CACHE_VERSION = 1
 def _decode(path):
     import tensorflow as tf
 
-    data = tf.io.read_file(path)
-    return tf.io.decode_image(data, channels=3, expand_animations=False)  # grey/RGBA -> RGB
+    return decode_encoded(tf.io.read_file(path))
+
+
+def decode_encoded(data):
+    """Encoded PNG/JPEG/BMP/GIF bytes -> RGB uint8 [H, W, 3] (greyscale and RGBA become RGB)."""
+    import tensorflow as tf
+
+    return tf.io.decode_image(data, channels=3, expand_animations=False)
 
 
 def load_image(path, size: tuple[int, int]):
     """Decode any PNG/JPEG/BMP/GIF file to RGB float32 [H, W, 3] resized (stretched) to `size`."""
+    return stretch(_decode(path), size)
+
+
+def stretch(image, size: tuple[int, int]):
+    """A decoded image resized (not keeping the aspect ratio) to float32 whole pixel values."""
     import tensorflow as tf
 
-    image = tf.image.resize(_decode(path), size, method="bilinear", antialias=True)
+    image = tf.image.resize(image, size, method="bilinear", antialias=True)
     image = tf.round(tf.clip_by_value(image, 0.0, 255.0))  # whole values: what the uint8 cache holds
     image.set_shape((size[0], size[1], 3))
     return image
@@ -52,9 +63,13 @@ def load_letterboxed(path, size: tuple[int, int]):
 
     Returns (image float32 [H, W, 3], scale): original pixel coordinates times
     `scale` are letterboxed coordinates (no offset: the image sits top-left)."""
+    return letterbox(_decode(path), size)
+
+
+def letterbox(image, size: tuple[int, int]):
+    """A decoded image letterboxed to `size`: (float32 image, scale), as `load_letterboxed`."""
     import tensorflow as tf
 
-    image = _decode(path)
     shape = tf.cast(tf.shape(image)[:2], tf.float32)
     scale = tf.minimum(size[0] / shape[0], size[1] / shape[1])
     new = tf.cast(tf.round(shape * scale), tf.int32)

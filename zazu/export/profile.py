@@ -88,14 +88,7 @@ def profile_tflite(path: str | Path, runs: int = 50, warmup: int = 5, num_thread
     threads = num_threads if num_threads is not None else (os.cpu_count() or 1)
     runner = TFLiteRunner(path, num_threads=threads)
     batch = np.random.default_rng(0).uniform(0, 255, runner.input_shape).astype(np.float32)
-    for _ in range(warmup):
-        runner(batch)
-    times_ms = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        runner(batch)
-        times_ms.append((time.perf_counter() - start) * 1000.0)
-
+    times_ms = _time_calls(lambda: runner(batch), runs, warmup)
     return {
         "path": str(path),
         "file_size_bytes": graph.file_size,
@@ -105,11 +98,88 @@ def profile_tflite(path: str | Path, runs: int = 50, warmup: int = 5, num_thread
         "peak_activation_bytes": peak_activation_bytes(graph),
         "input_shape": list(runner.input_shape),
         "input_dtype": np.dtype(runner.input_dtype).name,
-        "latency_median_ms": float(np.median(times_ms)),
-        "latency_p90_ms": float(np.percentile(times_ms, 90)),
-        "latency_min_ms": float(min(times_ms)),
+        **_latency(times_ms),
         "runs": runs,
         "warmup": warmup,
         "num_threads": threads,
         "num_threads_source": "requested" if num_threads is not None else "os.cpu_count()",
     }
+
+
+def profile_model(path: str | Path, runs: int = 50, warmup: int = 5, num_threads: int | None = None) -> dict:
+    """`profile_tflite` for a .tflite (with Zazu's Edge TPU op check in one line), or, for a
+    .keras model, its parameters, file size and single-image latency with Keras on this CPU."""
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix == ".tflite":
+        from zazu.export.edgetpu import compatibility_report
+
+        figures = {"runtime": "LiteRT (ai_edge_litert)",
+                   **profile_tflite(path, runs=runs, warmup=warmup, num_threads=num_threads)}
+        report = compatibility_report(path)
+        fallback = report["first_fallback"]
+        figures["edgetpu"] = (f"{report['ops_on_edgetpu']}/{report['ops_total']} ops mappable by Zazu's op check"
+                              + (f"; first CPU fallback: #{fallback['index']} {fallback['name']}" if fallback else ""))
+        return figures
+    if suffix == ".keras":
+        return profile_keras(path, runs=runs, warmup=warmup, num_threads=num_threads)
+    raise ZazuError(f"Cannot profile this file. Expected a .tflite or .keras model. Received: path={path}")
+
+
+def profile_keras(path: Path, runs: int = 50, warmup: int = 5, num_threads: int | None = None) -> dict:
+    """Keras float model: parameters, file size and the median / p90 of `runs` single-image calls."""
+    if not path.is_file():
+        raise ZazuError(f"Model file not found. Expected a .keras file. Received: path={path}")
+    import tensorflow as tf
+
+    threads = num_threads if num_threads is not None else (os.cpu_count() or 1)
+    try:
+        tf.config.threading.set_intra_op_parallelism_threads(threads)
+    except RuntimeError:  # already initialised in this process: keep what is set
+        threads = tf.config.threading.get_intra_op_parallelism_threads() or (os.cpu_count() or 1)
+    from zazu.adapters.base import BaseAdapter
+
+    model = BaseAdapter.load_trained(path, compile=False)
+    shape = (1, *model.input_shape[1:])
+    times_ms = keras_latency_ms(model, runs, warmup)
+    return {
+        "runtime": "Keras (TensorFlow, float32)",
+        "path": str(path),
+        "file_size_bytes": path.stat().st_size,
+        "parameters": int(model.count_params()),
+        "macs": None,
+        "peak_activation_bytes": None,
+        "input_shape": list(shape),
+        "input_dtype": "float32",
+        **_latency(times_ms),
+        "runs": runs,
+        "warmup": warmup,
+        "num_threads": threads,
+    }
+
+
+def _time_calls(call, runs: int, warmup: int) -> list[float]:
+    for _ in range(warmup):
+        call()
+    times_ms = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        call()
+        times_ms.append((time.perf_counter() - start) * 1000.0)
+    return times_ms
+
+
+def _latency(times_ms: list[float]) -> dict:
+    return {"latency_median_ms": float(np.median(times_ms)), "latency_p90_ms": float(np.percentile(times_ms, 90)),
+            "latency_min_ms": float(min(times_ms))}
+
+
+def keras_latency_ms(model, runs: int = 50, warmup: int = 5) -> list[float]:
+    """Times of `runs` single-image calls of a Keras model (compiled with tf.function, outputs
+    read back to NumPy) on one random input in [0, 255], after `warmup` untimed calls."""
+    import tensorflow as tf
+
+    shape = (1, *model.input_shape[1:])
+    batch = tf.constant(np.random.default_rng(0).uniform(0, 255, shape).astype(np.float32))
+    call = tf.function(lambda x: model(x, training=False))
+    return _time_calls(lambda: [np.asarray(o) for o in tf.nest.flatten(call(batch))], runs, warmup)

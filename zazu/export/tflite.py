@@ -1,4 +1,11 @@
-"""Keras model -> full-integer int8 TFLite, static batch 1."""
+"""Keras model -> SavedModel -> TFLite, in four variants, static batch 1.
+
+- float32: no optimization.
+- float16: weights stored as float16 (dequantized at load; float compute).
+- dynamic: dynamic-range quantization, int8 weights, float activations.
+- int8: full-integer quantization (weights, activations, input and output),
+  activation ranges calibrated on representative images; what an Edge TPU runs.
+"""
 
 from __future__ import annotations
 
@@ -11,38 +18,64 @@ import numpy as np
 from zazu.runs import atomic_write_bytes
 
 
+def export_saved_model(model, folder: Path) -> Path:
+    """A SavedModel with one serving signature: `image` float32 [1, H, W, 3] (static batch 1)."""
+    import tensorflow as tf
+
+    shape = [1, *model.input_shape[1:]]  # static batch 1: what an Edge TPU needs
+    # Via a SavedModel: converting a Keras 3 model's concrete function directly
+    # leaves its variables unfrozen (READ_VARIABLE fails during calibration).
+    model.export(str(folder), format="tf_saved_model", verbose=False,
+                 input_signature=[tf.TensorSpec(shape, tf.float32, name="image")])
+    return Path(folder)
+
+
+def convert_saved_model(
+    saved_model: Path,
+    variant: str,
+    path: Path,
+    representative: Callable[[], Iterable[np.ndarray]] | None = None,
+    io_type: str = "int8",
+    settings: dict | None = None,
+) -> Path:
+    """Convert `saved_model` into the TFLite `variant` at `path`.
+
+    `representative` (int8 only) yields float32 batches [1, H, W, C] preprocessed
+    exactly as at inference. `settings` are TFLiteConverter attributes
+    (validated by `zazu.export.options`)."""
+    import tensorflow as tf
+
+    converter = tf.lite.TFLiteConverter.from_saved_model(str(saved_model))
+    for key, value in (settings or {}).items():
+        setattr(converter, key, value)
+    if variant == "float16":
+        converter.optimizations = [tf.lite.Optimize.DEFAULT]
+        converter.target_spec.supported_types = [tf.float16]
+    elif variant == "dynamic":
+        converter.optimizations = [tf.lite.Optimize.DEFAULT]
+    elif variant == "int8":
+        if representative is None:
+            raise ValueError("int8 conversion needs representative images")
+        converter.optimizations = [tf.lite.Optimize.DEFAULT]
+        converter.representative_dataset = lambda: ([batch.astype(np.float32)] for batch in representative())
+        converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+        dtype = {"int8": tf.int8, "uint8": tf.uint8}[io_type]
+        converter.inference_input_type = dtype
+        converter.inference_output_type = dtype
+    elif variant != "float32":
+        raise ValueError(f"unknown TFLite variant {variant!r}")
+    atomic_write_bytes(Path(path), converter.convert())
+    return Path(path)
+
+
 def convert_int8(
     model,
     representative: Callable[[], Iterable[np.ndarray]],
     path: Path,
     io_type: str = "int8",
+    settings: dict | None = None,
 ) -> Path:
-    """Quantize `model` to int8 (weights, activations, input and output).
-
-    `representative` yields float32 batches of shape [1, H, W, C], preprocessed
-    exactly as at inference; the converter calibrates activation ranges on them.
-    """
-    import tensorflow as tf
-
-    shape = [1, *model.input_shape[1:]]  # static batch 1: what an Edge TPU needs
-    with tempfile.TemporaryDirectory(prefix="zazu-savedmodel-") as saved_model:
-        # Via a SavedModel: converting a Keras 3 model's concrete function directly
-        # leaves its variables unfrozen (READ_VARIABLE fails during calibration).
-        model.export(saved_model, format="tf_saved_model", verbose=False,
-                     input_signature=[tf.TensorSpec(shape, tf.float32, name="image")])
-        converter = tf.lite.TFLiteConverter.from_saved_model(saved_model)
-        data = _quantize(converter, representative, io_type)
-    atomic_write_bytes(Path(path), data)
-    return Path(path)
-
-
-def _quantize(converter, representative, io_type: str) -> bytes:
-    import tensorflow as tf
-
-    converter.optimizations = [tf.lite.Optimize.DEFAULT]
-    converter.representative_dataset = lambda: ([batch.astype(np.float32)] for batch in representative())
-    converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
-    dtype = {"int8": tf.int8, "uint8": tf.uint8}[io_type]
-    converter.inference_input_type = dtype
-    converter.inference_output_type = dtype
-    return converter.convert()
+    """Quantize a Keras `model` to full-integer int8 in one call (through a temporary SavedModel)."""
+    with tempfile.TemporaryDirectory(prefix="zazu-savedmodel-") as folder:
+        saved_model = export_saved_model(model, Path(folder) / "saved_model")
+        return convert_saved_model(saved_model, "int8", path, representative, io_type, settings)

@@ -123,7 +123,7 @@ def run_search(config: dict, reporter=None, registry: Registry | None = None) ->
         reporter.leaderboard(ranked, task.objective)
         raise ZazuError(f"No trial completed; see the trial folders in {run_dir / 'trials'} for tracebacks.")
     atomic_write_json(run_dir / "best_trial.json", best)
-    result.export = export_best(registry, best, task, run_dir, reporter)
+    result.export = export_best(registry, best, task, run_dir, reporter, config["export"])
     reporter.leaderboard(ranked, task.objective)
     return result
 
@@ -152,24 +152,17 @@ def _search_model(spec: ModelSpec, n_trials: int, index: int, config: dict, task
     return None
 
 
-def export_best(registry: Registry, best: dict, task: Task, run_dir: Path, reporter) -> dict[str, Any] | None:
-    """Recreate the winner's adapter and let it export itself into <run>/export."""
-    from zazu.search.lifecycle import run_lifecycle
+def export_best(registry: Registry, best: dict, task: Task, run_dir: Path, reporter,
+                options: dict | None = None) -> dict[str, Any] | None:
+    """Let the winner's adapter export itself into <run>/export (`zazu.export.from_run`)."""
+    from zazu.export.from_run import export_trial
 
-    spec = registry.get(best["model"])
-    adapter = spec.adapter_class(best["model_specs"], best["hp_values"])
-    if not callable(getattr(adapter, "export", None)):
-        reporter.warning(f"{spec.name}'s adapter has no export() method: the winner was not exported.")
+    reporter.message(f"Exporting the winner {best['model']} #{best['trial_id']} ...")
+    info = export_trial(run_dir, best, options, registry=registry, log=lambda m: reporter.message(f"  {m}"))
+    if info is None:
+        reporter.warning(f"{best['model']}'s adapter has no export() method: the winner was not exported.")
         return None
-    reporter.message(f"Exporting the winner {spec.name} #{best['trial_id']} (int8 TFLite) ...")
-    run_lifecycle(adapter, task.objective, steps=("reformat", "data_loader", "preprocess"))
-    out_dir = run_dir / "export"
-    info = adapter.export(Path(best["trial_dir"]), out_dir)
-    info = {"model": spec.name, "trial_id": best["trial_id"], **info}
-    atomic_write_json(out_dir / "export.json", info)
-    for variant, metrics in info.get("metrics", {}).items():
-        reporter.message(f"  {variant:>5}: " + ", ".join(f"{k}={v:.4f}" for k, v in metrics.items()))
     for kind, path in info.get("files", {}).items():
-        size = os.path.getsize(path) / 1024
-        reporter.message(f"  {kind:>12}: {path} ({size:.0f} KiB)")
+        size = os.path.getsize(path) / 1024 if os.path.isfile(path) else None
+        reporter.message(f"  {kind:>12}: {path}" + (f" ({size:.0f} KiB)" if size is not None else ""))
     return info

@@ -1,0 +1,207 @@
+"""Export a trained trial and measure what ships: every format, every variant scored
+on the validation split, profiled, and checked for the Edge TPU.
+
+`export_bundle(adapter, trial_dir, out_dir, options)` is what `BaseAdapter.export`
+runs, at the end of a search (for the winner) and for `zazu export RUN_DIR`.
+The adapter gives what differs by task (its converter defaults, representative
+images, the one per-image preprocessing, decoding and scoring); everything
+here is the same for every task.
+
+Files written into `out_dir`: model.keras, saved_model/, model_{float32,float16,
+dynamic,int8}.tflite (each with Zazu metadata inside), model.onnx when asked
+for and tf2onnx is installed, labels.txt, metadata.json, profile.json,
+edgetpu_report.json (+ edgetpu_compiler.log when the compiler ran) and
+export.json (the summary a report reads). Task extras (val_predictions.json,
+predictions/*.png) come from `adapter.write_export_extras`.
+"""
+
+from __future__ import annotations
+
+import shutil
+import time
+from pathlib import Path
+from typing import Any
+
+from zazu.export.options import FILE_NAMES, TFLITE_VARIANTS
+from zazu.runs import atomic_write_json
+
+
+def export_bundle(adapter, trial_dir: Path, out_dir: Path, options: dict[str, Any], log=print) -> dict[str, Any]:
+    from zazu import __version__
+    from zazu.export.metadata import embed_keras_metadata, embed_tflite_metadata
+    from zazu.export.tflite import convert_saved_model, export_saved_model
+
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    formats = list(options["formats"])
+    adapter.model = adapter.load_trained(Path(trial_dir) / "model.keras", compile=adapter.reload_compiled)
+    metadata = {"zazu_version": __version__, **adapter.inference_metadata()}
+    atomic_write_json(out_dir / "metadata.json", metadata)
+    (out_dir / "labels.txt").write_text("\n".join(adapter.classes) + "\n", encoding="utf-8")
+    files: dict[str, str] = {"labels": str(out_dir / "labels.txt"), "metadata": str(out_dir / "metadata.json")}
+    notes: list[str] = []
+    timings: dict[str, float] = {}
+
+    if "keras" in formats:
+        path = out_dir / FILE_NAMES["keras"]
+        path.unlink(missing_ok=True)
+        adapter.model.save(path)
+        embed_keras_metadata(path, {**metadata, "variant": "keras"})
+        files["keras"] = str(path)
+
+    settings = {**adapter.converter_settings, **(options["tflite_converter"] or {})}
+    saved_model = out_dir / FILE_NAMES["saved_model"]
+    shutil.rmtree(saved_model, ignore_errors=True)
+    needs_saved_model = [f for f in formats if f in TFLITE_VARIANTS or f in ("saved_model", "onnx")]
+    if needs_saved_model:
+        started = time.perf_counter()
+        export_saved_model(adapter.model, saved_model)
+        timings["saved_model"] = time.perf_counter() - started
+        if "saved_model" in formats:
+            files["saved_model"] = str(saved_model)
+    for variant in (f for f in formats if f in TFLITE_VARIANTS):
+        started = time.perf_counter()
+        path = convert_saved_model(
+            saved_model, variant, out_dir / FILE_NAMES[variant],
+            representative=lambda: adapter.representative_images(options["calibration_images"]),
+            io_type=options["int8_io"], settings=settings)
+        embed_tflite_metadata(path, {**metadata, "variant": variant})
+        timings[variant] = time.perf_counter() - started
+        files[variant] = str(path)
+        log(f"wrote {path.name} in {timings[variant]:.1f}s")
+    if "onnx" in formats:
+        onnx = export_onnx(saved_model, out_dir / FILE_NAMES["onnx"])
+        if onnx.get("path"):
+            files["onnx"] = onnx["path"]
+        else:
+            notes.append(onnx["message"])
+            log(onnx["message"])
+    if "saved_model" not in formats and saved_model.exists():
+        shutil.rmtree(saved_model)
+
+    metrics, drop, predictions = evaluate_variants(adapter, files, log)
+    adapter.write_export_extras(out_dir, predictions)
+    profiles = profile_variants(files, options, log)
+    atomic_write_json(out_dir / "profile.json", profiles)
+    edgetpu = None
+    if "int8" in files:
+        edgetpu = edgetpu_check(Path(files["int8"]), out_dir, options["edgetpu_compiler"])
+        log(edgetpu["summary"])
+    return {
+        "files": files,
+        "metrics": metrics,
+        "drop": drop,
+        "objective": adapter.objective,
+        "profile": profiles,
+        "edgetpu": edgetpu,
+        "input_size": list(adapter.input_size),
+        "classes": adapter.classes,
+        "val_images": len(adapter.val_records),
+        "conversion_seconds": timings,
+        "options": options,
+        "notes": notes,
+    }
+
+
+def evaluate_variants(adapter, files: dict[str, str], log) -> tuple[dict, dict, dict]:
+    """Score the Keras model and every .tflite on the val split with the task's metric.
+
+    Returns ({variant: metrics}, {variant: objective drop vs keras}, {variant: predictions})."""
+    from zazu.export.litert import TFLiteRunner
+
+    runners = {}
+    if "keras" in files:
+        runners["keras"] = keras_predict_fn(adapter.model)
+    for variant in TFLITE_VARIANTS:
+        if variant in files:
+            runners[variant] = TFLiteRunner(files[variant])
+    metrics, predictions = {}, {}
+    for variant, predict_fn in runners.items():
+        started = time.perf_counter()
+        metrics[variant], predictions[variant] = adapter.evaluate_with(predict_fn)
+        log(f"{variant:>8}: {adapter.objective}={metrics[variant][adapter.objective]:.4f} "
+            f"({time.perf_counter() - started:.1f}s over {len(adapter.val_records)} val images)")
+    reference = metrics.get("keras")
+    drop = {}
+    if reference is not None:
+        for variant, values in metrics.items():
+            if variant != "keras":
+                drop[variant] = reference[adapter.objective] - values[adapter.objective]
+    return metrics, drop, predictions
+
+
+def keras_predict_fn(model):
+    """A Keras model as a function batch -> list of NumPy outputs (model output order), like TFLiteRunner."""
+    import numpy as np
+
+    def predict(batch):
+        outputs = model(batch, training=False)
+        if not isinstance(outputs, (list, tuple)):
+            outputs = [outputs]
+        return [np.asarray(o) for o in outputs]
+
+    return predict
+
+
+def profile_variants(files: dict[str, str], options: dict, log) -> dict[str, dict]:
+    from zazu.export.profile import profile_tflite
+
+    profiles = {}
+    for variant in TFLITE_VARIANTS:
+        if variant in files:
+            profiles[variant] = profile_tflite(files[variant], runs=options["profile_runs"],
+                                               num_threads=options["num_threads"])
+            p = profiles[variant]
+            log(f"{variant:>8}: {p['file_size_bytes'] / 1024:.0f} KiB, latency median "
+                f"{p['latency_median_ms']:.2f} ms / p90 {p['latency_p90_ms']:.2f} ms ({p['num_threads']} threads), "
+                f"peak activations {p['peak_activation_bytes'] / 1024:.0f} KiB")
+    return profiles
+
+
+def edgetpu_check(int8_path: Path, out_dir: Path, run_compiler: bool) -> dict:
+    """Zazu's own op-compatibility report, plus edgetpu_compiler's verdict when it is on PATH."""
+    from zazu.export.edgetpu import compatibility_report, run_edgetpu_compiler
+
+    report = compatibility_report(int8_path)
+    if run_compiler:
+        compiler = run_edgetpu_compiler(int8_path, out_dir)
+    else:
+        compiler = {"available": False, "message": "edgetpu_compiler not run (export.edgetpu_compiler is false)"}
+    atomic_write_json(out_dir / "edgetpu_report.json", {"zazu": report, "compiler": compiler})
+    macs = "n/a" if report["macs_share"] is None else f"{report['macs_share']:.0%}"
+    fallback = report["first_fallback"]
+    summary = (f"Edge TPU (Zazu's op check): {report['ops_on_edgetpu']}/{report['ops_total']} ops "
+               f"({report['ops_share']:.0%}) and {macs} of MACs mappable; first op falling back to the CPU: "
+               + (f"#{fallback['index']} {fallback['name']} ({fallback['reason']})" if fallback else "none"))
+    if compiler.get("available") and compiler.get("ok"):
+        summary += (f". edgetpu_compiler: {compiler.get('ops_on_edgetpu')} ops on the Edge TPU, "
+                    f"{compiler.get('ops_on_cpu')} on the CPU, on-chip memory {compiler.get('on_chip_memory')}")
+    else:
+        summary += f". {compiler['message']}"
+    return {
+        "ops_total": report["ops_total"],
+        "ops_mapped": report["ops_on_edgetpu"],
+        "mapped_ops_share": report["ops_share"],
+        "mapped_macs_share": report["macs_share"],
+        "first_fallback": report["first_fallback"],
+        "compiler": compiler,
+        "summary": summary,
+        "report": str(out_dir / "edgetpu_report.json"),
+    }
+
+
+def export_onnx(saved_model: Path, path: Path) -> dict:
+    """ONNX through tf2onnx when it is installed (it is optional: not in requirements.txt)."""
+    try:
+        import tf2onnx  # noqa: F401
+    except ImportError:
+        return {"message": "onnx not written: tf2onnx is not installed (pip install tf2onnx)"}
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-m", "tf2onnx.convert", "--saved-model", str(saved_model),
+                           "--output", str(path), "--opset", "17"], capture_output=True, text=True, check=False)
+    if done.returncode != 0 or not path.is_file():
+        tail = " | ".join(done.stderr.strip().splitlines()[-2:])
+        return {"message": f"onnx not written: tf2onnx failed ({tail})"}
+    return {"path": str(path)}

@@ -1,0 +1,84 @@
+"""Export a trial of a run folder: the winner at the end of a search, or any trial with `zazu export`.
+
+The trial's adapter is re-created from its record (`trials/<model>-<id>/trial.json`),
+given its data again (reformat -> data_loader -> preprocess, reading the run's
+own dataset.json and split.json) and asked to export itself.
+"""
+
+from __future__ import annotations
+
+import inspect
+from pathlib import Path
+from typing import Any
+
+from zazu.errors import ZazuError
+from zazu.runs import atomic_write_json, read_json
+
+
+def trial_record(run_dir: Path, trial: str | None = None) -> dict[str, Any]:
+    """The record of `trial` (a trial folder name, e.g. `tiny_cnn-0`), or of the run's best trial."""
+    run_dir = Path(run_dir)
+    if not (run_dir / "config.yaml").is_file():
+        raise ZazuError(f"{run_dir} is not a Zazu run folder. Expected a folder with config.yaml and trials/ "
+                        f"(written by `zazu search`).")
+    if trial is None:
+        best = run_dir / "best_trial.json"
+        if not best.is_file():
+            raise ZazuError(f"{run_dir} has no best_trial.json (no trial completed yet). "
+                            f"Name a trial with --trial, one of: {', '.join(_trial_names(run_dir)) or 'none'}.")
+        record = read_json(best)
+    else:
+        path = run_dir / "trials" / trial / "trial.json"
+        if not path.is_file():
+            from zazu.suggest import did_you_mean
+
+            names = _trial_names(run_dir)
+            raise ZazuError(f"No trial {trial!r} in {run_dir / 'trials'}.{did_you_mean(trial, names)} "
+                            f"Expected one of: {', '.join(names) or 'none'}.")
+        record = read_json(path)
+    if record.get("status") != "COMPLETED":
+        raise ZazuError(f"Trial {trial or record.get('trial_id')} did not complete (status {record.get('status')}); "
+                        "only completed trials have a model to export.")
+    return record
+
+
+def _trial_names(run_dir: Path) -> list[str]:
+    folder = Path(run_dir) / "trials"
+    return sorted(p.name for p in folder.iterdir() if (p / "trial.json").is_file()) if folder.is_dir() else []
+
+
+def export_trial(run_dir: Path, record: dict[str, Any], options: dict[str, Any], registry=None,
+                 out_dir: Path | None = None, log=None) -> dict[str, Any] | None:
+    """Re-create the trial's adapter and let it export into `out_dir` (default <run>/export).
+
+    Returns the export summary (also written as export.json), or None when the
+    adapter has no export()."""
+    from zazu.registry import Registry
+    from zazu.search.lifecycle import run_lifecycle
+    from zazu.tasks import get_task
+
+    log = log or (lambda message: None)
+    run_dir = Path(run_dir)
+    registry = registry or Registry.load(_run_zoo(run_dir))
+    spec = registry.get(record["model"])
+    adapter = spec.adapter_class(record["model_specs"], record["hp_values"])
+    export = getattr(adapter, "export", None)
+    if not callable(export):
+        log(f"{spec.name}'s adapter has no export() method: nothing exported.")
+        return None
+    out_dir = Path(out_dir) if out_dir else run_dir / "export"
+    run_lifecycle(adapter, get_task(spec.task).objective, steps=("reformat", "data_loader", "preprocess"))
+    accepts = inspect.signature(export).parameters
+    extra = {k: v for k, v in (("options", options), ("log", log)) if k in accepts}
+    info = export(Path(record["trial_dir"]), out_dir, **extra)
+    info = {"model": spec.name, "trial_id": record["trial_id"], "trial": Path(record["trial_dir"]).name,
+            "trial_metrics": record.get("metrics", {}), **(info or {})}
+    atomic_write_json(out_dir / "export.json", info)
+    return info
+
+
+def _run_zoo(run_dir: Path) -> str | None:
+    import yaml
+
+    config = yaml.safe_load((run_dir / "config.yaml").read_text(encoding="utf-8")) or {}
+    return config.get("zoo")

@@ -1,0 +1,104 @@
+"""What a model file needs to be used on its own: labels, task, input size and
+preprocessing, and the model's own parameters, stored inside the file.
+
+- `.tflite`: a `metadata` entry named `zazu` in the flatbuffer (the TFLite
+  schema's own slot for named metadata buffers; LiteRT ignores it when running)
+  holding UTF-8 JSON.
+- `.keras`: a `zazu.json` member added to the zip archive (Keras reads only
+  the members it knows).
+
+`read_metadata(path)` gets it back from either, for `zazu predict`,
+`zazu evaluate` and `zazu serve`.
+"""
+
+from __future__ import annotations
+
+import json
+import zipfile
+from pathlib import Path
+from typing import Any
+
+from zazu.errors import ZazuError
+from zazu.runs import atomic_write_bytes
+
+METADATA_NAME = "zazu"
+KERAS_MEMBER = "zazu.json"
+SCHEMA_VERSION = 1
+
+
+def embed_tflite_metadata(path: str | Path, metadata: dict[str, Any]) -> None:
+    """Rewrite the .tflite at `path` with `metadata` as its `zazu` metadata buffer."""
+    import flatbuffers
+    from ai_edge_litert import schema_py_generated as schema
+
+    path = Path(path)
+    model = schema.ModelT.InitFromPackedBuf(path.read_bytes(), 0)
+    payload = json.dumps({"schema_version": SCHEMA_VERSION, **metadata}, sort_keys=True).encode("utf-8")
+    buffer = schema.BufferT()
+    buffer.data = list(payload)
+    model.buffers = list(model.buffers or []) + [buffer]
+    entry = schema.MetadataT()
+    entry.name = METADATA_NAME
+    entry.buffer = len(model.buffers) - 1
+    model.metadata = [m for m in (model.metadata or []) if _name(m.name) != METADATA_NAME] + [entry]
+    builder = flatbuffers.Builder(1024)
+    builder.Finish(model.Pack(builder), file_identifier=b"TFL3")
+    atomic_write_bytes(path, bytes(builder.Output()))
+
+
+def embed_keras_metadata(path: str | Path, metadata: dict[str, Any]) -> None:
+    """Add `zazu.json` to the .keras archive at `path`."""
+    payload = json.dumps({"schema_version": SCHEMA_VERSION, **metadata}, sort_keys=True, indent=1)
+    with zipfile.ZipFile(path, "a") as archive:
+        if KERAS_MEMBER in archive.namelist():
+            raise ZazuError(f"{path} already holds {KERAS_MEMBER}; export into a fresh file.")
+        archive.writestr(KERAS_MEMBER, payload)
+
+
+def read_metadata(path: str | Path) -> dict[str, Any]:
+    """Zazu's metadata from a .tflite or .keras file; a clear error when there is none."""
+    path = Path(path)
+    if not path.is_file():
+        raise ZazuError(f"Model file not found. Expected a .tflite or .keras file. Received: path={path}")
+    suffix = path.suffix.lower()
+    if suffix == ".tflite":
+        found = _tflite_metadata(path)
+    elif suffix == ".keras":
+        found = _keras_metadata(path)
+    else:
+        raise ZazuError(f"Unknown model file type. Expected a .tflite or .keras file. Received: path={path}")
+    if found is None:
+        raise ZazuError(f"{path} holds no Zazu metadata (labels, task, input size). Expected a model exported "
+                        "by Zazu (`zazu export RUN_DIR`).")
+    return found
+
+
+def _tflite_metadata(path: Path) -> dict[str, Any] | None:
+    from ai_edge_litert import schema_py_generated as schema
+
+    data = path.read_bytes()
+    if len(data) < 8 or data[4:8] != b"TFL3":
+        raise ZazuError(f"Not a TFLite model. Expected a .tflite flatbuffer. Received: path={path}")
+    try:
+        model = schema.Model.GetRootAs(data, 0)
+        for i in range(model.MetadataLength()):
+            entry = model.Metadata(i)
+            if _name(entry.Name()) == METADATA_NAME:
+                return json.loads(model.Buffers(entry.Buffer()).DataAsNumpy().tobytes().decode("utf-8"))
+    except (ValueError, IndexError, UnicodeDecodeError) as error:
+        raise ZazuError(f"{path}: its Zazu metadata cannot be read ({error}).") from None
+    return None
+
+
+def _keras_metadata(path: Path) -> dict[str, Any] | None:
+    try:
+        with zipfile.ZipFile(path) as archive:
+            if KERAS_MEMBER not in archive.namelist():
+                return None
+            return json.loads(archive.read(KERAS_MEMBER).decode("utf-8"))
+    except (zipfile.BadZipFile, ValueError) as error:
+        raise ZazuError(f"{path}: not a readable .keras archive ({error}).") from None
+
+
+def _name(raw) -> str:
+    return raw.decode("utf-8", errors="replace") if isinstance(raw, bytes) else (raw or "")
