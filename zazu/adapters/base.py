@@ -5,6 +5,10 @@ train -> get_metrics` (the ZazuML order). Only `__init__`, `train` and
 `get_metrics` are mandatory for a duck-typed `AdaptModel`; the task base classes
 implement everything except `build()`. Two optional methods let Zazu ship the
 winner: `save(trial_dir)` after a trial and `export(trial_dir, out_dir)`.
+
+The inference hooks (`inference_input`, `decode_outputs`, `prediction_json`, ...)
+are the single path from an image to a prediction: export scoring, `zazu
+predict` and serving all go through them, so they cannot disagree.
 """
 
 from __future__ import annotations
