@@ -145,6 +145,10 @@ def _validate(config: dict) -> None:
     models = config["models"]
     if models is not None and not (isinstance(models, list) and models and all(isinstance(m, str) for m in models)):
         raise ConfigError(f"`models` must be a non-empty list of zoo model names. Received: models={models!r}")
+    fixed = config["fixed_hyperparameters"]
+    if fixed is not None and not (isinstance(fixed, dict) and all(isinstance(k, str) for k in fixed)):
+        raise ConfigError(f"`fixed_hyperparameters` must be a mapping of hyperparameter names to values. "
+                          f"Received: fixed_hyperparameters={fixed!r}")
     if config["max_instances_at_once"] > 1:
         # Parallel trials (keras-tuner chief/worker) are not built yet; refuse rather than run serially in silence.
         raise ConfigError(

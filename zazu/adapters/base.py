@@ -31,6 +31,8 @@ class BaseAdapter:
     """
 
     task: str = ""
+    # hyperparameters the task base reads besides a model's own (`zazu train --hp` accepts them)
+    known_hyperparameters: tuple[str, ...] = ("input_size", "batch_size", "learning_rate", "augment", "patience")
     # False for models whose losses are closures Keras cannot deserialize: reload them uncompiled
     reload_compiled: bool = True
 

@@ -22,6 +22,7 @@ from zazu.adapters.base import BaseAdapter
 class ClassificationAdapter(BaseAdapter):
     task = "classification"
     objective = "val_accuracy"
+    known_hyperparameters = ("input_size", "batch_size", "learning_rate", "augment", "patience", "weights", "dropout")
 
     def data_loader(self) -> None:
         dataset, sides = self.load_split()

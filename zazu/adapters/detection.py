@@ -28,6 +28,8 @@ class DetectionAdapter(BaseAdapter):
     iou_type = "bbox"
     uses_masks = False
     reload_compiled = False  # the coders' losses are closures
+    known_hyperparameters = ("input_size", "batch_size", "learning_rate", "augment", "patience", "max_instances",
+                             "score_threshold", "nms_iou", "max_detections")
 
     # -- what a zoo model writes ------------------------------------------------------
     def make_coder(self):

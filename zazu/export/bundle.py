@@ -195,12 +195,14 @@ def export_onnx(saved_model: Path, path: Path) -> dict:
     try:
         import tf2onnx  # noqa: F401
     except ImportError:
-        return {"message": "onnx not written: tf2onnx is not installed (pip install tf2onnx)"}
+        return {"message": "onnx not written: tf2onnx is not installed (pip install -r requirements-onnx.txt)"}
     import subprocess
     import sys
 
-    done = subprocess.run([sys.executable, "-m", "tf2onnx.convert", "--saved-model", str(saved_model),
-                           "--output", str(path), "--opset", "17"], capture_output=True, text=True, check=False)
+    # A subprocess: tf2onnx rewrites TensorFlow's graph state, which must not leak into this process.
+    command = [sys.executable, "-m", "tf2onnx.convert", "--saved-model", str(saved_model), "--output", str(path),
+               "--opset", "17", "--signature_def", "serving_default"]
+    done = subprocess.run(command, capture_output=True, text=True, check=False)
     if done.returncode != 0 or not path.is_file():
         tail = " | ".join(done.stderr.strip().splitlines()[-2:])
         return {"message": f"onnx not written: tf2onnx failed ({tail})"}
