@@ -139,6 +139,7 @@ def pareto_plot(points: Sequence[CostPoint], objective: str, path: Path) -> Path
                    edgecolors="black", linewidths=1.5, label="Pareto front")
         for p in front:
             ax.annotate(p.name, (x_of(p), p.metric), fontsize=7, xytext=(6, 4), textcoords="offset points")
+        ax.margins(0.15)  # room for the names of the front's points
         ax.set_xlabel(x_label)
         ax.set_ylabel(objective)
         ax.grid(alpha=0.3)

@@ -63,6 +63,10 @@ def summary(run: RunData, figures: Figures) -> str:
         parts.append(table(["metric", "value"], best_metrics.items()))
     else:
         parts.append("<h3>Best trial</h3>" + not_available(run.why("best_trial.json")))
+    unreadable = [why for name, why in run.unavailable.items() if name.startswith("trials/")
+                  and name.endswith("/trial.json")]
+    if unreadable:
+        parts.append(not_available("trial records left out: " + "; ".join(unreadable)))
     if run.trials:
         statuses: dict[str, int] = {}
         for t in run.trials:
