@@ -187,9 +187,14 @@ class Reporter:
         self.console.print(table)
 
     def close(self) -> None:
-        """Stop the live panel (the search ended, failed or was interrupted)."""
+        """Stop the live panel and stop listening for epochs (the search ended, failed or was interrupted)."""
+        global _epoch_sink
         with self._lock:
             self._hide_panel()
+            self.running.clear()
+        with _sink_lock:
+            if _epoch_sink is self:
+                _epoch_sink = None
 
     def __enter__(self) -> Reporter:
         return self

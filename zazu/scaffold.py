@@ -40,9 +40,9 @@ class AdaptModel(ClassificationAdapter):
         inputs = self.image_input()  # float pixels in [0, 255] at the input_size hyperparameter
         x = normalize_pixels(inputs)
         filters = int(self.hp.get("filters", 16))
-        for block in range(int(self.hp.get("blocks", 2))):
+        for block in range(int(self.hp.get("blocks", 3))):
             x = layers.Conv2D(filters * 2**block, 3, padding="same", use_bias=False)(x)
-            x = layers.BatchNormalization()(x)
+            x = layers.BatchNormalization(momentum=0.9)(x)  # few steps per epoch: let its statistics settle
             x = layers.ReLU()(x)
             x = layers.MaxPooling2D()(x)
         x = layers.GlobalAveragePooling2D()(x)
@@ -114,7 +114,7 @@ TEMPLATES: dict[str, tuple[str, list[dict[str, Any]], dict[str, Any]]] = {
     # task: (adapter source, hp_search_space, training_configs)
     "classification": (_CLASSIFICATION,
                        [_LEARNING_RATE, {"name": "filters", "values": [16, 32], "sampling": None}],
-                       {"input_size": 32, "batch_size": 16, "augment": False, "blocks": 2, "patience": 5}),
+                       {"input_size": 32, "batch_size": 16, "augment": False, "blocks": 3, "patience": 5}),
     "detection": (_DETECTION,
                   [_LEARNING_RATE, {"name": "backbone_width", "values": [16, 24], "sampling": None}],
                   _DETECTOR_CONFIGS),

@@ -10,7 +10,6 @@ import json
 import re
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 from zazu.report import plots
 from zazu.report.confusion import class_scores, matrix_for, variants
