@@ -117,6 +117,22 @@ def test_todays_export_json_and_no_trial_profiles(classification_run):
     _assert_pngs_exist(run, html)
 
 
+def test_relative_image_paths_resolve_against_dataset_json_when_the_config_has_no_data_folder(classification_run):
+    run = classification_run
+    config = (run / "config.yaml").read_text(encoding="utf-8")
+    dataset = str(json.loads((run / "dataset.json").read_text())["root"])
+    (run / "config.yaml").write_text(config.replace(f"home_path: {dataset}", "home_path: null"), encoding="utf-8")
+    assert "home_path: null" in (run / "config.yaml").read_text()
+
+    html = write_report(run).read_text(encoding="utf-8")
+
+    assert "report/predictions.png" in section(html, "predictions")
+    assert "Not available" not in section(html, "predictions")
+    shutil.rmtree(dataset)  # and when the images are gone, the report says which
+    assert "Not available: images not found: " in section(write_report(run).read_text(encoding="utf-8"),
+                                                          "predictions")
+
+
 def test_exported_trial_falls_back_to_the_profile_in_export_json(classification_run):
     run = classification_run
     for profile in run.glob("trials/*/profile.json"):

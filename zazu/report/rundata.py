@@ -203,6 +203,8 @@ def _read_trials(run: RunData) -> list[Trial]:
             continue
         trial = Trial(trial_dir, record, history=read_history(trial_dir / "history.csv"))
         profile = _read_json(run, f"{rel}/profile.json", dict)
+        if isinstance(profile, dict) and "latency_median_ms" not in profile and isinstance(profile.get("int8"), dict):
+            profile = profile["int8"]  # also accept {"int8": {...}}, the shape of export.json's profile
         if profile is not None:
             trial.profile, trial.profile_source = profile, f"{rel}/profile.json"
         trials.append(trial)
@@ -246,14 +248,18 @@ def _task(run: RunData) -> str | None:
 
 
 def _dataset_root(run: RunData) -> Path | None:
-    """Where relative image paths of val_predictions.json point: dataset.json's root, else the config's data."""
+    """Where relative image paths of val_predictions.json point: the dataset folder the trials read
+    (their model_specs), else the config's, else dataset.json's root (read last: it lists every image)."""
+    records = [run.best or {}, *(t.record for t in run.trials)]
+    homes = [r["model_specs"].get("data", {}).get("home_path") for r in records
+             if isinstance(r.get("model_specs"), dict) and isinstance(r["model_specs"].get("data"), dict)]
+    homes.append(((run.config or {}).get("data") or {}).get("home_path"))
+    home = next((h for h in homes if isinstance(h, str) and h), None)
+    if home is not None or run.val_predictions is None:
+        return Path(home) if home else None
     text = _read_text(run, "dataset.json")
-    if text is not None:
-        try:
-            root = json.loads(text).get("root")
-        except (json.JSONDecodeError, AttributeError):
-            root = None
-        if root:
-            return Path(root)
-    home = ((run.config or {}).get("data") or {}).get("home_path")
-    return Path(home) if home else None
+    try:
+        root = json.loads(text).get("root") if text is not None else None
+    except (json.JSONDecodeError, AttributeError):
+        root = None
+    return Path(root) if isinstance(root, str) and root else None

@@ -264,8 +264,10 @@ def predictions(run: RunData, figures: Figures) -> str:
         return not_available(why)
     path = plots.image_grid(samples, "validation images with the exported model's predictions",
                             figures.path("predictions"))
-    return image(figures.src(path), "sample predictions on validation images"
-                 + (" (green: right, red: wrong)" if run.task == "classification" else ""))
+    lost = [str(s.image) for s in samples if not s.image.is_file()]
+    return (image(figures.src(path), "sample predictions on validation images"
+                  + (" (green: right, red: wrong)" if run.task == "classification" else ""))
+            + (not_available("images not found: " + ", ".join(lost)) if lost else ""))
 
 
 def _classification_samples(run: RunData) -> tuple[list, str]:
