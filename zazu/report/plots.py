@@ -50,7 +50,7 @@ def learning_curves(trial: Trial, path: Path) -> Path:
     losses = [c for c in history if c.endswith("loss")]
     others = [c for c in history if c not in losses and c not in NOT_PLOTTED_COLUMNS]
     panels = [("loss", losses)] + ([("metric", others)] if others else [])
-    figure = _figure(4.0 * len(panels), 2.8)
+    figure = _figure(2.8 * len(panels), 2.5)  # two trials side by side on the page
     for k, (label, columns) in enumerate(panels):
         ax = figure.add_subplot(1, len(panels), k + 1)
         for column in columns:
@@ -88,7 +88,7 @@ def hyperparameter_plot(model: str, trials: Sequence[Trial], objective: str, pat
         return None
     columns = min(3, len(names))
     rows = math.ceil(len(names) / columns)
-    figure = _figure(3.4 * columns, 2.8 * rows + 0.3)
+    figure = _figure(3.0 * columns, 2.4 * rows + 0.3)
     for k, name in enumerate(names):
         ax = figure.add_subplot(rows, columns, k + 1)
         points = [(t.hyperparameters[name], t.metrics[objective]) for t in done if name in t.hyperparameters]
