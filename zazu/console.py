@@ -1,32 +1,107 @@
 """The one place that talks to the terminal during a search.
 
-`rich` renders colour and tables on a terminal and degrades to plain lines when
-output is piped (CI, Docker logs).
+Every event prints one permanent line (trial started, trial finished with the
+best so far and the time left in the budget, messages, warnings). On a
+terminal, a live `rich` panel under those lines also shows each running trial:
+trial k of n, model, epoch with a bar, latest metrics, best so far and time
+left. When output is not a terminal (CI, Docker logs) there is no panel, no
+line per epoch and no escape codes.
+
+Epochs reach the reporter through a process-global sink: while a trial runs,
+its reporter is the sink, and `epoch_callbacks()` (which
+`BaseAdapter.fit_keeping_best` adds to `model.fit`) returns a Keras callback
+that forwards every finished epoch to it. Trials run in another process have no
+sink there, so they report start and finish only.
 """
 
 from __future__ import annotations
 
+import atexit
 import json
 import sys
+import threading
+import time
+from dataclasses import dataclass, field
 from typing import Any
 
 from rich.markup import escape
+
+_epoch_sink: Reporter | None = None
+_sink_lock = threading.Lock()
+
+
+def epoch_callbacks(trial_key: str | None = None) -> list:
+    """Keras callbacks that report each finished epoch to the running search's reporter; [] when none listens.
+
+    `trial_key` is the trial folder's name (`<model>-<trial_id>`), so the epochs
+    of trials running side by side in one process are told apart."""
+    sink = _epoch_sink
+    if sink is None:
+        return []
+    import keras
+
+    class ReportEpochs(keras.callbacks.Callback):
+        def on_epoch_begin(self, epoch, logs=None):
+            sink.epoch_started(epoch + 1, int(self.params.get("epochs") or 0), trial_key)
+
+        def on_epoch_end(self, epoch, logs=None):
+            sink.epoch_finished(epoch + 1, int(self.params.get("epochs") or 0), dict(logs or {}), trial_key)
+
+    return [ReportEpochs()]
 
 
 def _short(values: dict[str, Any]) -> str:
     return ", ".join(f"{k}={json.dumps(v) if isinstance(v, (list, dict)) else v}" for k, v in values.items())
 
 
+def _clock(seconds: float) -> str:
+    seconds = max(0, int(round(seconds)))
+    hours, rest = divmod(seconds, 3600)
+    return f"{hours}:{rest // 60:02d}:{rest % 60:02d}" if hours else f"{rest // 60}:{rest % 60:02d}"
+
+
+def _direction(objective: str) -> str:
+    from zazu.tasks import TASKS
+
+    return next((t.direction for t in TASKS.values() if t.objective == objective), "max")
+
+
+@dataclass
+class RunningTrial:
+    number: int  # k in "trial k of n"
+    model: str
+    trial_id: str
+    started: float = field(default_factory=time.monotonic)
+    epoch: int = 0  # epochs finished
+    running_epoch: int = 0
+    epochs: int = 0
+    logs: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def key(self) -> str:
+        return f"{self.model}-{self.trial_id}"
+
+
 class Reporter:
-    def __init__(self, console=None, quiet: bool = False):
+    """Prints a search's progress. The driver sets `total` (trials planned) and `deadline`
+    (`time.monotonic()` value at which the time budget ends; None without a budget)."""
+
+    def __init__(self, console=None, quiet: bool = False, live: bool | None = None):
         from rich.console import Console
 
         # Piped output (CI, Docker logs) has no width; 80 columns would fold the table.
         self.console = console or Console(highlight=False, width=None if sys.stdout.isatty() else 160)
         self.quiet = quiet
+        self.live = self.console.is_terminal if live is None else live
         self.started = 0
         self.total = 0
+        self.deadline: float | None = None
+        self.best: tuple[float, str, str] | None = None  # (value, objective, "model #id")
+        self.running: dict[str, RunningTrial] = {}
+        self._panel = None  # rich.live.Live while a trial runs on a terminal
+        self._lock = threading.Lock()
 
+    # -- lines ------------------------------------------------------------------------------
     def message(self, text: str) -> None:
         if not self.quiet:
             self.console.print(text, soft_wrap=True)
@@ -38,21 +113,67 @@ class Reporter:
         self.console.print(f"[yellow]warning:[/yellow] {escape(text)}", soft_wrap=True)
 
     def trial_started(self, model: str, trial_id: str, hyperparameters: dict[str, Any]) -> None:
-        self.started += 1
+        global _epoch_sink
+        with self._lock:
+            self.started += 1
+            trial = RunningTrial(self.started, model, str(trial_id))
+            self.running[trial.key] = trial
+        with _sink_lock:
+            _epoch_sink = self
         total = f"/{self.total}" if self.total else ""
-        self.message(f"[bold]trial {self.started}{total}[/bold] {model} #{trial_id}  {_short(hyperparameters)}")
+        self.message(f"[bold]trial {trial.number}{total}[/bold] {escape(model)} #{escape(str(trial_id))}  "
+                     f"{escape(_short(hyperparameters))}")
+        self._show_panel()
+
+    def _running_trial(self, trial_key: str | None) -> RunningTrial | None:
+        trial = self.running.get(trial_key) if trial_key else None
+        if trial is None and len(self.running) == 1:
+            trial = next(iter(self.running.values()))
+        return trial
+
+    def epoch_started(self, epoch: int, epochs: int, trial_key: str | None = None) -> None:
+        """Called by the Keras callback of `epoch_callbacks()`; the panel shows the epoch running."""
+        with self._lock:
+            trial = self._running_trial(trial_key)
+            if trial is not None:
+                trial.running_epoch, trial.epochs = epoch, epochs
+
+    def epoch_finished(self, epoch: int, epochs: int, logs: dict[str, Any], trial_key: str | None = None) -> None:
+        """Called by the Keras callback of `epoch_callbacks()`; no line is printed, the panel updates."""
+        with self._lock:
+            trial = self._running_trial(trial_key)
+            if trial is None:
+                return
+            trial.epoch, trial.epochs = epoch, epochs
+            trial.logs = {k: float(v) for k, v in logs.items() if isinstance(v, (int, float))}
+            if self._panel is not None:
+                self._panel.refresh()
 
     def trial_finished(self, record: dict[str, Any], objective: str) -> None:
+        global _epoch_sink
+        with self._lock:
+            trial = self.running.pop(f"{record.get('model')}-{record.get('trial_id')}", None)
+            if not self.running:
+                self._hide_panel()
+        if not self.running:
+            with _sink_lock:
+                if _epoch_sink is self:
+                    _epoch_sink = None
         secs = f"{record.get('wall_time_s', 0):.1f}s"
-        if record["status"] == "COMPLETED":
-            self.message(f"  [green]done[/green] {objective}={record['metrics'][objective]:.4f} in {secs}")
+        epochs = f" ({trial.epoch} epoch{'s' if trial.epoch != 1 else ''})" if trial and trial.epoch else ""
+        value = (record.get("metrics") or {}).get(objective)
+        if record.get("status") == "COMPLETED" and isinstance(value, (int, float)):
+            self._update_best(float(value), objective, f"{record.get('model')} #{record.get('trial_id')}")
+            self.message(f"  [green]done[/green] {objective}={value:.4f} in {secs}{epochs}{escape(self._standing())}")
         else:
-            self.message(f"  [red]failed[/red] after {secs}: {record.get('error', '')} "
-                         f"(traceback in {record['trial_dir']}/traceback.txt)")
+            self.message(f"  [red]failed[/red] after {secs}{epochs}: {escape(str(record.get('error', '')))} "
+                         f"(traceback in {escape(str(record.get('trial_dir', '?')))}/traceback.txt)"
+                         f"{escape(self._standing())}")
 
     def leaderboard(self, ranked: list[dict[str, Any]], objective: str, limit: int = 20) -> None:
         from rich.table import Table
 
+        self.close()
         table = Table(title="Leaderboard", title_justify="left")
         for column in ("rank", "model", "trial", objective, "status", "time", "hyperparameters"):
             table.add_column(column)
@@ -64,3 +185,79 @@ class Reporter:
                 r["status"], f"{r.get('wall_time_s', 0):.1f}s", _short(r.get("hyperparameters", {})),
             )
         self.console.print(table)
+
+    def close(self) -> None:
+        """Stop the live panel and stop listening for epochs (the search ended, failed or was interrupted)."""
+        global _epoch_sink
+        with self._lock:
+            self._hide_panel()
+            self.running.clear()
+        with _sink_lock:
+            if _epoch_sink is self:
+                _epoch_sink = None
+
+    def __enter__(self) -> Reporter:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    # -- standing: best so far and time left ------------------------------------------------
+    def _update_best(self, value: float, objective: str, name: str) -> None:
+        if self.best is None or (value > self.best[0] if _direction(objective) == "max" else value < self.best[0]):
+            self.best = (value, objective, name)
+
+    def time_left(self) -> str | None:
+        if self.deadline is None:
+            return None
+        left = self.deadline - time.monotonic()
+        return f"{_clock(left)} left in the time budget" if left > 0 else "time budget spent"
+
+    def _standing(self) -> str:
+        parts = []
+        if self.best is not None:
+            value, objective, name = self.best
+            parts.append(f"best {objective}={value:.4f} ({name})")
+        if self.time_left():
+            parts.append(self.time_left())
+        return ("  | " + "; ".join(parts)) if parts else ""
+
+    # -- the live panel (terminals only) ----------------------------------------------------
+    def _show_panel(self) -> None:
+        from rich.live import Live
+
+        with self._lock:
+            if not self.live or self._panel is not None:
+                return
+            self._panel = Live(get_renderable=self._render, console=self.console, refresh_per_second=2,
+                               transient=True, redirect_stdout=False, redirect_stderr=False)
+            self._panel.start()
+        if not getattr(self, "_closes_at_exit", False):
+            atexit.register(self.close)  # an interrupted search must not leave the cursor hidden
+            self._closes_at_exit = True
+
+    def _hide_panel(self) -> None:
+        if self._panel is not None:
+            self._panel.stop()
+            self._panel = None
+
+    def _render(self):
+        from rich.console import Group
+        from rich.progress_bar import ProgressBar
+        from rich.table import Table
+        from rich.text import Text
+
+        grid = Table.grid(padding=(0, 1))
+        for _ in range(5):
+            grid.add_column(no_wrap=True)
+        grid.add_column(no_wrap=True, overflow="ellipsis")  # latest validation metrics: cut, never folded
+        total = f"/{self.total}" if self.total else ""
+        for trial in list(self.running.values()):
+            shown = max(trial.running_epoch, trial.epoch)
+            epoch = f"epoch {shown}/{trial.epochs}" if trial.epochs else "epoch -"
+            logs = " ".join(f"{k}={v:.4g}" for k, v in trial.logs.items() if k.startswith("val_"))
+            grid.add_row(Text(f"trial {trial.number}{total}", style="bold"), Text(f"{trial.model} #{trial.trial_id}"),
+                         Text(epoch), ProgressBar(total=max(trial.epochs, 1), completed=trial.epoch, width=20),
+                         Text(_clock(time.monotonic() - trial.started), style="dim"), Text(logs, style="dim"))
+        standing = self._standing().removeprefix("  | ")
+        return Group(grid, Text(standing or "no trial finished yet", style="cyan"))

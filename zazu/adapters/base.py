@@ -123,6 +123,7 @@ class BaseAdapter:
 
         import keras
 
+        from zazu.console import epoch_callbacks
         from zazu.errors import TrialFailed
 
         folder = self.require_trial_dir()
@@ -134,6 +135,7 @@ class BaseAdapter:
             keras.callbacks.EarlyStopping(monitor=monitor, mode=mode, patience=patience),
             keras.callbacks.ReduceLROnPlateau(monitor="val_loss", factor=0.5, patience=max(1, patience // 2)),
             keras.callbacks.CSVLogger(str(folder / "history.csv")),
+            *epoch_callbacks(folder.name),  # per-epoch progress for the console, when a search listens
         ]
         history = self.model.fit(self.train_ds, validation_data=self.val_ds, epochs=int(self.hp["epochs"]),
                                  callbacks=callbacks, verbose=0, shuffle=False)  # tf.data shuffles

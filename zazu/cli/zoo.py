@@ -9,7 +9,7 @@ from zazu.cli._base import cli, fails_cleanly
 
 @cli.group()
 def zoo():
-    """Inspect the model zoo."""
+    """Inspect, extend and check the model zoo."""
 
 
 @zoo.command("list")
@@ -57,3 +57,57 @@ def zoo_rank(task, priority):
     for i, r in enumerate(ranked, 1):
         table.add_row(str(i), r.spec.name, f"{r.distance:.2f}", *(f"{x:g}" for x in r.spec.ratings))
     Console(highlight=False).print(table)
+
+
+ZOO_OPTION = click.option("--zoo", "zoo_root", type=click.Path(file_okay=False), default=None,
+                          help="Folder holding models.json and zoo/. Default: $ZAZU_ZOO, else Zazu's own.")
+
+
+@zoo.command("new")
+@click.argument("name")
+@click.option("--task", required=True, type=click.Choice(["classification", "detection", "instance_segmentation"]))
+@ZOO_OPTION
+@fails_cleanly
+def zoo_new(name, task, zoo_root):
+    """Write zoo/NAME/adapter.py (a working skeleton) and its models.json entry."""
+    from zazu.registry import default_zoo_root
+    from zazu.scaffold import new_model
+
+    created = new_model(zoo_root or default_zoo_root(), name, task)
+    click.echo(f"Created {created.adapter_path}: class AdaptModel, on the {task} base class; write your build().")
+    click.echo(f"Added `{name}` to {created.models_json}: set its description, model_space ratings, "
+               "hp_search_space and training_configs.")
+    zoo_flag = f" --zoo {zoo_root}" if zoo_root else ""
+    click.echo(f"Next: zazu zoo check{zoo_flag}   then   zazu --task {task} --models {name} --epochs 1 --max-trials 1")
+
+
+@zoo.command("check")
+@ZOO_OPTION
+@fails_cleanly
+def zoo_check(zoo_root):
+    """Validate every models.json entry and build each model once on a tiny input. Exit 1 if any fails."""
+    import sys
+
+    from rich.console import Console
+    from rich.markup import escape
+    from rich.table import Table
+
+    from zazu.cli._base import quiet_tensorflow
+    from zazu.registry import default_zoo_root
+
+    quiet_tensorflow()
+    from zazu.zoo_check import check_zoo
+
+    root = zoo_root or default_zoo_root()
+    results = check_zoo(root)
+    table = Table(title=f"Zoo check ({root}/models.json)", title_justify="left")
+    for column in ("model", "task", "result", "detail"):
+        table.add_column(column)
+    for r in results:
+        table.add_row(r.name, r.task, "[green]ok[/green]" if r.ok else "[red]FAILED[/red]", escape(r.detail))
+    Console(highlight=False, width=None if sys.stdout.isatty() else 200).print(table)
+    failed = [r.name for r in results if not r.ok]
+    if failed:
+        click.echo(f"{len(failed)} of {len(results)} zoo entries failed: {', '.join(failed)}", err=True)
+        sys.exit(1)
+    click.echo(f"All {len(results)} zoo entries passed.")

@@ -1,0 +1,225 @@
+"""report.html from run folders: complete, missing files, malformed files, detection; `zazu report` errors."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from click.testing import CliRunner
+from fake_runs import CLASSES, PARETO, referenced_pngs, section, table_rows
+from PIL import Image
+
+from zazu.cli import cli
+from zazu.config import resolve_config, save_config
+from zazu.report import write_report
+from zazu.runs import atomic_write_json
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def _assert_pngs_exist(run: Path, html: str) -> list[str]:
+    sources = referenced_pngs(html)
+    for src in sources:
+        assert src.startswith("report/") and src.endswith(".png"), src
+        with Image.open(run / src) as image:
+            assert image.format == "PNG" and min(image.size) >= 100, (src, image.size)
+    return sources
+
+
+def test_full_classification_run_has_every_section(classification_run):
+    run = classification_run
+    path = write_report(run)
+    assert path == run / "report.html"
+    html = path.read_text(encoding="utf-8")
+
+    sources = _assert_pngs_exist(run, html)
+    assert sorted(sources) == sorted([
+        "report/pareto.png", "report/curves-tiny_cnn-0.png", "report/curves-tiny_cnn-1.png",
+        "report/curves-small_resnet-0.png", "report/hp-tiny_cnn.png", "report/hp-small_resnet.png",
+        "report/confusion-int8.png", "report/predictions.png"])
+    assert sorted(p.name for p in (run / "report").iterdir()) == sorted(Path(s).name for s in sources)
+    # the only thing missing is the failed trial's history
+    assert html.count("Not available") == 1
+    assert "Not available: no history.csv for small_resnet #1" in html
+
+    leaderboard = table_rows(section(html, "leaderboard"))
+    assert [(r[1], r[2], r[3]) for r in leaderboard] == [
+        ("small_resnet", "0", "COMPLETED"), ("tiny_cnn", "0", "COMPLETED"), ("tiny_cnn", "1", "COMPLETED"),
+        ("small_resnet", "1", "FAILED")]
+    assert '<tr class="failed">' in section(html, "leaderboard")
+
+    cost = table_rows(section(html, "cost"))
+    assert {r[0] for r in cost if r[4] == "yes"} == PARETO
+    assert {r[0] for r in cost} == PARETO | {"tiny_cnn #1"}
+
+    export = section(html, "export")
+    variants = [r[0] for r in table_rows(export)[:3]]
+    assert variants == ["keras", "float16", "int8"]  # metrics table in the documented order
+    assert "mapped_macs_share" in export and "edgetpu_compiler not on PATH" in export
+
+    # int8 confusion [[3,0,0],[1,2,0],[0,1,1]] (rows true); keras predicts all 8 right
+    per_class = {r[0]: r[1:] for r in table_rows(section(html, "classes"))}
+    assert list(per_class) == CLASSES
+    assert per_class["circle"] == ["3", "1", "1", "0.75", "1"]   # support, P/R keras, P/R int8
+    assert per_class["cross"] == ["3", "1", "1", "0.6667", "0.6667"]
+    assert per_class["square"] == ["2", "1", "1", "1", "0.5"]
+    assert "keras 1.0000, int8 0.7500" in section(html, "classes")
+
+
+def test_every_missing_input_is_said_not_available(tmp_path):
+    run = tmp_path / "run"
+    run.mkdir()
+    save_config(resolve_config(overrides={"task": "classification", "output": str(run)}), run / "config.yaml")
+    trial = run / "trials" / "tiny_cnn-0"
+    trial.mkdir(parents=True)
+    atomic_write_json(trial / "trial.json", {"model": "tiny_cnn", "trial_id": "0", "status": "RUNNING",
+                                             "hyperparameters": {"filters": 16}, "metrics": {}})
+
+    html = write_report(run).read_text(encoding="utf-8")
+
+    assert referenced_pngs(html) == []
+    expected = {
+        "summary": "best_trial.json not found",
+        "leaderboard": "leaderboard.csv not found",
+        "export": "export/export.json not found",
+        "cost": "no completed trial has an int8 profile",
+        "curves": "no trial has a history.csv",
+        "hyperparameters": "no completed trial",
+        "classes": "export/val_predictions.json not found",
+        "predictions": "export/val_predictions.json not found",
+    }
+    for anchor, reason in expected.items():
+        assert f"Not available: {reason}" in section(html, anchor), anchor
+    assert "could not be drawn" not in html
+
+
+def test_todays_export_json_and_no_trial_profiles(classification_run):
+    """export.json as the search writes it today ("float"/"int8" metrics, no profile); no profile.json files."""
+    run = classification_run
+    for profile in run.glob("trials/*/profile.json"):
+        profile.unlink()
+    (run / "export" / "val_predictions.json").unlink()
+    export = json.loads((run / "export" / "export.json").read_text())
+    export = {k: v for k, v in export.items() if k not in ("profile", "edgetpu")}
+    export["metrics"] = {"float": {"val_accuracy": 0.9}, "int8": {"val_accuracy": 0.875}}
+    atomic_write_json(run / "export" / "export.json", export)
+
+    html = write_report(run).read_text(encoding="utf-8")
+
+    assert [r[:2] for r in table_rows(section(html, "export"))[:2]] == [["float", "0.9"], ["int8", "0.875"]]
+    assert "Not available: export.json has no `profile`" in html
+    assert "Not available: no completed trial has an int8 profile" in section(html, "cost")
+    assert "Not available: export/val_predictions.json not found" in section(html, "classes")
+    _assert_pngs_exist(run, html)
+
+
+def test_relative_image_paths_resolve_against_dataset_json_when_the_config_has_no_data_folder(classification_run):
+    run = classification_run
+    config = (run / "config.yaml").read_text(encoding="utf-8")
+    dataset = str(json.loads((run / "dataset.json").read_text())["root"])
+    (run / "config.yaml").write_text(config.replace(f"home_path: {dataset}", "home_path: null"), encoding="utf-8")
+    assert "home_path: null" in (run / "config.yaml").read_text()
+
+    html = write_report(run).read_text(encoding="utf-8")
+
+    assert "report/predictions.png" in section(html, "predictions")
+    assert "Not available" not in section(html, "predictions")
+    shutil.rmtree(dataset)  # and when the images are gone, the report says which
+    assert "Not available: images not found: " in section(write_report(run).read_text(encoding="utf-8"),
+                                                          "predictions")
+
+
+def test_exported_trial_falls_back_to_the_profile_in_export_json(classification_run):
+    run = classification_run
+    for profile in run.glob("trials/*/profile.json"):
+        profile.unlink()
+
+    html = write_report(run).read_text(encoding="utf-8")
+
+    cost = section(html, "cost")
+    assert [(r[0], r[5]) for r in table_rows(cost)] == [("small_resnet #0", "export/export.json")]
+    assert "Not available: no int8 profile for tiny_cnn #0, tiny_cnn #1" in cost
+
+
+def test_malformed_files_are_reported_not_raised(classification_run):
+    run = classification_run
+    (run / "export" / "export.json").write_text("{not json", encoding="utf-8")
+    predictions = json.loads((run / "export" / "val_predictions.json").read_text())
+    predictions["records"][0]["predicted"]["int8"] = 7  # no such class
+    atomic_write_json(run / "export" / "val_predictions.json", predictions)
+    (run / "trials" / "tiny_cnn-1" / "trial.json").write_text("[1, 2]", encoding="utf-8")
+    (run / "best_trial.json").write_bytes(b"\xff\xfe\x00")
+
+    html = write_report(run).read_text(encoding="utf-8")
+
+    assert "Not available: export/export.json is not valid JSON (line 1" in section(html, "export")
+    assert ("Not available: trial records left out: trials/tiny_cnn-1/trial.json: expected a JSON dict, found a list"
+            in section(html, "summary"))
+    assert "Not available: best_trial.json unreadable (UnicodeDecodeError" in section(html, "summary")
+    classes = section(html, "classes")
+    assert "could not be drawn" in classes and "label=0, predicted=7" in classes
+    assert "curves-tiny_cnn-1.png" not in html  # its record is unreadable, so it is not a trial
+    _assert_pngs_exist(run, html)
+
+
+def test_detection_run_draws_its_prediction_images_and_per_class_ap(tmp_path):
+    run = tmp_path / "run"
+    (run / "trials" / "retinanet-0").mkdir(parents=True)
+    save_config(resolve_config(overrides={"task": "detection", "output": str(run)}), run / "config.yaml")
+    record = {"model": "retinanet", "trial_id": "0", "status": "COMPLETED", "hyperparameters": {"anchor_ratios": [1.0]},
+              "metrics": {"val_mAP": 0.31, "val_mAP50": 0.6}}
+    atomic_write_json(run / "trials" / "retinanet-0" / "trial.json", record)
+    atomic_write_json(run / "best_trial.json", record)
+    atomic_write_json(run / "trials" / "retinanet-0" / "per_class_ap.json", {"circle": 0.4, "square": 0.22})
+    (run / "export" / "predictions").mkdir(parents=True)
+    for i in range(3):
+        Image.new("RGB", (96, 96), (40 * i, 90, 200)).save(run / "export" / "predictions" / f"{i:05d}.png")
+
+    html = write_report(run).read_text(encoding="utf-8")
+
+    assert table_rows(section(html, "classes")) == [["circle", "0.4"], ["square", "0.22"]]
+    assert "report/predictions.png" in section(html, "predictions")
+    assert "report/hp-retinanet.png" in section(html, "hyperparameters")  # a list-valued choice, as a category
+    _assert_pngs_exist(run, html)
+
+
+def test_rewriting_drops_figures_that_no_longer_apply(classification_run):
+    run = classification_run
+    write_report(run)
+    assert (run / "report" / "curves-tiny_cnn-1.png").is_file()
+    shutil.rmtree(run / "trials" / "tiny_cnn-1")
+
+    html = write_report(run).read_text(encoding="utf-8")
+
+    assert not (run / "report" / "curves-tiny_cnn-1.png").exists()
+    _assert_pngs_exist(run, html)
+
+
+def test_zazu_report_cli_writes_the_report_or_says_what_is_missing(classification_run, tmp_path):
+    runner = CliRunner()
+    ok = runner.invoke(cli, ["report", str(classification_run)])
+    assert ok.exit_code == 0, ok.output
+    assert f"Report: {classification_run / 'report.html'}" in ok.output
+
+    for folder, reason in ((tmp_path / "no" / "such" / "run", "folder not found"),
+                           (tmp_path / "empty", "not a Zazu run folder")):
+        if reason != "folder not found":
+            folder.mkdir()
+        result = runner.invoke(cli, ["report", str(folder)])
+        assert result.exit_code == 2
+        lines = result.output.strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith("error: "), result.output
+        assert reason in lines[0] and f"Received: run_dir={folder}" in lines[0]
+
+
+def test_writing_a_report_does_not_import_tensorflow(classification_run):
+    code = ("import sys; from zazu.report import write_report; write_report(sys.argv[1]); "
+            "print(sorted(m for m in ('tensorflow', 'keras', 'keras_tuner') if m in sys.modules))")
+    result = subprocess.run([sys.executable, "-c", code, str(classification_run)], capture_output=True, text=True,
+                            timeout=120, env={**os.environ, "PYTHONPATH": str(REPO)}, cwd=REPO)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"

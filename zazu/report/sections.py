@@ -1,0 +1,313 @@
+"""The report's sections: each turns part of a `RunData` into HTML (and PNGs in the report folder).
+
+A section that lacks its input says "not available" and why. Sections may
+branch on the task, never on a model's name.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+from pathlib import Path
+
+from zazu.report import plots
+from zazu.report.confusion import class_scores, matrix_for, variants
+from zazu.report.html import esc, image, images, not_available, paragraph, table
+from zazu.report.pareto import pareto_front
+from zazu.report.rundata import RunData, Trial, numbers_only
+
+REPORT_DIR = "report"  # PNGs live in <run>/report/, next to <run>/report.html
+VARIANT_ORDER = ("keras", "float", "float32", "float16", "dynamic", "int8")
+PROFILE_FIELDS = (("file_size_bytes", "file size (KiB)", 1024), ("parameters", "parameters", 1),
+                  ("macs", "MACs", 1), ("peak_activation_bytes", "peak activations (KiB)", 1024),
+                  ("latency_median_ms", "latency median (ms)", 1), ("latency_p90_ms", "latency p90 (ms)", 1),
+                  ("num_threads", "threads", 1))
+MAX_SAMPLES = 16
+
+
+def file_stem(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]", "_", text)
+
+
+class Figures:
+    """Where a section writes its PNGs, and the src the HTML uses for them."""
+
+    def __init__(self, run_dir: Path):
+        self.folder = run_dir / REPORT_DIR
+
+    def path(self, name: str) -> Path:
+        return self.folder / f"{file_stem(name)}.png"
+
+    @staticmethod
+    def src(path: Path) -> str:
+        return f"{REPORT_DIR}/{path.name}"
+
+
+def _ordered_variants(names) -> list[str]:
+    known = [v for v in VARIANT_ORDER if v in names]
+    return known + [v for v in names if v not in known]
+
+
+def _completed(run: RunData) -> list[Trial]:
+    return [t for t in run.trials if t.status == "COMPLETED" and run.objective in t.metrics]
+
+
+# -- summary -------------------------------------------------------------------------------------
+def summary(run: RunData, figures: Figures) -> str:
+    parts = []
+    if run.best is not None:
+        best_metrics = numbers_only(run.best.get("metrics"))
+        parts.append(f"<h3>Best trial: {esc(run.best.get('model', '?'))} #{esc(run.best.get('trial_id', '?'))}</h3>")
+        parts.append(table(["metric", "value"], best_metrics.items()))
+    else:
+        parts.append("<h3>Best trial</h3>" + not_available(run.why("best_trial.json")))
+    unreadable = [why for name, why in run.unavailable.items() if name.startswith("trials/")
+                  and name.endswith("/trial.json")]
+    if unreadable:
+        parts.append(not_available("trial records left out: " + "; ".join(unreadable)))
+    if run.trials:
+        statuses: dict[str, int] = {}
+        for t in run.trials:
+            statuses[t.status] = statuses.get(t.status, 0) + 1
+        parts.append(paragraph(f"{len(run.trials)} trial(s): "
+                               + ", ".join(f"{n} {s.lower()}" for s, n in sorted(statuses.items()))))
+    parts.append("<h3>Config</h3>")
+    if run.config is None:
+        parts.append(not_available(run.why("config.yaml")))
+    else:
+        keys = ("task", "data", "models", "top_k", "model_priority_space", "max_trials", "search_method", "epochs",
+                "time_budget", "seed")
+        rows = [(k, json.dumps(run.config[k]) if isinstance(run.config[k], (dict, list, type(None)))
+                 else run.config[k]) for k in keys if k in run.config]
+        parts.append(table(["key", "value"], rows))
+    return "".join(parts)
+
+
+# -- leaderboard ---------------------------------------------------------------------------------
+def leaderboard(run: RunData, figures: Figures) -> str:
+    if run.leaderboard is not None:
+        rows = [[row.get(c, "") for c in run.leaderboard_columns] for row in run.leaderboard]
+        css = ["failed" if row.get("status") not in (None, "COMPLETED") else "" for row in run.leaderboard]
+        return table(run.leaderboard_columns, rows, css)
+    if not run.trials or run.objective is None:
+        return not_available(run.why("leaderboard.csv"))
+    ranked = sorted(_completed(run), key=lambda t: t.metrics[run.objective], reverse=run.direction == "max")
+    rest = [t for t in run.trials if t not in ranked]
+    rows = [[i if t in ranked else "", t.model, t.trial_id, t.status, t.metrics.get(run.objective, ""),
+             json.dumps(t.hyperparameters), str(t.record.get("error", ""))] for i, t in enumerate(ranked + rest, 1)]
+    return (not_available(run.why("leaderboard.csv") + "; ranked below from trials/*/trial.json instead")
+            + table(["rank", "model", "trial", "status", run.objective, "hyperparameters", "error"], rows,
+                    ["" if t in ranked else "failed" for t in ranked + rest]))
+
+
+# -- export --------------------------------------------------------------------------------------
+def export(run: RunData, figures: Figures) -> str:
+    if run.export is None:
+        return not_available(run.why("export/export.json"))
+    parts = [paragraph(f"Exported: {run.export.get('model', '?')} #{run.export.get('trial_id', '?')}")]
+    metrics = run.export.get("metrics")
+    metrics = {k: numbers_only(v) for k, v in metrics.items()} if isinstance(metrics, dict) else {}
+    parts.append("<h3>Metrics per variant (validation split)</h3>")
+    if metrics:
+        names = list(dict.fromkeys(m for v in metrics.values() for m in v))
+        parts.append(table(["variant", *names],
+                           [[v, *[metrics[v].get(m, "") for m in names]] for v in _ordered_variants(list(metrics))]))
+    else:
+        parts.append(not_available("export.json has no `metrics`"))
+    parts.append("<h3>Profile per variant</h3>")
+    profile = run.export.get("profile")
+    if isinstance(profile, dict) and profile:
+        rows = []
+        for variant in _ordered_variants(list(profile)):
+            values = numbers_only(profile[variant])
+            rows.append([variant, *[values[key] / scale if key in values else "" for key, _, scale in PROFILE_FIELDS]])
+        parts.append(table(["variant", *[label for _, label, _ in PROFILE_FIELDS]], rows))
+    else:
+        parts.append(not_available("export.json has no `profile` (parameters, MACs, size, latency per variant)"))
+    parts.append("<h3>Edge TPU</h3>")
+    edgetpu = run.export.get("edgetpu")
+    if isinstance(edgetpu, dict) and edgetpu:
+        parts.append(table(["field", "value"], [(k, json.dumps(v) if isinstance(v, (dict, list)) else v)
+                                                for k, v in edgetpu.items()]))
+    else:
+        parts.append(not_available("export.json has no `edgetpu` summary"))
+    folder = run.run_dir / "export"
+    files = sorted(p for p in folder.iterdir() if p.is_file()) if folder.is_dir() else []
+    if files:
+        parts.append("<h3>Files</h3>" + table(["file", "size (KiB)"],
+                                              [(f"export/{p.name}", p.stat().st_size / 1024) for p in files]))
+    return "".join(parts)
+
+
+# -- accuracy vs cost ----------------------------------------------------------------------------
+def cost(run: RunData, figures: Figures) -> str:
+    if run.objective is None:
+        return not_available("the run's task is unknown (config.yaml and trial records name none)")
+    points, missing = [], []
+    for t in _completed(run):
+        profile = numbers_only(t.profile)
+        if "latency_median_ms" in profile and "file_size_bytes" in profile:
+            points.append((t, t.metrics[run.objective], profile["latency_median_ms"], profile["file_size_bytes"]))
+        else:
+            missing.append(t.name)
+    if not points:
+        return not_available("no completed trial has an int8 profile (trials/<model>-<id>/profile.json with "
+                             "latency_median_ms and file_size_bytes)")
+    maximize = run.direction == "max"
+    front = pareto_front([(m, lat, size) for _, m, lat, size in points], (maximize, False, False))
+    cost_points = [plots.CostPoint(t.name, t.model, m, lat, size, on)
+                   for (t, m, lat, size), on in zip(points, front)]
+    path = plots.pareto_plot(cost_points, run.objective, figures.path("pareto"))
+    rows = [[p.name, p.metric, p.latency_ms, p.size_bytes / 1024, "yes" if p.on_front else "", t.profile_source]
+            for p, (t, *_ignored) in zip(cost_points, points)]
+    parts = [image(figures.src(path), f"{run.objective} vs int8 latency and size; Pareto front ringed"),
+             table(["trial", run.objective, "latency median (ms)", "size (KiB)", "Pareto front", "profile from"], rows)]
+    if missing:
+        parts.append(not_available("no int8 profile for " + ", ".join(missing)))
+    return "".join(parts)
+
+
+# -- learning curves -----------------------------------------------------------------------------
+def curves(run: RunData, figures: Figures) -> str:
+    items, missing = [], []
+    for t in run.trials:
+        if t.history:
+            path = plots.learning_curves(t, figures.path(f"curves-{t.model}-{t.trial_id}"))
+            items.append((figures.src(path), f"{t.name}: per-epoch metrics from history.csv"))
+        else:
+            missing.append(t.name)
+    if not items:
+        return not_available("no trial has a history.csv" if run.trials else run.why("trials/"))
+    return images(items) + (not_available("no history.csv for " + ", ".join(missing)) if missing else "")
+
+
+# -- hyperparameters -----------------------------------------------------------------------------
+def hyperparameters(run: RunData, figures: Figures) -> str:
+    if run.objective is None:
+        return not_available("the run's task is unknown (config.yaml and trial records name none)")
+    by_model: dict[str, list[Trial]] = {}
+    for t in run.trials:
+        by_model.setdefault(t.model, []).append(t)
+    if not by_model:
+        return not_available(run.why("trials/"))
+    parts = []
+    for model, trials in by_model.items():
+        path = plots.hyperparameter_plot(model, trials, run.objective, figures.path(f"hp-{model}"))
+        if path is None:
+            parts.append(f"<h3>{esc(model)}</h3>" + not_available("no completed trial, or no searched hyperparameter"))
+        else:
+            parts.append(image(figures.src(path), f"{model}: {run.objective} against each searched hyperparameter"))
+    return "".join(parts)
+
+
+# -- per class -----------------------------------------------------------------------------------
+def classes(run: RunData, figures: Figures) -> str:
+    if run.task == "classification":
+        return _classification_classes(run, figures)
+    if run.task is None:
+        return not_available("the run's task is unknown (config.yaml and trial records name none)")
+    return _per_class_ap(run)
+
+
+def _classification_classes(run: RunData, figures: Figures) -> str:
+    data = run.val_predictions
+    if data is None:
+        return not_available(run.why("export/val_predictions.json"))
+    found = variants(data)
+    if not found:
+        return not_available("export/val_predictions.json has no variant that predicted every record")
+    names = [str(c) for c in data["classes"]]
+    ordered = _ordered_variants(found)
+    primary = "int8" if "int8" in ordered else ordered[-1]
+    matrices = {v: matrix_for(data, v) for v in ordered}
+    path = plots.confusion_plot(matrices[primary], names,
+                                f"{primary} on {sum(map(sum, matrices[primary]))} validation images",
+                                figures.path(f"confusion-{primary}"))
+    scores = {v: class_scores(m, names) for v, m in matrices.items()}
+    columns = ["class", "support"] + [f"{h} ({v})" for v in ordered for h in ("precision", "recall")]
+    rows = [[names[k], scores[primary][k].support,
+             *[x if x is not None else "n/a" for v in ordered for x in (scores[v][k].precision, scores[v][k].recall)]]
+            for k in range(len(names))]
+    accuracy = [(v, sum(m[k][k] for k in range(len(names))) / max(1, sum(map(sum, m)))) for v, m in matrices.items()]
+    return (image(figures.src(path), f"confusion matrix of the {primary} model (rows: true class)")
+            + "<h3>Per-class precision and recall</h3>" + table(columns, rows)
+            + paragraph("Accuracy recomputed from these predictions: "
+                        + ", ".join(f"{v} {a:.4f}" for v, a in accuracy)
+                        + ". n/a: no image predicted as (precision) or labelled as (recall) that class."))
+
+
+def _per_class_ap(run: RunData) -> str:
+    if run.best is None:
+        return not_available(run.why("best_trial.json") + " (per-class AP is read from the best trial's folder)")
+    name = f"trials/{run.best.get('model')}-{run.best.get('trial_id')}/per_class_ap.json"
+    path = run.run_dir / name
+    try:
+        per_class = numbers_only(json.loads(path.read_text(encoding="utf-8")))
+    except (OSError, ValueError):
+        return not_available(f"{name} not found or unreadable")
+    return (paragraph(f"COCO AP (0.5:0.95) per class of the best trial, from {name}:")
+            + table(["class", "AP"], per_class.items()))
+
+
+# -- sample predictions ------------------------------------------------------------------------
+def predictions(run: RunData, figures: Figures) -> str:
+    if run.task == "classification":
+        samples, why = _classification_samples(run)
+    elif run.prediction_images:
+        step = max(1, len(run.prediction_images) // MAX_SAMPLES)
+        samples = [plots.Sample(p, p.stem) for p in run.prediction_images[::step][:MAX_SAMPLES]]
+        why = ""
+    else:
+        samples, why = [], "export/predictions/*.png not found"
+    if not samples:
+        return not_available(why)
+    path = plots.image_grid(samples, "validation images with the exported model's predictions",
+                            figures.path("predictions"))
+    lost = [str(s.image) for s in samples if not s.image.is_file()]
+    return (image(figures.src(path), "sample predictions on validation images"
+                  + (" (green: right, red: wrong)" if run.task == "classification" else ""))
+            + (not_available("images not found: " + ", ".join(lost)) if lost else ""))
+
+
+def _classification_samples(run: RunData) -> tuple[list, str]:
+    data = run.val_predictions
+    if data is None:
+        return [], run.why("export/val_predictions.json")
+    found = _ordered_variants(variants(data))
+    if not found:
+        return [], "export/val_predictions.json has no variant that predicted every record"
+    variant = "int8" if "int8" in found else found[-1]
+    names = [str(c) for c in data["classes"]]
+    records = [r for r in data["records"] if isinstance(r, dict)]
+    step = max(1, len(records) // MAX_SAMPLES)  # spread over the file, which is usually ordered by class
+    samples = []
+    for record in records[::step][:MAX_SAMPLES]:
+        label, predicted = record.get("label"), record["predicted"][variant]
+        path = _image_path(run, str(record.get("path", "")))
+        true_name = names[label] if isinstance(label, int) and 0 <= label < len(names) else "?"
+        predicted_name = names[predicted] if 0 <= predicted < len(names) else "?"
+        samples.append(plots.Sample(path, f"true: {true_name}\n{variant}: {predicted_name}", label == predicted))
+    return samples, ""
+
+
+def _image_path(run: RunData, path: str) -> Path:
+    candidate = Path(path)
+    if candidate.is_absolute():
+        return candidate
+    for base in (run.dataset_root, run.run_dir):
+        if base is not None and (base / candidate).is_file():
+            return base / candidate
+    return (run.dataset_root or run.run_dir) / candidate
+
+
+SECTIONS: list[tuple[str, str, Callable[[RunData, Figures], str]]] = [
+    ("summary", "Summary", summary),
+    ("leaderboard", "Leaderboard", leaderboard),
+    ("export", "Exported model", export),
+    ("cost", "Accuracy vs cost", cost),
+    ("curves", "Learning curves", curves),
+    ("hyperparameters", "Hyperparameters", hyperparameters),
+    ("classes", "Per class", classes),
+    ("predictions", "Sample predictions", predictions),
+]
