@@ -167,13 +167,19 @@ class BaseAdapter:
 
     # -- after a trial, and for the winner ----------------------------------------------
     def save(self, trial_dir: Path) -> None:
-        """Keep the trained model (`model.keras`) and its class names in the trial folder."""
+        """Keep the trained model (`model.keras`) and its class names in the trial folder, and
+        (when the run's `export.profile_trials` is on) its int8 size and latency (`profile.json`)."""
         from zazu.runs import atomic_write_json
 
         path = Path(trial_dir) / CHECKPOINT
         if not path.exists():
             self.model.save(path)
         atomic_write_json(Path(trial_dir) / "labels.json", self.classes)
+        options = self.model_specs.get("export")
+        if options and options.get("profile_trials"):
+            from zazu.export.bundle import profile_trial
+
+            profile_trial(self, Path(trial_dir), options)
 
     def representative_images(self, limit: int = 100):
         """Un-augmented training images preprocessed as at inference, batches of 1 (int8 calibration)."""

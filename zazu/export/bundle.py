@@ -103,6 +103,29 @@ def export_bundle(adapter, trial_dir: Path, out_dir: Path, options: dict[str, An
     }
 
 
+def profile_trial(adapter, trial_dir: Path, options: dict[str, Any], calibration_images: int = 8,
+                  runs: int = 20) -> dict:
+    """The int8 cost of a trial's model, for comparing trials (the report's Pareto plot):
+    converted with a few calibration images (enough for size and latency, which do not
+    depend on the ranges), profiled with LiteRT, written as trial_dir/profile.json."""
+    import tempfile
+
+    from zazu.export.profile import profile_tflite
+    from zazu.export.tflite import convert_saved_model, export_saved_model
+
+    with tempfile.TemporaryDirectory(prefix="zazu-trial-profile-") as folder:
+        saved_model = export_saved_model(adapter.model, Path(folder) / "saved_model")
+        path = convert_saved_model(saved_model, "int8", Path(folder) / "model_int8.tflite",
+                                   representative=lambda: adapter.representative_images(calibration_images),
+                                   io_type=options["int8_io"],
+                                   settings={**adapter.converter_settings, **(options["tflite_converter"] or {})})
+        profile = profile_tflite(path, runs=runs, num_threads=options["num_threads"])
+    profile = {**profile, "path": None, "note": "int8 of this trial's model, calibrated on "
+               f"{calibration_images} images: for size and latency, not accuracy"}
+    atomic_write_json(Path(trial_dir) / "profile.json", {"int8": profile})
+    return profile
+
+
 def evaluate_variants(adapter, files: dict[str, str], log) -> tuple[dict, dict, dict]:
     """Score the Keras model and every .tflite on the val split with the task's metric.
 

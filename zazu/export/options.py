@@ -55,9 +55,9 @@ def resolve_export_options(block: dict[str, Any]) -> dict[str, Any]:
     threads = block["num_threads"]
     if threads is not None and (isinstance(threads, bool) or not isinstance(threads, int) or threads < 1):
         raise ConfigError(f"`export.num_threads` must be an integer >= 1 or null. Received: num_threads={threads!r}")
-    if not isinstance(block["edgetpu_compiler"], bool):
-        raise ConfigError(f"`export.edgetpu_compiler` must be true or false. "
-                          f"Received: edgetpu_compiler={block['edgetpu_compiler']!r}")
+    for key in ("edgetpu_compiler", "profile_trials"):
+        if not isinstance(block[key], bool):
+            raise ConfigError(f"`export.{key}` must be true or false. Received: {key}={block[key]!r}")
     converter = block["tflite_converter"] or {}
     if not isinstance(converter, dict):
         raise ConfigError(f"`export.tflite_converter` must be a mapping of TFLiteConverter settings. "
