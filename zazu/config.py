@@ -142,12 +142,6 @@ def _validate(config: dict) -> None:
     models = config["models"]
     if models is not None and not (isinstance(models, list) and models and all(isinstance(m, str) for m in models)):
         raise ConfigError(f"`models` must be a non-empty list of zoo model names. Received: models={models!r}")
-    if config["max_instances_at_once"] > 1:
-        # Parallel trials (keras-tuner chief/worker) are not built yet; refuse rather than run serially in silence.
-        raise ConfigError(
-            "`max_instances_at_once` > 1 is not supported yet: trials run one at a time. "
-            f"Received: max_instances_at_once={config['max_instances_at_once']}"
-        )
 
 
 def parse_priority(text: str) -> list[float]:
