@@ -86,6 +86,7 @@ def search_in_parallel(run, reporter, deadline: float | None, after_trial) -> li
     from zazu.search.driver import stop_note
 
     host, base_port = chief_address()
+    remote_workers_possible = ENV_ORACLE_IP in os.environ  # else every worker is one of ours
     with environment(**{ENV_TUNER_ID: CHIEF_ID, ENV_ORACLE_IP: host, ENV_ORACLE_PORT: str(base_port or 0)}):
         services = [ModelService(run, index, reporter, deadline) for index in range(len(run.models))]
     base_port = listen(services, host, base_port)
@@ -112,6 +113,9 @@ def search_in_parallel(run, reporter, deadline: float | None, after_trial) -> li
                     set_model_status(run.run_dir, service.name, "done", notes[service.name])
             if len(notes) == len(services):
                 break
+            if not workers.running() and not remote_workers_possible:  # no one left to finish the trials
+                raise ZazuError(f"Every local worker stopped before the search finished; see their output in "
+                                f"{run.run_dir / 'workers'}: {_tail(workers.workers[-1].log)}")
             time.sleep(POLL_S)
         workers.wait(GRACE_S * 3)
         _let_remote_workers_hear_stop(services)
@@ -345,10 +349,9 @@ class LocalWorkers:
                     continue
                 self.reporter.warning(f"{worker.tuner_id} exited ({cause}); restarting it")
             self._start(worker)
-        if self.workers and all(w.state in ("exited", "given_up") for w in self.workers) \
-                and any(w.state == "given_up" for w in self.workers):
-            raise ZazuError(f"Every local worker stopped before the search finished; see {self.run_dir / 'workers'} "
-                            f"for their output: {_tail(self.workers[-1].log)}")
+
+    def running(self) -> bool:
+        return any(w.state == "running" for w in self.workers)
 
     def wait(self, timeout: float) -> None:
         """Let workers exit on their own (each does after its last model's oracle says STOPPED)."""
