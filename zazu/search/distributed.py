@@ -87,21 +87,23 @@ def search_in_parallel(run, reporter, deadline: float | None, after_trial) -> li
 
     host, base_port = chief_address()
     remote_workers_possible = ENV_ORACLE_IP in os.environ  # else every worker is one of ours
-    with environment(**{ENV_TUNER_ID: CHIEF_ID, ENV_ORACLE_IP: host, ENV_ORACLE_PORT: str(base_port or 0)}):
-        services = [ModelService(run, index, reporter, deadline) for index in range(len(run.models))]
-    base_port = listen(services, host, base_port)
-    for service in services:
-        if not service.done_before:
-            set_model_status(run.run_dir, service.name, "searching")
-    worker_host = "127.0.0.1" if host in ("0.0.0.0", "::", "[::]") else host
-    reporter.message(
-        f"Oracle chief on {host}:{base_port}-{base_port + len(services) - 1} (one port per model); "
-        f"starting {run.config['max_instances_at_once']} local workers. Workers on other hosts: "
-        f"{ENV_TUNER_ID}=<unique id> {ENV_ORACLE_IP}=<this host> {ENV_ORACLE_PORT}={base_port} "
-        f"zazu worker {run.run_dir}")
-    workers = LocalWorkers(run.run_dir, run.config["max_instances_at_once"], worker_host, base_port, reporter)
+    services: list[ModelService] = []
+    workers = None
     notes: dict[str, str | None] = {}
     try:
+        with environment(**{ENV_TUNER_ID: CHIEF_ID, ENV_ORACLE_IP: host, ENV_ORACLE_PORT: str(base_port or 0)}):
+            services += [ModelService(run, index, reporter, deadline) for index in range(len(run.models))]
+        base_port = listen(services, host, base_port)
+        for service in services:
+            if not service.done_before:
+                set_model_status(run.run_dir, service.name, "searching")
+        reporter.message(
+            f"Oracle chief on {host}:{base_port}-{base_port + len(services) - 1} (one port per model); "
+            f"starting {run.config['max_instances_at_once']} local workers. Workers on other hosts: "
+            f"{ENV_TUNER_ID}=<unique id> {ENV_ORACLE_IP}=<this host> {ENV_ORACLE_PORT}={base_port} "
+            f"zazu worker {run.run_dir}")
+        worker_host = "127.0.0.1" if host in ("0.0.0.0", "::", "[::]") else host
+        workers = LocalWorkers(run.run_dir, run.config["max_instances_at_once"], worker_host, base_port, reporter)
         workers.start()
         while True:
             workers.supervise(services)
@@ -120,7 +122,8 @@ def search_in_parallel(run, reporter, deadline: float | None, after_trial) -> li
         workers.wait(GRACE_S * 3)
         _let_remote_workers_hear_stop(services)
     except BaseException:
-        workers.interrupt()
+        if workers is not None:
+            workers.interrupt()
         raise
     finally:
         for service in services:

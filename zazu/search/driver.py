@@ -25,6 +25,7 @@ from zazu.ranking import select_models
 from zazu.registry import ModelSpec, Registry
 from zazu.runs import (atomic_write_json, busy_seconds, check_output_free, load_trial_records, new_run_dir,
                        refresh_leaderboard, set_model_status, update_manifest, write_manifest)
+from zazu.search.distributed import wants_chief
 from zazu.search.run_folder import RunFolder
 from zazu.search.snapshot import FOLDER as SNAPSHOT
 from zazu.search.snapshot import adapter_digest, snapshot_models
@@ -110,6 +111,7 @@ def run_search(config: dict, reporter=None, registry: Registry | None = None) ->
     task = get_task(config["task"])
     models = select_models(registry, config)
     check_output_free(config["output"])
+    wants_chief(config)  # a worker's KERASTUNER_TUNER_ID here is refused before anything is written
     reporter.message("Models entering the search: " + ", ".join(m.name for m in models))
     dataset, split = load_data(config, reporter)
     run_dir = new_run_dir(task.name, config["output"])
@@ -161,8 +163,6 @@ def _search(run: RunFolder, reporter, resumed: bool) -> SearchResult:
     """Search every model not done yet, then rank, record the best trial and export it.
 
     Ctrl-C at any point leaves a folder `resume_search` continues (`SearchInterrupted`)."""
-    from zazu.search.distributed import wants_chief
-
     config, task, run_dir = run.config, run.task, run.run_dir
     parallel = wants_chief(config)
     sessions = run.manifest["sessions"] + [{"started": _now(), "resumed": resumed,
