@@ -53,6 +53,10 @@ def test_defaults_resolve_unchanged():
     assert config["max_instances_at_once"] == 1
 
 
+def test_parallel_trials_are_accepted():
+    assert resolve_config(overrides={"max_instances_at_once": 3})["max_instances_at_once"] == 3
+
+
 def test_resolve_returns_a_fresh_dict_each_time():
     first = resolve_config()
     first["data"]["home_path"] = "/mutated"
@@ -170,7 +174,7 @@ def test_config_file_that_is_not_a_mapping(tmp_path):
         ({"val_split": 1.5}, "val_split", "1.5"),
         ({"val_split": 0}, "val_split", "0"),
         ({"time_budget": -5}, "time_budget", "-5"),
-        ({"max_instances_at_once": 2}, "max_instances_at_once", "2"),
+        ({"max_instances_at_once": 0}, "max_instances_at_once", "0"),
         ({"models": []}, "models", "[]"),
         ({"data": {"annotation_type": "json"}}, "annotation_type", "'json'"),
         ({"data": {"strict": "yes"}}, "strict", "'yes'"),

@@ -35,6 +35,15 @@ def test_cli_search_on_a_user_folder_exports_int8_tflite(digits_dataset, tmp_pat
         trial = run_dir / "trials" / f"{r['model']}-{r['trial_id']}"
         assert json.loads((trial / "trial.json").read_text())["status"] == "COMPLETED"
         assert (trial / "hyperparameters.json").is_file() and (trial / "log.txt").is_file()
+        assert (trial / "history.csv").is_file()
+        assert list((trial / "tensorboard" / "train").glob("events.out.tfevents.*"))
+        assert list((trial / "tensorboard" / "validation").glob("events.out.tfevents.*"))
+        assert [p.name for p in trial.glob("*.keras")] == ["model.keras"]  # the best epoch only
+    manifest = json.loads((run_dir / "run.json").read_text())
+    assert manifest["status"] == "finished" and manifest["dataset"]["fingerprint"].startswith("sha256:")
+    for model in ("tiny_cnn", "small_resnet"):
+        assert (run_dir / "models" / "zoo" / model / "adapter.py").is_file()
+        assert model in json.loads((run_dir / "models" / "models.json").read_text())
 
     best = json.loads((run_dir / "best_trial.json").read_text())
     assert best["metrics"]["val_accuracy"] == max(float(r["val_accuracy"]) for r in rows)
@@ -126,8 +135,20 @@ def test_consecutive_failures_stop_that_models_search(shapes_dataset, tmp_path):
 
     broken = [r for r in result.ranked if r["model"] == "broken"]
     assert len(broken) == 2 and all(r["status"] == "FAILED" for r in broken)
-    assert any("2 consecutive failed trials" in note for note in result.notes)
+    note = "broken: search stopped after 2 consecutive failed trials (last: "
+    assert any(n.startswith(note) and "boom: the GPU caught fire" in n for n in result.notes), result.notes
     assert sum(r["model"] == "good" and r["status"] == "COMPLETED" for r in result.ranked) >= 1
+    models = json.loads((result.run_dir / "run.json").read_text())["models"]
+    assert models[0]["name"] == "broken" and models[0]["note"].startswith(note)
+
+    # The stop is part of the run's saved state: a resumed search does not start that model again.
+    from zazu.runs import update_manifest
+    from zazu.search.driver import resume_search
+
+    update_manifest(result.run_dir, status="interrupted",
+                    models=[{**m, "status": "searching"} for m in models])  # as if killed during the stop
+    resume_search(result.run_dir)
+    assert len(list((result.run_dir / "trials").glob("broken-*"))) == 2
 
 
 @pytest.mark.parametrize("method", ["random", "bayesian", "hyperband", "grid"])

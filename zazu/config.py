@@ -149,12 +149,6 @@ def _validate(config: dict) -> None:
     if fixed is not None and not (isinstance(fixed, dict) and all(isinstance(k, str) for k in fixed)):
         raise ConfigError(f"`fixed_hyperparameters` must be a mapping of hyperparameter names to values. "
                           f"Received: fixed_hyperparameters={fixed!r}")
-    if config["max_instances_at_once"] > 1:
-        # Parallel trials (keras-tuner chief/worker) are not built yet; refuse rather than run serially in silence.
-        raise ConfigError(
-            "`max_instances_at_once` > 1 is not supported yet: trials run one at a time. "
-            f"Received: max_instances_at_once={config['max_instances_at_once']}"
-        )
 
 
 def parse_priority(text: str) -> list[float]:

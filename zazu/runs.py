@@ -1,10 +1,16 @@
 """The run folder: where every record of a search lives, and how it is written.
 
     <run>/config.yaml           resolved config
+    <run>/run.json              manifest and progress: dataset fingerprint, the models in search
+                                order with their trial shares and status, one entry per session
+    <run>/dataset.json          the checked dataset records every trial reads
     <run>/split.json            which images are train / val (same for every trial)
+    <run>/models/               the searched models' models.json entries and adapter folders
+                                (a zoo folder: `zoo: <run>/models` reruns exactly this code)
     <run>/tuner/<model>/        keras-tuner's own oracle state, one project per model
-    <run>/trials/<model>-<id>/  trial.json, hyperparameters.json, history.csv, log.txt,
-                                traceback.txt (failed), model.keras (completed)
+    <run>/trials/<model>-<id>/  trial.json, hyperparameters.json, history.csv, log.txt, tensorboard/,
+                                traceback.txt (failed), model.keras (completed, best epoch only)
+    <run>/workers/<id>.log      output of each local worker process (parallel search)
     <run>/leaderboard.csv, best_trial.json
     <run>/export/               the winner: model.keras, model_int8.tflite, export.json
 
@@ -54,6 +60,18 @@ def read_json(path: Path) -> Any:
         return json.load(f)
 
 
+RUN_MARKERS = ("config.yaml", "run.json", "trials", "tuner")
+
+
+def check_output_free(output: str | None) -> None:
+    """A new search never writes into another run's folder (its oracle state would be picked up)."""
+    from zazu.errors import ConfigError
+
+    if output and Path(output).is_dir() and any((Path(output) / m).exists() for m in RUN_MARKERS):
+        raise ConfigError(f"`output` already holds a run. Expected a new or empty folder; resume that run with "
+                          f"`zazu search --resume {output}`. Received: output={output}")
+
+
 def new_run_dir(task: str, output: str | None) -> Path:
     if output:
         run_dir = Path(output)
@@ -70,6 +88,12 @@ def new_run_dir(task: str, output: str | None) -> Path:
 
 def trial_dir(run_dir: Path, model: str, trial_id: str) -> Path:
     return Path(run_dir) / "trials" / f"{model}-{trial_id}"
+
+
+def read_trial_record(folder: Path) -> dict[str, Any] | None:
+    """A trial folder's trial.json, or None if the trial never got that far."""
+    path = Path(folder) / "trial.json"
+    return read_json(path) if path.is_file() else None
 
 
 def load_trial_records(run_dir: Path) -> list[dict[str, Any]]:
@@ -108,3 +132,48 @@ def write_leaderboard(run_dir: Path, ranked: list[dict[str, Any]]) -> Path:
     path = Path(run_dir) / "leaderboard.csv"
     atomic_write_text(path, buf.getvalue())
     return path
+
+
+def refresh_leaderboard(run_dir: Path, objective: str, direction: str) -> list[dict[str, Any]]:
+    """Rewrite leaderboard.csv from the trial records; returns them ranked."""
+    ranked = rank_trials(load_trial_records(run_dir), objective, direction)
+    write_leaderboard(run_dir, ranked)
+    return ranked
+
+
+def busy_seconds(records: list[dict[str, Any]]) -> float:
+    """Seconds during which at least one finished trial was running (overlaps counted once)."""
+    spans = sorted((r["started_at"], r["started_at"] + r["wall_time_s"]) for r in records
+                   if r.get("status") in ("COMPLETED", "FAILED") and "started_at" in r and "wall_time_s" in r)
+    total, end = 0.0, float("-inf")
+    for start, stop in spans:
+        if stop > end:
+            total += stop - max(start, end)
+            end = stop
+    return total
+
+
+# -- run.json: the manifest and progress of a search ---------------------------------------
+def read_manifest(run_dir: Path) -> dict[str, Any]:
+    return read_json(Path(run_dir) / "run.json")
+
+
+def write_manifest(run_dir: Path, manifest: dict[str, Any]) -> None:
+    atomic_write_json(Path(run_dir) / "run.json", manifest)
+
+
+def update_manifest(run_dir: Path, **changes: Any) -> dict[str, Any]:
+    manifest = read_manifest(run_dir)
+    manifest.update(changes)
+    write_manifest(run_dir, manifest)
+    return manifest
+
+
+def set_model_status(run_dir: Path, model: str, status: str, note: str | None = None) -> None:
+    """`pending` -> `searching` -> `done` (with a note when it stopped early)."""
+    manifest = read_manifest(run_dir)
+    for entry in manifest["models"]:
+        if entry["name"] == model:
+            entry["status"] = status
+            entry["note"] = note
+    write_manifest(run_dir, manifest)

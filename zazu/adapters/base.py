@@ -117,7 +117,7 @@ class BaseAdapter:
 
     def fit_keeping_best(self, monitor: str, mode: str, default_patience: int = 5) -> None:
         """Fit the compiled `self.model` on `self.train_ds` / `self.val_ds` with early stopping,
-        reduce-LR-on-plateau, a per-epoch CSV log and a keep-best checkpoint (`model.keras`
+        reduce-LR-on-plateau, a per-epoch CSV log, TensorBoard logs and a keep-best checkpoint (`model.keras`
         in the trial folder), then reload that best epoch: it is what gets measured and shipped."""
         import math
 
@@ -135,6 +135,7 @@ class BaseAdapter:
             keras.callbacks.EarlyStopping(monitor=monitor, mode=mode, patience=patience),
             keras.callbacks.ReduceLROnPlateau(monitor="val_loss", factor=0.5, patience=max(1, patience // 2)),
             keras.callbacks.CSVLogger(str(folder / "history.csv")),
+            keras.callbacks.TensorBoard(str(folder / "tensorboard"), write_graph=False),  # per-trial curves
             *epoch_callbacks(folder.name),  # per-epoch progress for the console, when a search listens
         ]
         history = self.model.fit(self.train_ds, validation_data=self.val_ds, epochs=int(self.hp["epochs"]),

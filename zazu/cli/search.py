@@ -1,10 +1,13 @@
-"""`zazu search` (also what `zazu` with no command runs)."""
+"""`zazu search` (also what `zazu` with no command runs) and `zazu worker`."""
 
 from __future__ import annotations
+
+import sys
 
 import click
 
 from zazu.cli._base import cli, fails_cleanly, quiet_tensorflow
+from zazu.errors import ConfigError
 
 
 @cli.command()
@@ -22,11 +25,32 @@ from zazu.cli._base import cli, fails_cleanly, quiet_tensorflow
 @click.option("--time-budget", type=float, default=None, help="Minutes; no trial starts once spent.")
 @click.option("--seed", type=int, default=None)
 @click.option("--output", default=None, help="Run folder. Default: runs/<timestamp>-<task>.")
+@click.option("--parallel", "parallel", type=int, default=None,
+              help="Trials at once (max_instances_at_once): a keras-tuner chief and this many worker processes.")
+@click.option("--resume", "resume", type=click.Path(file_okay=False), default=None,
+              help="Continue the interrupted search in this run folder, with its own config, data and code.")
 @fails_cleanly
 def search(task, data, config_file, priority, top_k, models, search_method, max_trials, epochs, time_budget, seed,
-           output):
-    """Rank the zoo, search hyperparameters, train, and export the winner as int8 TFLite."""
+           output, parallel, resume):
+    """Rank the zoo, search hyperparameters, train, and export the winner as int8 TFLite.
+
+    Ctrl-C stops cleanly; `zazu search --resume RUN_DIR` continues where it stopped.
+    """
     from zazu.config import parse_priority, resolve_config
+
+    options = {"--task": task, "--data": data, "--config": config_file, "--priority": priority, "--top-k": top_k,
+               "--models": models, "--search": search_method, "--max-trials": max_trials, "--epochs": epochs,
+               "--time-budget": time_budget, "--seed": seed, "--output": output}
+    if resume is not None:
+        given = [name for name, value in options.items() if value is not None]
+        if given:
+            raise ConfigError(f"--resume continues a search with the config saved in its run folder; only "
+                              f"--parallel may change. Expected no other search options. Received: {given[0]}")
+        quiet_tensorflow()
+        from zazu.search.driver import resume_search
+
+        _finish(lambda reporter: resume_search(resume, reporter, max_instances=parallel))
+        return
 
     overrides = {
         "task": task,
@@ -40,14 +64,46 @@ def search(task, data, config_file, priority, top_k, models, search_method, max_
         "time_budget": time_budget,
         "seed": seed,
         "output": output,
+        "max_instances_at_once": parallel,
     }
     config = resolve_config(config_file, overrides)
     quiet_tensorflow()
-    from zazu.console import Reporter
     from zazu.search.driver import run_search
 
+    _finish(lambda reporter: run_search(config, reporter))
+
+
+def _finish(start) -> None:
+    """Run a search; on Ctrl-C say how to resume it."""
+    from zazu.console import Reporter
+    from zazu.search.driver import SearchInterrupted
+
     reporter = Reporter()
-    result = run_search(config, reporter)
+    try:
+        result = start(reporter)
+    except SearchInterrupted as e:
+        click.echo(f"\nSearch interrupted. Finished trials are kept in {e.run_dir}.\n"
+                   f"Resume it with: zazu search --resume {e.run_dir}", err=True)
+        sys.exit(130)
     reporter.message(f"\nBest: {result.best['model']} #{result.best['trial_id']} "
                      f"({', '.join(f'{k}={v:.4f}' for k, v in result.best['metrics'].items())})")
     reporter.message(f"Run folder: {result.run_dir}  (leaderboard.csv, best_trial.json, export/)")
+
+
+@cli.command()
+@click.argument("run_dir", type=click.Path(file_okay=False))
+@click.option("--tuner-id", default=None, help="Unique worker id (else $KERASTUNER_TUNER_ID).")
+@click.option("--threads", type=int, default=None, help="CPU threads for TensorFlow (default: all).")
+@click.option("--gpu", default=None, help="GPU index to use (CUDA_VISIBLE_DEVICES), e.g. 0.")
+@fails_cleanly
+def worker(run_dir, tuner_id, threads, gpu):
+    """Join a parallel search as a keras-tuner worker (on this or another machine).
+
+    Needs KERASTUNER_ORACLE_IP and KERASTUNER_ORACLE_PORT (the chief's host and base
+    port) and KERASTUNER_TUNER_ID (or --tuner-id); RUN_DIR is the chief's run folder,
+    seen through a shared disk.
+    """
+    quiet_tensorflow()
+    from zazu.search.worker import run_worker
+
+    run_worker(run_dir, tuner_id=tuner_id, threads=threads, gpu=gpu)

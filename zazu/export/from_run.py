@@ -77,8 +77,11 @@ def export_trial(run_dir: Path, record: dict[str, Any], options: dict[str, Any],
     return info
 
 
-def _run_zoo(run_dir: Path) -> str | None:
+def _run_zoo(run_dir: Path) -> str | Path | None:
+    """The run's own copy of the models it searched (`models/`), else the zoo its config names."""
     import yaml
 
+    if (run_dir / "models" / "models.json").is_file():
+        return run_dir / "models"
     config = yaml.safe_load((run_dir / "config.yaml").read_text(encoding="utf-8")) or {}
     return config.get("zoo")

@@ -1,5 +1,11 @@
 """The search, end to end: config -> ranked models -> keras-tuner trials -> leaderboard -> export.
 
+A new search checks the dataset, creates the run folder (config, data, a copy
+of the models' code, run.json) and then runs it exactly as a resumed search
+does: from the folder alone. Models are searched one after another (serially,
+or by parallel workers: `zazu.search.distributed`); keras-tuner's saved oracle
+state says where each model's search stands.
+
 Nothing here knows a model by name: models come from the registry, and every
 difference between them lives behind the adapter contract.
 """
@@ -12,12 +18,26 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from zazu import __version__
 from zazu.config import save_config
-from zazu.errors import DatasetError, ZazuError
+from zazu.errors import ConfigError, DatasetError, ZazuError
 from zazu.ranking import select_models
 from zazu.registry import ModelSpec, Registry
-from zazu.runs import atomic_write_json, load_trial_records, new_run_dir, rank_trials, write_leaderboard
+from zazu.runs import (atomic_write_json, busy_seconds, check_output_free, load_trial_records, new_run_dir,
+                       refresh_leaderboard, set_model_status, update_manifest, write_manifest)
+from zazu.search.distributed import wants_chief
+from zazu.search.run_folder import RunFolder
+from zazu.search.snapshot import FOLDER as SNAPSHOT
+from zazu.search.snapshot import adapter_digest, snapshot_models
 from zazu.tasks import Task, get_task
+
+
+class SearchInterrupted(KeyboardInterrupt):
+    """Ctrl-C stopped the search; `run_dir` can be resumed with `zazu search --resume`."""
+
+    def __init__(self, run_dir: Path):
+        super().__init__(str(run_dir))
+        self.run_dir = run_dir
 
 
 @dataclass
@@ -83,73 +103,154 @@ def share_trials(max_trials: int, n_models: int) -> list[int]:
 
 
 def run_search(config: dict, reporter=None, registry: Registry | None = None) -> SearchResult:
+    """A new search: check the dataset, create the run folder, then run it (see `_search`)."""
     from zazu.console import Reporter
 
     reporter = reporter or Reporter()
-    started = time.monotonic()
-    deadline = started + config["time_budget"] * 60 if config["time_budget"] else None
     registry = registry or Registry.load(config["zoo"])
     task = get_task(config["task"])
     models = select_models(registry, config)
+    check_output_free(config["output"])
+    wants_chief(config)  # a worker's KERASTUNER_TUNER_ID here is refused before anything is written
     reporter.message("Models entering the search: " + ", ".join(m.name for m in models))
     dataset, split = load_data(config, reporter)
     run_dir = new_run_dir(task.name, config["output"])
     save_config(config, run_dir / "config.yaml")
     reporter.message(f"Run folder: {run_dir}")
-    data = write_data(config, run_dir, dataset, split, reporter)
-    base_model_specs = {"data": data, "run_dir": str(run_dir), "seed": config["seed"], "epochs": config["epochs"]}
+    write_data(config, run_dir, dataset, split, reporter)
+    snapshot_models(models, run_dir)
+    write_manifest(run_dir, new_manifest(task, dataset, split, models, share_trials(config["max_trials"], len(models))))
+    return _search(RunFolder.open(run_dir), reporter, resumed=False)
 
-    shares = share_trials(config["max_trials"], len(models))
-    reporter.total = config["max_trials"]
-    notes = []
-    for index, (spec, n_trials) in enumerate(zip(models, shares)):
-        if n_trials == 0:
-            notes.append(f"{spec.name}: no trial left in max_trials={config['max_trials']}")
-            continue
-        if deadline is not None and time.monotonic() >= deadline:
-            notes.append(f"{spec.name}: not searched, the time budget of {config['time_budget']} min was spent")
-            continue
-        note = _search_model(spec, n_trials, index, config, task, run_dir, base_model_specs, deadline, reporter)
-        if note:
-            notes.append(note)
-    for note in notes:
-        reporter.warning(note)
 
-    ranked = rank_trials(load_trial_records(run_dir), task.objective, task.direction)
-    write_leaderboard(run_dir, ranked)
-    best = ranked[0] if ranked and ranked[0]["status"] == "COMPLETED" else None
-    result = SearchResult(run_dir, ranked, best, notes=notes)
-    if best is None:
-        reporter.leaderboard(ranked, task.objective)
-        raise ZazuError(f"No trial completed; see the trial folders in {run_dir / 'trials'} for tracebacks.")
-    atomic_write_json(run_dir / "best_trial.json", best)
-    result.export = export_best(registry, best, task, run_dir, reporter, config["export"])
+def resume_search(run_dir: str | Path, reporter=None, max_instances: int | None = None) -> SearchResult:
+    """Continue a killed or interrupted search from its run folder (config, data, code and oracle state)."""
+    from zazu.console import Reporter
+
+    reporter = reporter or Reporter()
+    run = RunFolder.open(run_dir, max_instances)
+    if run.manifest["status"] == "finished":
+        raise ConfigError(f"{run.run_dir}: this search finished; there is nothing to resume. Expected a run that "
+                          f"was interrupted. Received: --resume {run_dir}")
+    run.check_dataset_unchanged()
+    records = load_trial_records(run.run_dir)
+    finished = sum(r["status"] in ("COMPLETED", "FAILED") for r in records)
+    reporter.message(f"Resuming {run.run_dir}: {finished} of {run.config['max_trials']} trials finished; "
+                     "finished trials are kept, an interrupted one is rerun")
+    return _search(run, reporter, resumed=True)
+
+
+def new_manifest(task: Task, dataset, split: dict, models: list[ModelSpec], shares: list[int]) -> dict[str, Any]:
+    """run.json as a search starts: the dataset's fingerprint and the models in search order."""
+    from zazu.search.fingerprint import fingerprint_dataset
+
+    return {
+        "zazu_version": __version__,
+        "created": _now(),
+        "task": task.name,
+        "status": "searching",
+        "dataset": {"root": str(dataset.root), "format": dataset.format, "images": len(dataset.records),
+                    "classes": dataset.classes, "split": {k: len(v) for k, v in split.items()},
+                    "fingerprint": fingerprint_dataset(dataset)},
+        "models": [{"name": spec.name, "trials": n, "adapter": f"{SNAPSHOT}/zoo/{spec.name}/{spec.adapter_path.name}",
+                    "adapter_sha256": adapter_digest(spec), "status": "pending", "note": None}
+                   for spec, n in zip(models, shares)],
+        "sessions": [],
+    }
+
+
+def _search(run: RunFolder, reporter, resumed: bool) -> SearchResult:
+    """Search every model not done yet, then rank, record the best trial and export it.
+
+    Ctrl-C at any point leaves a folder `resume_search` continues (`SearchInterrupted`)."""
+    config, task, run_dir = run.config, run.task, run.run_dir
+    parallel = wants_chief(config)
+    sessions = run.manifest["sessions"] + [{"started": _now(), "resumed": resumed,
+                                            "instances": config["max_instances_at_once"] if parallel else 1}]
+    update_manifest(run_dir, status="searching", sessions=sessions)
+    records = load_trial_records(run_dir)
+    deadline = None
+    if config["time_budget"]:  # a resumed search has what the finished trials left of the budget
+        deadline = time.time() + config["time_budget"] * 60 - busy_seconds(records)
+    reporter.total = config["max_trials"] - sum(r["status"] in ("COMPLETED", "FAILED") for r in records)
+    reporter.deadline = None if deadline is None else time.monotonic() + (deadline - time.time())
+    try:
+        if parallel:
+            from zazu.search.distributed import search_in_parallel
+
+            notes = search_in_parallel(run, reporter, deadline, after_trial=lambda: _refresh(run))
+        else:
+            notes = _search_serially(run, reporter, deadline)
+        for note in notes:
+            reporter.warning(note)
+        ranked = _refresh(run)
+        best = ranked[0] if ranked and ranked[0]["status"] == "COMPLETED" else None
+        result = SearchResult(run_dir, ranked, best, notes=notes)
+        if best is None:
+            update_manifest(run_dir, status="finished")
+            _write_report(run_dir, reporter)
+            reporter.leaderboard(ranked, task.objective)
+            raise ZazuError(f"No trial completed; see the trial folders in {run_dir / 'trials'} for tracebacks.")
+        atomic_write_json(run_dir / "best_trial.json", best)
+        result.export = export_best(run.registry, best, task, run_dir, reporter, config["export"])
+        update_manifest(run_dir, status="finished")
+        _write_report(run_dir, reporter)
+    except KeyboardInterrupt:
+        _refresh(run)
+        update_manifest(run_dir, status="interrupted")
+        raise SearchInterrupted(run_dir) from None
     reporter.leaderboard(ranked, task.objective)
     return result
 
 
-def _search_model(spec: ModelSpec, n_trials: int, index: int, config: dict, task: Task, run_dir: Path,
-                  base_model_specs: dict, deadline: float | None, reporter) -> str | None:
-    from zazu.search.space import SpaceCodec
-    from zazu.search.tuner import BudgetSpent, LifecycleTuner, make_oracle
+def _write_report(run_dir: Path, reporter) -> None:
+    from zazu.report import write_report
 
-    codec = SpaceCodec(spec.hp_search_space)
-    oracle = make_oracle(config["search_method"], task, codec.hyperparameters(), n_trials, config["epochs"],
-                         seed=config["seed"] + index, max_failures=config["max_consecutive_failed_trials"])
-    tuner = LifecycleTuner(
-        oracle, spec=spec, codec=codec, task=task, run_dir=run_dir, base_model_specs=base_model_specs,
-        epochs=config["epochs"], max_trials=n_trials, deadline=deadline, reporter=reporter)
+    reporter.message(f"Report: {write_report(run_dir)}")
+
+
+def _search_serially(run: RunFolder, reporter, deadline: float | None) -> list[str]:
+    """One keras-tuner search per model, in order; a model's failure never stops the next one's search."""
+    notes = []
+    for index, spec in enumerate(run.models):
+        if run.model_status(spec.name)["status"] == "done":
+            continue
+        if deadline is not None and time.time() >= deadline:
+            note = f"{spec.name}: not searched, the time budget of {run.config['time_budget']} min was spent"
+        else:
+            set_model_status(run.run_dir, spec.name, "searching")
+            note = _search_model(run, index, reporter, deadline)
+        set_model_status(run.run_dir, spec.name, "done", note)
+        if note:
+            notes.append(note)
+    return notes
+
+
+def _search_model(run: RunFolder, index: int, reporter, deadline: float | None) -> str | None:
+    spec = run.models[index]
     try:
+        tuner = run.tuner(index, reporter, deadline, after_trial=lambda: _refresh(run))
         tuner.search(verbose=0)
-    except BudgetSpent as e:
-        if str(e) == "time budget spent":
-            return f"{spec.name}: stopped starting trials, the time budget of {config['time_budget']} min was spent"
-    except RuntimeError as e:
-        if "consecutive failures" in str(e):  # keras-tuner's max_consecutive_failed_trials stop
-            return (f"{spec.name}: search stopped after {config['max_consecutive_failed_trials']} "
-                    f"consecutive failed trials")
-        raise
-    return None
+    except Exception as e:  # keras-tuner or the oracle broke: keep what this model did, go on to the next
+        return f"{spec.name}: search stopped by an error: {type(e).__name__}: {e}"
+    return stop_note(spec.name, tuner.oracle.stop_reason, run.config)
+
+
+def stop_note(model: str, stop_reason: str | None, config: dict) -> str | None:
+    """What to tell the user about a model's search that stopped before its share of trials."""
+    if stop_reason is None or stop_reason == "done":
+        return None
+    if stop_reason.startswith("time budget"):
+        return f"{model}: stopped starting trials, the time budget of {config['time_budget']} min was spent"
+    return f"{model}: search stopped after {stop_reason}"
+
+
+def _refresh(run: RunFolder) -> list[dict[str, Any]]:
+    return refresh_leaderboard(run.run_dir, run.task.objective, run.task.direction)
+
+
+def _now() -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%S%z")
 
 
 def export_best(registry: Registry, best: dict, task: Task, run_dir: Path, reporter,

@@ -4,48 +4,44 @@ keras-tuner's oracle proposes hyperparameter values and keeps the search state
 (saved as JSON in the tuner project folder); `run_trial` turns those values into
 an adapter, drives its lifecycle and returns its metrics. A trial that raises is
 recorded in its trial folder and reported to keras-tuner as a `FailedTrialError`,
-so the search goes on; keras-tuner stops after `max_consecutive_failed_trials`.
+so the search goes on; the oracle stops after `max_consecutive_failed_trials`.
+
+The same class runs serially (its oracle in-process), as a keras-tuner worker
+(`KERASTUNER_TUNER_ID` etc. set: the oracle is a gRPC client of the chief's) and
+on the chief (which only serves the oracle; see `zazu.search.distributed`).
 """
 
 from __future__ import annotations
 
 import gc
+import json
+import shutil
 import time
 import traceback
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import keras_tuner
 
+from zazu.errors import TrialFailed
 from zazu.registry import ModelSpec
-from zazu.runs import atomic_write_json, atomic_write_text, trial_dir
+from zazu.runs import atomic_write_json, atomic_write_text, read_trial_record, trial_dir
 from zazu.search.lifecycle import run_lifecycle
 from zazu.search.space import TUNER_PREFIX, SpaceCodec
 from zazu.tasks import Task
 
-
-class BudgetSpent(Exception):
-    """Raised before a trial is created once the time or trial budget is used."""
+FINAL_STATUSES = ("COMPLETED", "FAILED")
 
 
-def make_oracle(method: str, task: Task, hyperparameters, max_trials: int, epochs: int, seed: int, max_failures: int):
-    objective = keras_tuner.Objective(task.objective, task.direction)
-    common = dict(
-        objective=objective,
-        hyperparameters=hyperparameters,
-        seed=seed,
-        max_consecutive_failed_trials=max_failures,
-    )
-    if method == "random":
-        return keras_tuner.oracles.RandomSearchOracle(max_trials=max_trials, **common)
-    if method == "bayesian":
-        return keras_tuner.oracles.BayesianOptimizationOracle(max_trials=max_trials, **common)
-    if method == "grid":
-        return keras_tuner.oracles.GridSearchOracle(max_trials=max_trials, **common)
-    if method == "hyperband":
-        # Hyperband decides epochs per trial ("tuner/epochs"), up to the run's `epochs`.
-        return keras_tuner.oracles.HyperbandOracle(max_epochs=max(epochs, 2), factor=3, **common)
-    raise ValueError(f"unknown search method {method!r}")
+def failure_kind(error: BaseException) -> str:
+    """What a failed trial's `failure` field says: out_of_memory, not_finite or error."""
+    names = {cls.__name__ for cls in type(error).__mro__}
+    if isinstance(error, MemoryError) or "ResourceExhaustedError" in names or "OOM when allocating" in str(error):
+        return "out_of_memory"
+    if isinstance(error, TrialFailed) and ("NaN" in str(error) or "not finite" in str(error)):
+        return "not_finite"
+    return "error"
 
 
 class LifecycleTuner(keras_tuner.Tuner):
@@ -59,35 +55,51 @@ class LifecycleTuner(keras_tuner.Tuner):
         run_dir: Path,
         base_model_specs: dict[str, Any],
         epochs: int,
-        max_trials: int,
-        deadline: float | None,
         reporter,
+        after_trial: Callable[[], None] | None = None,
         **kwargs,
     ):
+        self._reloaded = False
         super().__init__(oracle, directory=str(run_dir / "tuner"), project_name=spec.name, **kwargs)
+        # keras-tuner reloads only if this tuner id's own file exists; a run resumed under
+        # another id (serial "tuner0" <-> "chief") must still continue from the saved oracle.
+        if not self._is_worker() and not self._reloaded and Path(self.oracle._get_oracle_fname()).exists():
+            self.oracle.reload()
         self.spec = spec
         self.codec = codec
         self.task = task
         self.run_dir = run_dir
         self.base_model_specs = base_model_specs
         self.epochs = epochs
-        self.max_trials = max_trials
-        self.deadline = deadline
         self.reporter = reporter
+        self.after_trial = after_trial
 
-    def pre_create_trial(self):
-        if self.deadline is not None and time.monotonic() >= self.deadline:
-            raise BudgetSpent("time budget spent")
-        if len(self.oracle.trials) >= self.max_trials:
-            raise BudgetSpent("trial budget spent")
+    # -- keras-tuner state: same files, written atomically --------------------------
+    def reload(self):
+        self._reloaded = True
+        super().reload()
 
+    def save(self):
+        if not self._is_worker():
+            self.oracle.save()
+        atomic_write_json(self._get_tuner_fname(), self.get_state())
+
+    def on_trial_end(self, trial):
+        super().on_trial_end(trial)
+        if self.after_trial is not None:
+            self.after_trial()
+
+    # -- one trial ------------------------------------------------------------------
     def run_trial(self, trial, *args, **kwargs):
         values = trial.hyperparameters.values
         sampled = self.codec.decode(values)
         epochs = int(values.get(f"{TUNER_PREFIX}epochs", self.epochs))
         hp_values = {**self.spec.training_configs, **sampled, "epochs": epochs}
         folder = trial_dir(self.run_dir, self.spec.name, trial.trial_id)
-        folder.mkdir(parents=True, exist_ok=True)
+        previous = read_trial_record(folder)
+        if previous and previous["status"] in FINAL_STATUSES and previous.get("hyperparameters") == _as_json(sampled):
+            return self._replay(previous)
+        _clear_for_rerun(folder)
         model_specs = {
             **self.base_model_specs,
             "name": self.spec.name,
@@ -106,6 +118,7 @@ class LifecycleTuner(keras_tuner.Tuner):
             "metrics": {},
             "started_at": time.time(),
             "trial_dir": str(folder),
+            "tuner_id": self.tuner_id,
         }
         atomic_write_json(folder / "hyperparameters.json", hp_values)
         atomic_write_json(folder / "trial.json", record)
@@ -115,6 +128,9 @@ class LifecycleTuner(keras_tuner.Tuner):
             with open(log_path, "a", encoding="utf-8") as f:
                 f.write(f"{time.strftime('%H:%M:%S')} {message}\n")
 
+        if previous:
+            log(f"--- rerun: the previous run of this trial ended {previous['status']} without finishing ---")
+        log(f"start on {self.tuner_id}: {json.dumps(_as_json(sampled))}")
         self.reporter.trial_started(self.spec.name, trial.trial_id, sampled)
         started = time.perf_counter()
         try:
@@ -124,27 +140,41 @@ class LifecycleTuner(keras_tuner.Tuner):
             if callable(save):
                 save(folder)
                 log("save: model written")
-        except Exception as e:
+        except (Exception, SystemExit) as e:  # an adapter calling sys.exit() fails its trial, not the search
             tb = traceback.format_exc()
             atomic_write_text(folder / "traceback.txt", tb)
             log(f"FAILED: {type(e).__name__}: {e}")
-            record.update(status="FAILED", error=f"{type(e).__name__}: {e}",
-                          wall_time_s=time.perf_counter() - started)
+            record.update(status="FAILED", error=f"{type(e).__name__}: {e}", failure=failure_kind(e),
+                          wall_time_s=time.perf_counter() - started, finished_at=time.time())
             atomic_write_json(folder / "trial.json", record)
             self.reporter.trial_finished(record, self.task.objective)
             raise keras_tuner.errors.FailedTrialError(f"{type(e).__name__}: {e}") from e
-        except BaseException:
+        except BaseException:  # Ctrl-C / SIGTERM: the oracle still holds the trial as ongoing and reruns it on resume
+            log("INTERRUPTED")
             record.update(status="INTERRUPTED", wall_time_s=time.perf_counter() - started)
             atomic_write_json(folder / "trial.json", record)
             raise
         finally:
             adapter = None
             _free_memory()
-        record.update(status="COMPLETED", metrics=metrics, wall_time_s=time.perf_counter() - started)
+        record.update(status="COMPLETED", metrics=metrics, wall_time_s=time.perf_counter() - started,
+                      finished_at=time.time())
         atomic_write_json(folder / "metrics.json", metrics)
         atomic_write_json(folder / "trial.json", record)
+        log(f"COMPLETED: {json.dumps(metrics)}")
         self.reporter.trial_finished(record, self.task.objective)
         return metrics
+
+    def _replay(self, record: dict[str, Any]):
+        """The trial had finished, but the process died before the oracle heard of it: report what it recorded."""
+        with open(Path(record["trial_dir"]) / "log.txt", "a", encoding="utf-8") as f:
+            f.write(f"{time.strftime('%H:%M:%S')} finished before the interruption; its record is reported, "
+                    "not rerun\n")
+        self.reporter.message(f"{self.spec.name} #{record['trial_id']} had finished before the interruption: "
+                              f"kept as {record['status']}, not rerun")
+        if record["status"] == "FAILED":
+            raise keras_tuner.errors.FailedTrialError(record.get("error", "failed"))
+        return record["metrics"]
 
     # Models are saved by the adapters themselves (adapter.save); keras-tuner's
     # checkpointing of a built-in hypermodel does not apply here.
@@ -153,6 +183,23 @@ class LifecycleTuner(keras_tuner.Tuner):
 
     def load_model(self, trial):
         raise NotImplementedError("Zazu adapters save their own models in the trial folder.")
+
+
+def _as_json(values: dict[str, Any]) -> Any:
+    """Values as they read back from trial.json (tuples become lists), for comparison."""
+    return json.loads(json.dumps(values, default=str))
+
+
+def _clear_for_rerun(folder: Path) -> None:
+    """A trial folder holds one run of its trial: drop what an interrupted run left, keep the log."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for path in folder.iterdir():
+        if path.name == "log.txt":
+            continue
+        if path.is_dir():
+            shutil.rmtree(path)
+        else:
+            path.unlink()
 
 
 def _free_memory() -> None:

@@ -1,0 +1,121 @@
+"""Helpers for the search tests: a zoo of duck-typed adapters the tests can hold, kill or synchronise,
+and running main.py in a child process."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+
+# Each train() appends "<trial folder> <pid>" to <run>/calls.log, so a test can tell which trials ran, how often
+# and in which process. The metric is random: a trial that was run again would not keep its metrics.
+# Environment switches (comma-separated trial folder names, e.g. "other-0"):
+#   DUCK_HOLD       sleep there for two minutes (the test kills or interrupts the process)
+#   DUCK_DIE_ONCE   the first run there kills its own process with SIGKILL
+#   DUCK_BARRIER    wait there until every listed trial has started (proves they ran at the same time)
+DUCK_ADAPTER = '''
+import os
+import random
+import signal
+import time
+from pathlib import Path
+
+
+def _listed(variable, name):
+    return name in os.environ.get(variable, "").split(",")
+
+
+class AdaptModel:
+    def __init__(self, model_specs, hp_values):
+        self.hp = hp_values
+        self.trial_dir = Path(model_specs["trial_dir"])
+        self.run_dir = Path(model_specs["run_dir"])
+
+    def train(self):
+        name = self.trial_dir.name
+        with open(self.run_dir / "calls.log", "a") as f:
+            f.write(f"{name} {os.getpid()}\\n")
+        if _listed("DUCK_HOLD", name):
+            time.sleep(120)
+        if _listed("DUCK_DIE_ONCE", name) and not (self.run_dir / f"died-{name}").exists():
+            (self.run_dir / f"died-{name}").touch()
+            os.kill(os.getpid(), signal.SIGKILL)
+        if _listed("DUCK_BARRIER", name):
+            others = [n for n in os.environ["DUCK_BARRIER"].split(",")]
+            deadline = time.time() + 90
+            while not all(n in (self.run_dir / "calls.log").read_text() for n in others):
+                if time.time() > deadline:
+                    raise RuntimeError(f"the trials {others} never ran at the same time")
+                time.sleep(0.05)
+        time.sleep(float(os.environ.get("DUCK_SLEEP", "0.2")))
+
+    def get_metrics(self):
+        return {"val_accuracy": random.random()}
+'''
+
+ENTRY = {
+    "task": "classification",
+    "model_space": {"accuracy_rating": 5, "speed_rating": 5, "memory_rating": 5},
+    "hp_search_space": [{"name": "quality", "values": [0.1, 0.2, 0.3, 0.4, 0.5, 0.6], "sampling": None}],
+    "training_configs": {},
+}
+
+
+
+def make_duck_zoo(root: Path) -> Path:
+    """Two models, `good` and `other`, both the duck adapter above."""
+    for name in ("good", "other"):
+        (root / "zoo" / name).mkdir(parents=True)
+        (root / "zoo" / name / "adapter.py").write_text(DUCK_ADAPTER)
+    (root / "models.json").write_text(json.dumps({"good": ENTRY, "other": ENTRY}))
+    return root
+
+
+def write_config(path: Path, **keys) -> Path:
+    import yaml
+
+    path.write_text(yaml.safe_dump(keys))
+    return path
+
+
+def main_py(*args: str) -> list[str]:
+    return [sys.executable, str(REPO / "main.py"), *args]
+
+
+def child_env(**extra: str) -> dict[str, str]:
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "COLUMNS": "200"}
+    env.pop("ZAZU_ZOO", None)
+    env.update(extra)
+    return env
+
+
+def wait_for(condition, timeout: float, what: str, process: subprocess.Popen | None = None) -> None:
+    end = time.monotonic() + timeout
+    while not condition():
+        if process is not None and process.poll() is not None:
+            out = process.stdout.read() if process.stdout else ""
+            raise AssertionError(f"the search exited ({process.returncode}) before {what}:\n{out}")
+        if time.monotonic() > end:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.05)
+
+
+def trial_status(run_dir: Path, name: str) -> str | None:
+    path = run_dir / "trials" / name / "trial.json"
+    try:
+        return json.loads(path.read_text())["status"]
+    except (OSError, ValueError):
+        return None
+
+
+def calls(run_dir: Path) -> list[tuple[str, int]]:
+    """(trial folder, pid) for every train() call, in order."""
+    path = run_dir / "calls.log"
+    if not path.exists():
+        return []
+    return [(line.split()[0], int(line.split()[1])) for line in path.read_text().splitlines() if line.strip()]

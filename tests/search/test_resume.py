@@ -1,0 +1,208 @@
+"""Resume: a search killed with SIGKILL or stopped with Ctrl-C continues from its run folder."""
+
+from __future__ import annotations
+
+import csv
+import json
+import shutil
+import signal
+import subprocess
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from searchkit import calls, child_env, main_py, trial_status, wait_for, write_config
+
+from zazu.cli import cli
+from zazu.config import resolve_config
+from zazu.errors import ConfigError, DatasetError
+from zazu.registry import Registry
+
+
+def _leaderboard(run_dir: Path) -> list[dict[str, str]]:
+    with open(run_dir / "leaderboard.csv", newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def _start(args: list[str], env: dict, log: Path) -> subprocess.Popen:
+    with open(log, "w") as out:  # a file, not a pipe: a full pipe would block the search
+        return subprocess.Popen(args, env=env, stdout=out, stderr=subprocess.STDOUT, text=True)
+
+
+def test_a_search_killed_with_sigkill_resumes_without_rerunning_finished_trials(duck_zoo, shapes_dataset, tmp_path):
+    run_dir = tmp_path / "run"
+    config = write_config(tmp_path / "search.yaml", zoo=str(duck_zoo), models=["good", "other"], max_trials=5,
+                          data={"home_path": str(shapes_dataset)})
+    # `good` gets trials 0-2, then the search moves on to `other` and holds in its second trial.
+    process = _start(main_py("--config", str(config), "--output", str(run_dir)), child_env(DUCK_HOLD="other-1"),
+                     tmp_path / "first.log")
+    try:
+        wait_for(lambda: ("other-1" in [name for name, _ in calls(run_dir)]), 120, "trial other-1 to start",
+                 process)
+        process.send_signal(signal.SIGKILL)
+        assert process.wait(30) == -signal.SIGKILL
+    finally:
+        if process.poll() is None:
+            process.kill()
+    finished = {name: json.loads((run_dir / "trials" / name / "trial.json").read_text())
+                for name in ("good-0", "good-1", "good-2", "other-0")}
+    assert all(record["status"] == "COMPLETED" for record in finished.values())
+    assert trial_status(run_dir, "other-1") == "RUNNING"  # killed mid-trial: nothing could record an end
+
+    resumed = subprocess.run(main_py("--resume", str(run_dir)), env=child_env(), capture_output=True, text=True,
+                             timeout=240)
+    assert resumed.returncode == 0, resumed.stdout + resumed.stderr
+
+    rows = _leaderboard(run_dir)
+    assert len(rows) == 5  # max_trials, same shape as an uninterrupted run
+    assert sorted((r["model"], r["trial_id"]) for r in rows) == [("good", "0"), ("good", "1"), ("good", "2"),
+                                                                 ("other", "0"), ("other", "1")]
+    assert all(r["status"] == "COMPLETED" for r in rows)
+    for name, before in finished.items():
+        row = next(r for r in rows if f"{r['model']}-{r['trial_id']}" == name)
+        assert float(row["val_accuracy"]) == before["metrics"]["val_accuracy"]  # random metric: a rerun would differ
+        after = json.loads((run_dir / "trials" / name / "trial.json").read_text())
+        assert after["started_at"] == before["started_at"]
+    ran = [name for name, _ in calls(run_dir)]
+    assert all(ran.count(name) == 1 for name in finished)  # finished before the kill: not rerun
+    for name in finished:  # ... nor even handed out again: run.json and keras-tuner's oracle state knew them
+        assert "finished before the interruption" not in (run_dir / "trials" / name / "log.txt").read_text()
+    assert ran.count("other-1") == 2  # running at the kill: rerun
+    manifest = json.loads((run_dir / "run.json").read_text())
+    assert manifest["status"] == "finished"
+    assert [s["resumed"] for s in manifest["sessions"]] == [False, True]
+    assert json.loads((run_dir / "best_trial.json").read_text())["metrics"]["val_accuracy"] == \
+        max(float(r["val_accuracy"]) for r in rows)
+
+
+def test_ctrl_c_stops_cleanly_says_how_to_resume_and_resume_reruns_the_interrupted_trial(
+        duck_zoo, shapes_dataset, tmp_path):
+    from zazu.console import Reporter
+    from zazu.search.driver import resume_search
+
+    run_dir = tmp_path / "run"
+    config = write_config(tmp_path / "search.yaml", zoo=str(duck_zoo), models=["good"], max_trials=3,
+                          data={"home_path": str(shapes_dataset)})
+    log = tmp_path / "search.log"
+    process = _start(main_py("--config", str(config), "--output", str(run_dir)), child_env(DUCK_HOLD="good-1"), log)
+    try:
+        wait_for(lambda: "good-1" in [name for name, _ in calls(run_dir)], 120, "trial good-1 to start", process)
+        process.send_signal(signal.SIGINT)
+        assert process.wait(60) == 130
+    finally:
+        if process.poll() is None:
+            process.kill()
+    output = log.read_text()
+    assert f"Resume it with: zazu search --resume {run_dir.resolve()}" in output
+    assert "Traceback" not in output
+    assert trial_status(run_dir, "good-0") == "COMPLETED"
+    assert trial_status(run_dir, "good-1") == "INTERRUPTED"
+    assert json.loads((run_dir / "run.json").read_text())["status"] == "interrupted"
+    assert [r["status"] for r in _leaderboard(run_dir)] == ["COMPLETED", "INTERRUPTED"]
+
+    result = resume_search(run_dir, Reporter(quiet=True))
+
+    assert [r["status"] for r in result.ranked] == ["COMPLETED"] * 3
+    ran = [name for name, _ in calls(run_dir)]
+    assert sorted(ran) == ["good-0", "good-1", "good-1", "good-2"]
+    log_text = (run_dir / "trials" / "good-1" / "log.txt").read_text()
+    assert "INTERRUPTED" in log_text and "rerun" in log_text  # one log per trial, both runs in it
+
+
+@pytest.fixture
+def finished_run(duck_zoo, shapes_dataset, tmp_path):
+    """A finished two-trial duck search on a private copy of the dataset."""
+    from zazu.console import Reporter
+    from zazu.search.driver import run_search
+
+    data = shutil.copytree(shapes_dataset, tmp_path / "data")
+    config = resolve_config(overrides={"zoo": str(duck_zoo), "models": ["good", "other"], "max_trials": 2,
+                                       "output": str(tmp_path / "run"), "data": {"home_path": str(data)}})
+    return run_search(config, Reporter(quiet=True), registry=Registry.load(duck_zoo)), config
+
+
+def test_the_run_folder_holds_the_manifest_the_models_code_and_keras_tuner_state(finished_run, duck_zoo):
+    result, _ = finished_run
+    run_dir = result.run_dir
+    manifest = json.loads((run_dir / "run.json").read_text())
+    assert manifest["status"] == "finished"
+    assert manifest["dataset"]["fingerprint"].startswith("sha256:")
+    assert manifest["dataset"]["images"] == sum(manifest["dataset"]["split"].values())
+    assert [(m["name"], m["trials"], m["status"]) for m in manifest["models"]] == [("good", 1, "done"),
+                                                                                   ("other", 1, "done")]
+    for model in manifest["models"]:
+        copy = run_dir / model["adapter"]
+        assert copy.read_bytes() == (duck_zoo / "zoo" / model["name"] / "adapter.py").read_bytes()
+    assert json.loads((run_dir / "models/models.json").read_text()) == \
+        json.loads((duck_zoo / "models.json").read_text())
+    assert set(Registry.load(run_dir / "models").models) == {"good", "other"}  # a zoo of its own: rerunnable
+    for model in ("good", "other"):
+        assert (run_dir / "tuner" / model / "oracle.json").is_file()
+        folder = run_dir / "trials" / f"{model}-0"
+        for name in ("trial.json", "hyperparameters.json", "log.txt", "metrics.json"):
+            assert (folder / name).is_file(), name
+        record = json.loads((folder / "trial.json").read_text())
+        assert record["wall_time_s"] > 0 and record["finished_at"] >= record["started_at"]
+
+
+def test_a_new_search_refuses_a_folder_that_holds_a_run(finished_run):
+    from zazu.search.driver import run_search
+
+    result, config = finished_run
+    before = (result.run_dir / "leaderboard.csv").read_text()
+    with pytest.raises(ConfigError, match="already holds a run.*--resume"):
+        run_search(config)
+    assert (result.run_dir / "leaderboard.csv").read_text() == before
+
+
+def test_resume_refuses_a_finished_run_a_missing_folder_and_other_options(finished_run, tmp_path):
+    result, _ = finished_run
+    runner = CliRunner()
+    for args, expected in [
+        (["--resume", str(result.run_dir)], "this search finished; there is nothing to resume"),
+        (["--resume", str(tmp_path / "nowhere")], "Run folder not found"),
+        (["--resume", str(result.run_dir), "--max-trials", "9"], "Received: --max-trials"),
+        (["--resume", str(tmp_path)], "`config.yaml` is missing"),
+    ]:
+        outcome = runner.invoke(cli, args)
+        assert outcome.exit_code == 2, outcome.output
+        assert expected in outcome.output
+        assert "Traceback" not in outcome.output
+
+
+def test_resume_refuses_a_dataset_that_changed(finished_run):
+    from zazu.runs import update_manifest
+    from zazu.search.driver import resume_search
+
+    result, config = finished_run
+    update_manifest(result.run_dir, status="interrupted")
+    image = next(Path(config["data"]["home_path"]).rglob("*.png"))
+    image.write_bytes(image.read_bytes() + b"\0")
+    with pytest.raises(DatasetError, match="the dataset changed since the run started"):
+        resume_search(result.run_dir)
+
+
+def test_a_trial_recorded_complete_but_not_yet_told_to_the_oracle_is_not_rerun(finished_run):
+    """The kill can land after a trial wrote its record and before keras-tuner saved its end."""
+    from zazu.console import Reporter
+    from zazu.runs import read_json, update_manifest
+    from zazu.search.driver import resume_search
+
+    result, _ = finished_run
+    run_dir = result.run_dir
+    before = json.loads((run_dir / "trials" / "other-0" / "trial.json").read_text())
+    oracle_file = run_dir / "tuner" / "other" / "oracle.json"
+    state = read_json(oracle_file)
+    state.update(ongoing_trials={"tuner0": "0"}, end_order=[])  # keras-tuner's view when the kill came
+    oracle_file.write_text(json.dumps(state))
+    update_manifest(run_dir, status="interrupted",
+                    models=[{**m, "status": "searching" if m["name"] == "other" else m["status"]}
+                            for m in read_json(run_dir / "run.json")["models"]])
+
+    resumed = resume_search(run_dir, Reporter(quiet=True))
+
+    assert [name for name, _ in calls(run_dir)].count("other-0") == 1
+    assert "finished before the interruption" in (run_dir / "trials" / "other-0" / "log.txt").read_text()
+    row = next(r for r in resumed.ranked if r["model"] == "other")
+    assert row["metrics"] == before["metrics"] and row["started_at"] == before["started_at"]
+    assert len(resumed.ranked) == 2

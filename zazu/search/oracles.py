@@ -1,0 +1,121 @@
+"""keras-tuner's own oracles, with the three things a run needs on top of them.
+
+The sampling is keras-tuner's (`RandomSearchOracle`, `BayesianOptimizationOracle`,
+`HyperbandOracle`, `GridSearchOracle`); `RunOracle` only adds:
+
+- atomic state files: keras-tuner writes `oracle.json` and `trial_*/trial.json`
+  in place, and a kill in mid-write would leave a file that cannot be resumed;
+- a stop that keras-tuner answers like any other: once the time budget is spent,
+  or `max_consecutive_failed_trials` is reached, `create_trial` returns a
+  STOPPED trial (keras-tuner raises a RuntimeError out of `end_trial` instead,
+  which in chief mode would surface inside a gRPC call and leave the oracle's
+  lock held). The reason is kept in the oracle's saved state, so a resumed run
+  does not restart a search that stopped;
+- the same trial budget for every method (keras-tuner's Hyperband has none).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+
+import keras_tuner
+from keras_tuner.src.engine import oracle as oracle_module
+from keras_tuner.src.engine import trial as trial_module
+
+from zazu.runs import atomic_write_text
+from zazu.tasks import Task
+
+BASES = {
+    "random": keras_tuner.oracles.RandomSearchOracle,
+    "bayesian": keras_tuner.oracles.BayesianOptimizationOracle,
+    "grid": keras_tuner.oracles.GridSearchOracle,
+    "hyperband": keras_tuner.oracles.HyperbandOracle,
+}
+
+
+class RunOracle:
+    """Mixin placed before a keras-tuner oracle class (see `make_oracle`)."""
+
+    stop_reason: str | None = None  # why no new trial may start; None while the search goes on
+    deadline: float | None = None  # time.time() after which no trial starts (not saved: each session sets it)
+
+    # -- stopping -------------------------------------------------------------------
+    @oracle_module.synchronized
+    def create_trial(self, tuner_id):
+        if self.stop_reason is None and self.deadline is not None and time.time() >= self.deadline:
+            self.stop_reason = "time budget spent"
+            self.save()
+        # A tuner that asks again while it holds a trial (a restarted worker) gets that trial back.
+        if self.stop_reason is not None and tuner_id not in self.ongoing_trials:
+            self.tuner_ids.discard(tuner_id)
+            return trial_module.Trial(self.get_space(), status=trial_module.TrialStatus.STOPPED)
+        return super().create_trial(tuner_id)
+
+    def _check_consecutive_failures(self):
+        try:
+            super()._check_consecutive_failures()
+        except RuntimeError as e:  # keras-tuner's "Number of consecutive failures exceeded the limit"
+            last = _last_line(str(e).splitlines()[1:])  # the message carries the last trial's traceback
+            self.stop_reason = (f"{self.max_consecutive_failed_trials} consecutive failed trials"
+                                + (f" (last: {last})" if last else ""))
+
+    def fail_trial(self, trial_id: str, message: str) -> None:
+        """End a trial as FAILED from outside a tuner (the chief, for a worker that keeps dying on it)."""
+        trial = self.trials[trial_id]
+        trial.status = trial_module.TrialStatus.FAILED
+        trial.message = message
+        self.end_trial(trial)
+
+    # -- state ----------------------------------------------------------------------
+    def get_state(self):
+        return {**super().get_state(), "zazu_stop_reason": self.stop_reason}
+
+    def set_state(self, state):
+        super().set_state(state)
+        self.stop_reason = state.get("zazu_stop_reason")
+
+    def save(self):
+        atomic_write_text(self._get_oracle_fname(), json.dumps(self.get_state()))
+
+    def _save_trial(self, trial):
+        atomic_write_text(os.path.join(self._get_trial_dir(trial.trial_id), "trial.json"),
+                          json.dumps(trial.get_state()))
+
+
+def _last_line(lines: list[str]) -> str:
+    """The exception line of a traceback keras-tuner keeps as a trial's message."""
+    lines = [line.strip() for line in lines if line.strip()]
+    return lines[-1] if lines else ""
+
+
+_CLASSES: dict[str, type] = {}
+
+
+def oracle_class(method: str) -> type:
+    if method not in BASES:
+        raise ValueError(f"unknown search method {method!r}")
+    if method not in _CLASSES:
+        base = BASES[method]
+        _CLASSES[method] = type(f"Run{base.__name__}", (RunOracle, base), {})
+    return _CLASSES[method]
+
+
+def make_oracle(method: str, task: Task, hyperparameters, max_trials: int, epochs: int, seed: int,
+                max_failures: int):
+    common = dict(
+        objective=keras_tuner.Objective(task.objective, task.direction),
+        hyperparameters=hyperparameters,
+        seed=seed,
+        max_consecutive_failed_trials=max_failures,
+    )
+    cls = oracle_class(method)
+    if method == "hyperband":
+        # Hyperband decides epochs per trial ("tuner/epochs"), up to the run's `epochs`.
+        oracle = cls(max_epochs=max(epochs, 2), factor=3, **common)
+        # keras-tuner's base create_trial enforces max_trials for every oracle; Hyperband's
+        # constructor just does not take it.
+        oracle.max_trials = max_trials
+        return oracle
+    return cls(max_trials=max_trials, **common)

@@ -1,0 +1,105 @@
+"""An existing run folder, opened to run (or resume) its search, or to serve it as a worker.
+
+Everything a search needs after its first minute is in the folder: the resolved
+config (`config.yaml`), the models and their share of trials in search order
+(`run.json`), their code (`models/`), the checked dataset and its split
+(`dataset.json`, `split.json`) and keras-tuner's state (`tuner/`). A resumed
+search and every worker read these instead of the user's config, the current
+zoo or the dataset's annotations, so all of them run the same search.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from zazu.config import resolve_config
+from zazu.errors import ConfigError, DatasetError
+from zazu.registry import ModelSpec, Registry
+from zazu.runs import read_manifest
+from zazu.search.snapshot import FOLDER as MODELS_FOLDER
+from zazu.tasks import Task, get_task
+
+REQUIRED = ("config.yaml", "run.json", "dataset.json", "split.json", f"{MODELS_FOLDER}/models.json")
+
+
+@dataclass
+class RunFolder:
+    run_dir: Path
+    config: dict[str, Any]
+    manifest: dict[str, Any]
+    registry: Registry
+    task: Task
+    models: list[ModelSpec]  # search order
+    shares: list[int]  # trials per model
+
+    @classmethod
+    def open(cls, run_dir: str | Path, max_instances: int | None = None) -> "RunFolder":
+        """Read and check a run folder; `max_instances` overrides the config's `max_instances_at_once`."""
+        run_dir = Path(run_dir)
+        if not run_dir.is_dir():
+            raise ConfigError(f"Run folder not found. Expected a folder made by `zazu search`. Received: {run_dir}")
+        for name in REQUIRED:
+            if not (run_dir / name).is_file():
+                raise ConfigError(f"{run_dir}: not a complete Zazu run folder: `{name}` is missing. "
+                                  "Expected a folder made by `zazu search` after its dataset was checked.")
+        run_dir = run_dir.resolve()
+        overrides = {"max_instances_at_once": max_instances} if max_instances is not None else None
+        config = resolve_config(run_dir / "config.yaml", overrides)
+        manifest = read_manifest(run_dir)
+        registry = Registry.load(run_dir / MODELS_FOLDER)
+        models = [registry.get(entry["name"]) for entry in manifest["models"]]
+        if config.get("fixed_hyperparameters") is not None:  # zazu train: one model, every value fixed
+            from zazu.ranking import fixed_spec
+
+            models = [fixed_spec(spec, config["fixed_hyperparameters"]) for spec in models]
+        shares = [int(entry["trials"]) for entry in manifest["models"]]
+        return cls(run_dir, config, manifest, registry, get_task(config["task"]), models, shares)
+
+    def model_status(self, name: str) -> dict[str, Any]:
+        return next(entry for entry in self.manifest["models"] if entry["name"] == name)
+
+    def base_model_specs(self) -> dict[str, Any]:
+        """What every trial's `model_specs` starts with (paths in this folder, wherever it is mounted)."""
+        dataset = self.manifest["dataset"]
+        data = {"home_path": dataset["root"], "annotation_type": dataset["format"],
+                "split": str(self.run_dir / "split.json"), "records": str(self.run_dir / "dataset.json"),
+                "augmentation": self.config["augmentation"]}
+        return {"data": data, "run_dir": str(self.run_dir), "seed": self.config["seed"],
+                "epochs": self.config["epochs"], "export": self.config["export"]}
+
+    def check_dataset_unchanged(self) -> None:
+        """The images the run started with are still there, byte for byte (resuming otherwise mixes data)."""
+        from zazu.data.records import dataset_from_json
+        from zazu.runs import read_json
+        from zazu.search.fingerprint import fingerprint_dataset
+
+        expected = self.manifest["dataset"]["fingerprint"]
+        received = fingerprint_dataset(dataset_from_json(read_json(self.run_dir / "dataset.json")))
+        if received != expected:
+            raise DatasetError(
+                f"{self.manifest['dataset']['root']}: the dataset changed since the run started. Expected "
+                f"fingerprint {expected} (run.json). Received: {received}. Start a new search for the new data.")
+
+    def tuner(self, index: int, reporter, deadline: float | None = None, after_trial=None):
+        """The keras-tuner tuner of the index-th model (keras-tuner reloads its saved state, if any)."""
+        from zazu.search.oracles import make_oracle
+        from zazu.search.space import SpaceCodec
+        from zazu.search.tuner import LifecycleTuner
+
+        spec, config = self.models[index], self.config
+        codec = SpaceCodec(spec.hp_search_space)
+        oracle = make_oracle(config["search_method"], self.task, codec.hyperparameters(), self.shares[index],
+                             config["epochs"], seed=config["seed"] + index,
+                             max_failures=config["max_consecutive_failed_trials"])
+        with contextlib.redirect_stdout(io.StringIO()):  # keras-tuner prints "Reloading Tuner from ..."
+            tuner = LifecycleTuner(
+                oracle, spec=spec, codec=codec, task=self.task, run_dir=self.run_dir,
+                base_model_specs=self.base_model_specs(), epochs=config["epochs"], reporter=reporter,
+                after_trial=after_trial)
+        if not tuner._is_worker():
+            tuner.oracle.deadline = deadline
+        return tuner
