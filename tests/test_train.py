@@ -61,3 +61,54 @@ def test_cli_train_makes_a_run_folder_that_export_and_predict_accept(shapes_data
                                          str(shapes_dataset / "circle"), "--output", str(tmp_path / "p")])
     assert predicted.exit_code == 0, predicted.output
     assert len(list((tmp_path / "p").glob("*.json"))) == len(list((shapes_dataset / "circle").iterdir()))
+
+
+def test_train_killed_mid_training_resumes_from_its_last_epoch(shapes_dataset, tmp_path):
+    """SIGKILL after a few epochs; `zazu train --resume` continues at the next epoch, not at 0."""
+    import csv
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    repo = Path(__file__).resolve().parents[1]
+    run = tmp_path / "run"
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
+    command = [sys.executable, str(repo / "main.py"), "train", "--model", "tiny_cnn", "--data", str(shapes_dataset),
+               "--epochs", "40", "--hp", "patience=1000", "--output", str(run)]
+    process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    state_path = run / "trials" / "tiny_cnn-0" / "resume" / "state.json"
+    deadline = time.monotonic() + 120
+    killed_after = None
+    while time.monotonic() < deadline and process.poll() is None:
+        try:
+            killed_after = json.loads(state_path.read_text())["epochs_done"]
+        except (OSError, ValueError, KeyError):
+            killed_after = None
+        if killed_after is not None and killed_after >= 3:
+            process.send_signal(signal.SIGKILL)
+            break
+        time.sleep(0.02)
+    process.wait(timeout=30)
+    assert process.returncode == -signal.SIGKILL, process.stdout.read()
+    killed_after = json.loads(state_path.read_text())["epochs_done"]  # what the resume will start from
+    assert 3 <= killed_after < 40
+
+    resumed = subprocess.run([sys.executable, str(repo / "main.py"), "train", "--resume", str(run)], env=env,
+                             capture_output=True, text=True, timeout=300)
+    assert resumed.returncode == 0, resumed.stdout + resumed.stderr
+
+    trial = run / "trials" / "tiny_cnn-0"
+    assert f"continued after epoch {killed_after}" in (trial / "log.txt").read_text()
+    rows = list(csv.DictReader(open(trial / "history.csv")))
+    assert [int(r["epoch"]) for r in rows] == list(range(40))  # every epoch once, none rerun
+    assert json.loads((trial / "trial.json").read_text())["metrics"]["epochs_trained"] == 40
+    assert not (trial / "resume").exists()  # only the best checkpoint stays
+    assert (run / "export" / "model_int8.tflite").is_file()
+
+
+def test_train_resume_refuses_other_flags(tmp_path):
+    result = CliRunner().invoke(cli, ["train", "--resume", str(tmp_path), "--epochs", "3"])
+    assert result.exit_code == 2 and "Received also: --epochs" in result.output

@@ -118,32 +118,46 @@ class BaseAdapter:
     def fit_keeping_best(self, monitor: str, mode: str, default_patience: int = 5) -> None:
         """Fit the compiled `self.model` on `self.train_ds` / `self.val_ds` with early stopping,
         reduce-LR-on-plateau, a per-epoch CSV log, TensorBoard logs and a keep-best checkpoint (`model.keras`
-        in the trial folder), then reload that best epoch: it is what gets measured and shipped."""
+        in the trial folder), then reload that best epoch: it is what gets measured and shipped.
+
+        A trial interrupted mid-training and run again continues from its last finished epoch
+        (`zazu.adapters.epoch_resume`)."""
         import math
 
         import keras
 
+        from zazu.adapters import epoch_resume
         from zazu.console import epoch_callbacks
         from zazu.errors import TrialFailed
 
         folder = self.require_trial_dir()
         checkpoint = folder / CHECKPOINT
         patience = int(self.hp.get("patience", default_patience))
+        state = epoch_resume.saved_state(folder) if checkpoint.exists() else None
+        if state is not None:
+            epoch_resume.restore(self.model, folder, state)
+        initial_epoch = state["epochs_done"] if state else 0
         callbacks = [
             keras.callbacks.TerminateOnNaN(),
-            keras.callbacks.ModelCheckpoint(checkpoint, monitor=monitor, mode=mode, save_best_only=True),
+            keras.callbacks.ModelCheckpoint(checkpoint, monitor=monitor, mode=mode, save_best_only=True,
+                                            initial_value_threshold=state["best"] if state else None),
             keras.callbacks.EarlyStopping(monitor=monitor, mode=mode, patience=patience),
             keras.callbacks.ReduceLROnPlateau(monitor="val_loss", factor=0.5, patience=max(1, patience // 2)),
-            keras.callbacks.CSVLogger(str(folder / "history.csv")),
+            keras.callbacks.CSVLogger(str(folder / "history.csv"), append=state is not None),
             keras.callbacks.TensorBoard(str(folder / "tensorboard"), write_graph=False),  # per-trial curves
+            epoch_resume.resume_callback(folder, monitor, mode, state),
             *epoch_callbacks(folder.name),  # per-epoch progress for the console, when a search listens
         ]
         history = self.model.fit(self.train_ds, validation_data=self.val_ds, epochs=int(self.hp["epochs"]),
-                                 callbacks=callbacks, verbose=0, shuffle=False)  # tf.data shuffles
-        self.history = history.history
+                                 initial_epoch=initial_epoch, callbacks=callbacks, verbose=0,
+                                 shuffle=False)  # tf.data shuffles
+        earlier = state["history"] if state else {}
+        self.history = {k: list(earlier.get(k, [])) + list(v) for k, v in history.history.items()}
+        self.resumed_from_epoch = initial_epoch
         losses = self.history.get("loss", [])
         if any(not math.isfinite(v) for v in losses) or not checkpoint.exists():
             raise TrialFailed(f"training loss became NaN or infinite (loss per epoch: {losses}).")
+        epoch_resume.finish(folder)
         self.model = self.load_trained(checkpoint, compile=self.reload_compiled)
 
     @staticmethod

@@ -49,7 +49,7 @@ def search(task, data, config_file, priority, top_k, models, search_method, max_
         quiet_tensorflow()
         from zazu.search.driver import resume_search
 
-        _finish(lambda reporter: resume_search(resume, reporter, max_instances=parallel))
+        finish_search(lambda reporter: resume_search(resume, reporter, max_instances=parallel))
         return
 
     overrides = {
@@ -70,11 +70,11 @@ def search(task, data, config_file, priority, top_k, models, search_method, max_
     quiet_tensorflow()
     from zazu.search.driver import run_search
 
-    _finish(lambda reporter: run_search(config, reporter))
+    finish_search(lambda reporter: run_search(config, reporter))
 
 
-def _finish(start) -> None:
-    """Run a search; on Ctrl-C say how to resume it."""
+def finish_search(start, resume_command: str = "zazu search --resume") -> None:
+    """Run a search (or a `zazu train`); on Ctrl-C say how to resume it."""
     from zazu.console import Reporter
     from zazu.search.driver import SearchInterrupted
 
@@ -83,7 +83,7 @@ def _finish(start) -> None:
         result = start(reporter)
     except SearchInterrupted as e:
         click.echo(f"\nSearch interrupted. Finished trials are kept in {e.run_dir}.\n"
-                   f"Resume it with: zazu search --resume {e.run_dir}", err=True)
+                   f"Resume it with: {resume_command} {e.run_dir}", err=True)
         sys.exit(130)
     reporter.message(f"\nBest: {result.best['model']} #{result.best['trial_id']} "
                      f"({', '.join(f'{k}={v:.4f}' for k, v in result.best['metrics'].items())})")

@@ -36,7 +36,7 @@ def parse_size(text: str | None):
 
 
 @cli.command("train")
-@click.option("--model", "model_name", required=True, help="Zoo model (see `zazu zoo list`).")
+@click.option("--model", "model_name", default=None, help="Zoo model (see `zazu zoo list`).")
 @click.option("--hp", "hp_items", multiple=True, metavar="NAME=VALUE",
               help="A hyperparameter, repeatable. Default: the model's training_configs and search defaults.")
 @click.option("--epochs", type=int, default=None)
@@ -47,11 +47,26 @@ def parse_size(text: str | None):
 @click.option("--config", "config_file", type=click.Path(dir_okay=False), default=None)
 @click.option("--seed", type=int, default=None)
 @click.option("--output", default=None, help="Run folder. Default: runs/<timestamp>-<task>.")
+@click.option("--resume", "resume_dir", default=None, type=click.Path(file_okay=False),
+              help="Continue an interrupted `zazu train` run folder from its last finished epoch.")
 @fails_cleanly
-def train_command(model_name, hp_items, epochs, batch_size, input_size, augment, data, config_file, seed, output):
+def train_command(model_name, hp_items, epochs, batch_size, input_size, augment, data, config_file, seed, output,
+                  resume_dir):
     """Train one zoo model with fixed hyperparameters and export it, into a run folder of the same
     shape as a search's (so `zazu export`, `evaluate`, `predict` and `report` work on it)."""
     from zazu.config import resolve_config
+
+    given = [flag for flag, value in (("--model", model_name), ("--hp", hp_items), ("--epochs", epochs),
+                                      ("--batch-size", batch_size), ("--input-size", input_size),
+                                      ("--augment", augment), ("--data", data), ("--config", config_file),
+                                      ("--seed", seed), ("--output", output)) if value not in (None, ())]
+    if resume_dir is not None:
+        if given:
+            raise ConfigError(f"--resume continues a run with the settings it was started with. "
+                              f"Received also: {', '.join(given)}")
+        return _resume(resume_dir)
+    if model_name is None:
+        raise ConfigError("Expected --model NAME (see `zazu zoo list`), or --resume RUN_DIR.")
     from zazu.ranking import fixed_spec
     from zazu.registry import Registry
 
@@ -66,9 +81,15 @@ def train_command(model_name, hp_items, epochs, batch_size, input_size, augment,
         "task": spec.task, "models": [spec.name], "max_trials": 1, "fixed_hyperparameters": fixed,
         "data": {"home_path": data}, "epochs": epochs, "seed": seed, "output": output})
     quiet_tensorflow()
-    from zazu.console import Reporter
+    from zazu.cli.search import finish_search
     from zazu.search.driver import run_search
 
-    reporter = Reporter()
-    result = run_search(config, reporter)
-    reporter.message(f"Run folder: {result.run_dir}  (trials/, export/, leaderboard.csv)")
+    finish_search(lambda reporter: run_search(config, reporter), "zazu train --resume")
+
+
+def _resume(run_dir: str) -> None:
+    quiet_tensorflow()
+    from zazu.cli.search import finish_search
+    from zazu.search.driver import resume_search
+
+    finish_search(lambda reporter: resume_search(run_dir, reporter), "zazu train --resume")

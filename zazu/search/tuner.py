@@ -136,6 +136,8 @@ class LifecycleTuner(keras_tuner.Tuner):
         try:
             adapter = self.spec.adapter_class(model_specs, hp_values)
             metrics = run_lifecycle(adapter, self.task.objective, log=log)
+            if getattr(adapter, "resumed_from_epoch", 0):
+                log(f"train: continued after epoch {adapter.resumed_from_epoch} from the trial's resume point")
             save = getattr(adapter, "save", None)
             if callable(save):
                 save(folder)
@@ -191,10 +193,16 @@ def _as_json(values: dict[str, Any]) -> Any:
 
 
 def _clear_for_rerun(folder: Path) -> None:
-    """A trial folder holds one run of its trial: drop what an interrupted run left, keep the log."""
+    """A trial folder holds one run of its trial: drop what an interrupted run left, keep the log and,
+    when the training left a resume point, what it needs to continue (`zazu.adapters.epoch_resume`)."""
+    from zazu.adapters import epoch_resume
+
     folder.mkdir(parents=True, exist_ok=True)
+    keep = {"log.txt"}
+    if epoch_resume.saved_state(folder) is not None:
+        keep |= {epoch_resume.FOLDER, "model.keras", "history.csv", "tensorboard"}
     for path in folder.iterdir():
-        if path.name == "log.txt":
+        if path.name in keep:
             continue
         if path.is_dir():
             shutil.rmtree(path)
