@@ -41,6 +41,7 @@ BOUNDARY = "zazu-bench-boundary"
 def make_model(folder: Path) -> Path:
     """tiny_cnn, 1 epoch on a synthetic 4-class set, exported as int8 TFLite."""
     from zazu.config import resolve_config
+    from zazu.console import Reporter
     from zazu.data.synthetic import write_classification_dataset
     from zazu.search.driver import run_search
 
@@ -49,7 +50,7 @@ def make_model(folder: Path) -> Path:
         "task": "classification", "data": {"home_path": str(data)}, "models": ["tiny_cnn"], "max_trials": 1,
         "epochs": 1, "output": str(folder / "run"),
         "export": {"formats": ["int8"], "profile_runs": 2, "edgetpu_compiler": False}})
-    return Path(run_search(config).export["files"]["int8"])
+    return Path(run_search(config, reporter=Reporter(quiet=True)).export["files"]["int8"])
 
 
 def jpeg_images(count: int, width: int, height: int) -> list[bytes]:
@@ -80,9 +81,12 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_server(model: Path, port: int, workers: int, threads: int | None, log_file) -> subprocess.Popen:
-    command = [sys.executable, str(REPO / "main.py"), "serve", str(model), "--port", str(port),
-               "--workers", str(workers)] + (["--threads", str(threads)] if threads else [])
+def start_server(model: Path, port: int, workers: str, threads: int | None, log_file) -> subprocess.Popen:
+    command = [sys.executable, str(REPO / "main.py"), "serve", str(model), "--port", str(port)]
+    if workers != "default":
+        command += ["--workers", workers]
+    if threads:
+        command += ["--threads", str(threads)]
     env = {**os.environ, "PYTHONPATH": str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", "")}
     server = subprocess.Popen(command, stdout=log_file, stderr=subprocess.STDOUT, env=env)
     deadline = time.monotonic() + 120
@@ -98,6 +102,12 @@ def start_server(model: Path, port: int, workers: int, threads: int | None, log_
             time.sleep(0.3)
     server.kill()
     raise SystemExit("zazu serve did not answer /health within 120 s")
+
+
+def metadata(port: int) -> dict:
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    connection.request("GET", "/metadata")
+    return json.loads(connection.getresponse().read())
 
 
 def run_clients(port: int, bodies: list[bytes], clients: int, requests: int, seconds: float) -> dict:
@@ -142,7 +152,8 @@ def run_clients(port: int, bodies: list[bytes], clients: int, requests: int, sec
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", type=Path, default=None, help="a .tflite or .keras exported by Zazu")
-    parser.add_argument("--workers", default="1", help="comma-separated --workers values to compare")
+    parser.add_argument("--workers", default="default",
+                        help="comma-separated `zazu serve --workers` values to compare (default: the server's)")
     parser.add_argument("--clients", default="1,8", help="comma-separated numbers of concurrent clients")
     parser.add_argument("--requests", type=int, default=400, help="timed requests per row, at most")
     parser.add_argument("--seconds", type=float, default=30.0, help="time per row, at most")
@@ -167,11 +178,12 @@ def main(argv=None) -> int:
         print(header)
         print("-" * len(header))
         results = []
-        for workers in (int(w) for w in args.workers.split(",")):
+        for run, requested in enumerate(args.workers.split(",")):
             port = free_port()
-            with open(folder / f"serve-{workers}.log", "w") as log_file:
-                server = start_server(model, port, workers, args.threads, log_file)
+            with open(folder / f"serve-{run}.log", "w") as log_file:
+                server = start_server(model, port, requested.strip(), args.threads, log_file)
                 try:
+                    workers = metadata(port)["workers"]
                     for clients in (int(c) for c in args.clients.split(",")):
                         run_clients(port, bodies, clients, 4 * clients, args.seconds)  # warm-up
                         row = run_clients(port, bodies, clients, args.requests, args.seconds)

@@ -67,6 +67,12 @@ def test_default_split_is_val_on_the_runs_dataset_and_all_on_another(cls_run, cl
     assert evaluate(model, "--data", str(other), "--output", str(tmp_path / "b.json")).exit_code == 0
     on_other = json.loads((tmp_path / "b.json").read_text())
     assert on_other["split"] == "all" and on_other["images"] == 60
+    # --split val on a copy: split as the search did (same seed and share), so the same images
+    assert evaluate(model, "--data", str(other), "--split", "val", "--output", str(tmp_path / "c.json")).exit_code == 0
+    val_of_copy = json.loads((tmp_path / "c.json").read_text())
+    assert "split as a search would, with the run's settings (seed=0, val_split=0.2" in val_of_copy["split_source"]
+    assert val_of_copy["images"] == 12 and val_of_copy["metrics"] == on_run_data["metrics"]
+    assert val_of_copy["confusion_matrix"]["matrix"] == on_run_data["confusion_matrix"]["matrix"]
 
 
 def test_dataset_classes_in_another_order_are_remapped_by_name(cls_run, cls_dataset, tmp_path):
@@ -101,7 +107,8 @@ def test_a_class_the_model_does_not_know_is_an_error_naming_it(cls_run, cls_data
     shutil.copytree(cls_dataset / "circle", data / "circle")
     shutil.copytree(cls_dataset / "cross", data / "hexagon")
 
-    result = evaluate(export_info(cls_run)["files"]["keras"], "--data", str(data), "--output", str(tmp_path / "r.json"))
+    model = export_info(cls_run)["files"]["keras"]
+    result = evaluate(model, "--data", str(data), "--output", str(tmp_path / "r.json"))
 
     assert result.exit_code == 2
     assert "the model does not know class 'hexagon' (15 labels)" in result.output
@@ -131,8 +138,8 @@ def test_detection_model_is_scored_with_coco_metrics(detection_run, shapes_insta
         assert value == pytest.approx(info["metrics"]["keras"][f"val_{key}"], abs=1e-9), key
     assert isinstance(report["per_class_AP"], dict) and "confusion_matrix" not in report
 
-    assert evaluate(model, "--data", str(shapes_instances_dataset), "--split", "all", "--output", str(out)).exit_code == 0
-    assert json.loads(out.read_text())["images"] == 10
+    result = evaluate(model, "--data", str(shapes_instances_dataset), "--split", "all", "--output", str(out))
+    assert result.exit_code == 0 and json.loads(out.read_text())["images"] == 10
 
 
 def test_detection_model_refuses_a_folder_dataset(detection_run, cls_dataset, tmp_path):
@@ -143,8 +150,8 @@ def test_detection_model_refuses_a_folder_dataset(detection_run, cls_dataset, tm
     assert "the model's task is detection, which needs COCO, Pascal VOC or YOLO annotations" in result.output
 
 
-def test_detection_classes_in_another_order_are_remapped_by_name(detection_run, shapes_instances_dataset, tmp_path,
-                                                                 monkeypatch):
+def test_detection_classes_in_another_order_are_remapped_by_name(detection_run, shapes_instances_dataset,
+                                                                 tmp_path, monkeypatch):
     """The COCO categories renumbered in reverse: a model predicting the ground truth (in its own
     class numbering) must still score mAP 1, which it only does when labels are matched by name."""
     import numpy as np

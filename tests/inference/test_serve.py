@@ -177,6 +177,15 @@ def test_serve_with_a_missing_model_fails_cleanly(tmp_path):
     assert "Model file not found" in result.output and "Traceback" not in result.output
 
 
+def test_serve_on_a_busy_port_fails_cleanly_before_loading_the_model(server):
+    from zazu.cli import cli
+
+    result = CliRunner().invoke(cli, ["serve", server["model"], "--port", str(server["port"])])
+
+    assert result.exit_code == 2
+    assert f"Cannot listen on 127.0.0.1:{server['port']}" in result.output and "Traceback" not in result.output
+
+
 def test_importing_the_cli_does_not_import_the_web_server():
     code = "import sys, zazu.cli; print(any(m in sys.modules for m in ('fastapi', 'uvicorn', 'starlette')))"
     result = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=60)

@@ -46,6 +46,11 @@ def evaluate_command(model, data, split, run_dir, annotation_type, output, threa
     console.print(f"{escape(info['file'])} ({info['task']}, {info.get('variant') or '?'}) on "
                   f"{escape(report['data']['path'])}: {report['images']} images, split {report['split']} "
                   f"({escape(report['split_source'])}); classes {report['data']['class_order']}")
+    problems = report["dataset_problems"]
+    for problem in problems[:5]:
+        console.print(f"[yellow]dataset:[/yellow] {escape(problem)}")
+    if len(problems) > 5:
+        console.print(f"[yellow]dataset:[/yellow] {len(problems) - 5} more problems in the report")
     for problem in report["skipped"]:
         console.print(f"[yellow]skipped[/yellow] {escape(problem)}")
     console.print("  ".join(f"{name} {value:.4f}" for name, value in report["metrics"].items()))

@@ -81,7 +81,8 @@ def select_records(dataset, split: str, run_dir: Path | None) -> tuple[list, str
     if run_split is not None and _same_folder(run_split.get("dataset"), dataset.root):
         if split not in run_split:
             raise ZazuError(f"The run's split ({run_dir / 'split.json'}) has no {split} images (its test_split is "
-                            f"{run_split.get('test_split', 0)}). Expected --split val or all. Received: --split {split}")
+                            f"{run_split.get('test_split', 0)}). Expected --split val or all. "
+                            f"Received: --split {split}")
         records = [by_path[p] for p in run_split[split] if p in by_path]
         missing = len(run_split[split]) - len(records)
         source = f"the run's split ({run_dir / 'split.json'})"
@@ -94,7 +95,8 @@ def select_records(dataset, split: str, run_dir: Path | None) -> tuple[list, str
 
         defaults = load_defaults()
         seed, val_ratio, test_ratio = defaults["seed"], defaults["val_split"], defaults["test_split"]
-        origin = f"the default settings (seed={seed}, val_split={val_ratio}, test_split={test_ratio}; no run folder known)"
+        origin = (f"the default settings (seed={seed}, val_split={val_ratio}, test_split={test_ratio}; "
+                  "no run folder known)")
     sides = split_dataset(dataset, val_ratio, seed, test_ratio)
     source = "the dataset's own split" if dataset.given_split else f"split as a search would, with {origin}"
     if split not in sides:
