@@ -57,6 +57,14 @@ def test_cli_train_makes_a_run_folder_that_export_and_predict_accept(shapes_data
     exported = CliRunner().invoke(cli, ["export", str(run), "--formats", "keras,int8", "--output",
                                         str(tmp_path / "again")])
     assert exported.exit_code == 0, exported.output
+    recorded = json.loads((run / "export" / "export.json").read_text())["metrics"]
+    for variant, model in (("int8", "model_int8.tflite"), ("keras", "model.keras")):
+        report = tmp_path / f"evaluation-{variant}.json"
+        evaluated = CliRunner().invoke(cli, ["evaluate", str(run / "export" / model), "--split", "val",
+                                             "--output", str(report)])
+        assert evaluated.exit_code == 0, evaluated.output
+        accuracy = json.loads(report.read_text())["metrics"]["accuracy"]
+        assert accuracy == pytest.approx(recorded[variant]["val_accuracy"])  # the same val images, same code
     predicted = CliRunner().invoke(cli, ["predict", str(tmp_path / "again" / "model_int8.tflite"),
                                          str(shapes_dataset / "circle"), "--output", str(tmp_path / "p")])
     assert predicted.exit_code == 0, predicted.output

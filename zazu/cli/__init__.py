@@ -6,7 +6,7 @@ One module per command group; each registers its commands on `cli` when imported
 """
 
 from zazu.cli._base import cli, fails_cleanly
-from zazu.cli import data, export, predict, report, search, train, zoo  # noqa: F401,E402  (importing registers the commands)
+from zazu.cli import data, evaluate, export, predict, report, search, serve, train, zoo  # noqa: F401,E402  (importing registers the commands)
 
 
 def main(argv=None):

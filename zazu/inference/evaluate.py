@@ -1,0 +1,254 @@
+"""Score an exported model (.keras or .tflite) on a dataset: what `zazu evaluate` runs.
+
+Every image goes through the `Predictor`, so preprocessing and decoding are
+those of `zazu predict` and of the export's own scoring; the metrics are the
+adapter's (`score_predictions`: accuracy, COCO mAP via pycocotools), plus
+per-class precision / recall / F1 and a confusion matrix for classification
+and per-class AP for detection and segmentation.
+
+Which images (`split`):
+
+- `all`: every readable image of the dataset.
+- `val` / `test`: when the model's run folder is known (`run_dir`, or the
+  model sits in `<run>/export*/` next to that run's `split.json` and
+  `trials/<its trial>/`) and the dataset is the run's own, the run's
+  `split.json` lists them: exactly the images the export was scored on.
+  Otherwise the dataset is split with `zazu.data.split.split_dataset`, with the
+  run's seed and shares when a run is known, else the default config's: a
+  dataset's own split (train/ and val/ folders, COCO or VOC split files) wins,
+  as in a search.
+
+Class names are matched by name: a dataset whose classes come in another order
+is remapped to the model's; a class the model does not know is an error.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import replace
+from pathlib import Path
+from typing import Any, Callable
+
+from zazu.errors import DatasetError, ZazuError
+
+SPLITS = ("val", "test", "all")
+FOLDER_TASKS = ("classification",)  # tasks read from folder-per-class datasets; the others need annotations
+
+
+def find_run_dir(model_path: Path, metadata: dict, run_dir: str | Path | None = None) -> Path | None:
+    """The run folder that made this model: `run_dir` when given (checked), else the model file's
+    grandparent when it holds split.json and the trial named in the model's metadata."""
+    if run_dir is not None:
+        run_dir = Path(run_dir)
+        if not (run_dir / "split.json").is_file():
+            raise ZazuError(f"Not a Zazu run folder. Expected a folder with split.json (written by `zazu search`). "
+                            f"Received: --run {run_dir}")
+        return run_dir
+    candidate = Path(model_path).resolve().parent.parent
+    trial = metadata.get("trial")
+    if trial and (candidate / "split.json").is_file() and (candidate / "trials" / trial).is_dir():
+        return candidate
+    return None
+
+
+def load_dataset(data: str | Path, annotation_type: str, task: str):
+    """Read and check the dataset as a search does; (dataset, problems as strings)."""
+    from zazu.data.check import check_dataset
+    from zazu.data.readers import read_dataset
+
+    report = check_dataset(read_dataset(data, annotation_type))
+    if report.exit_code() == 2:
+        fatal = [str(p) for p in report.problems if p.fatal] or ["no usable image"]
+        raise DatasetError(f"{data}: dataset not usable: " + "; ".join(fatal[:5]))
+    dataset = report.dataset
+    if (task in FOLDER_TASKS) != (dataset.format == "folder"):
+        expected = "a folder-per-class dataset" if task in FOLDER_TASKS else "COCO, Pascal VOC or YOLO annotations"
+        raise DatasetError(f"{data}: the model's task is {task}, which needs {expected}. "
+                           f"Received: a {dataset.format} dataset.")
+    return dataset, [str(p) for p in report.problems]
+
+
+def select_records(dataset, split: str, run_dir: Path | None) -> tuple[list, str]:
+    """(the records of `split`, a sentence saying where that split comes from)."""
+    from zazu.data.split import read_split, split_dataset
+
+    if split not in SPLITS:
+        raise ZazuError(f"Unknown split. Expected one of {', '.join(SPLITS)}. Received: --split {split}")
+    if split == "all":
+        return list(dataset.records), f"all {len(dataset.records)} readable images of the dataset"
+    by_path = {r.path: r for r in dataset.records}
+    run_split = read_split(run_dir / "split.json") if run_dir is not None else None
+    if run_split is not None and _same_folder(run_split.get("dataset"), dataset.root):
+        if split not in run_split:
+            raise ZazuError(f"The run's split ({run_dir / 'split.json'}) has no {split} images (its test_split is "
+                            f"{run_split.get('test_split', 0)}). Expected --split val or all. "
+                            f"Received: --split {split}")
+        records = [by_path[p] for p in run_split[split] if p in by_path]
+        missing = len(run_split[split]) - len(records)
+        source = f"the run's split ({run_dir / 'split.json'})"
+        return records, source + (f"; {missing} of its images are no longer readable, left out" if missing else "")
+    if run_split is not None:
+        seed, val_ratio, test_ratio = run_split["seed"], run_split["val_split"], run_split.get("test_split", 0.0)
+        origin = f"the run's settings (seed={seed}, val_split={val_ratio}, test_split={test_ratio})"
+    else:
+        from zazu.config import load_defaults
+
+        defaults = load_defaults()
+        seed, val_ratio, test_ratio = defaults["seed"], defaults["val_split"], defaults["test_split"]
+        origin = (f"the default settings (seed={seed}, val_split={val_ratio}, test_split={test_ratio}; "
+                  "no run folder known)")
+    sides = split_dataset(dataset, val_ratio, seed, test_ratio)
+    source = "the dataset's own split" if dataset.given_split else f"split as a search would, with {origin}"
+    if split not in sides:
+        raise ZazuError(f"{dataset.root}: no {split} images in {source}. Expected --split val or all. "
+                        f"Received: --split {split}")
+    return [by_path[p] for p in sides[split]], source
+
+
+def _same_folder(a: str | None, b: Path) -> bool:
+    return a is not None and Path(a).resolve() == Path(b).resolve()
+
+
+def match_classes(records: list, dataset_classes: list[str], model_classes: list[str], data) -> tuple[list, bool]:
+    """The records with labels renumbered into the model's class order; (records, remapped?).
+
+    A class the model does not know, used by an evaluated image, is an error naming it."""
+    used: dict[int, int] = {}
+    for record in records:
+        for label in ([record.label] if record.label is not None else []) + [i.label for i in record.instances]:
+            used[label] = used.get(label, 0) + 1
+    unknown = [dataset_classes[i] for i in sorted(used) if dataset_classes[i] not in model_classes]
+    if unknown:
+        counts = ", ".join(f"{name!r} ({used[dataset_classes.index(name)]} labels)" for name in unknown)
+        raise DatasetError(f"{data}: the model does not know class {counts}. Expected classes among the model's: "
+                           f"{', '.join(model_classes)}. Received: {', '.join(repr(n) for n in unknown)}")
+    to_model = {i: model_classes.index(name) for i, name in enumerate(dataset_classes) if name in model_classes}
+    remapped = any(to_model[i] != i for i in used)
+
+    def renumber(record):
+        return replace(record, label=None if record.label is None else to_model[record.label],
+                       instances=tuple(replace(i, label=to_model[i.label]) for i in record.instances))
+
+    return [renumber(r) for r in records] if remapped else list(records), remapped
+
+
+def evaluate_model(model: str | Path, data: str | Path | None = None, split: str | None = None,
+                   run_dir: str | Path | None = None, annotation_type: str = "auto", num_threads: int | None = None,
+                   progress: Callable[[int, int], None] | None = None) -> dict[str, Any]:
+    """Score `model` on `data` (default: the run's own dataset) and return the report, JSON-ready.
+    `split` None: val when the dataset is the run's own, else all."""
+    from zazu.data.split import read_split
+    from zazu.inference.predictor import InvalidImage, Predictor
+
+    started = time.perf_counter()
+    predictor = Predictor(model, num_threads=num_threads)
+    run = find_run_dir(predictor.path, predictor.metadata, run_dir)
+    if data is None:
+        if run is None:
+            raise ZazuError(f"No dataset to evaluate {predictor.path.name} on. Expected --data PATH (or a model "
+                            "inside its run folder, whose dataset is then used). Received: no --data")
+        data = read_split(run / "split.json")["dataset"]
+    dataset, problems = load_dataset(data, annotation_type, predictor.task)
+    if split is None:  # the held-out images of the run's own dataset; every image of any other
+        run_data = read_split(run / "split.json")["dataset"] if run is not None else None
+        split = "val" if _same_folder(run_data, dataset.root) else "all"
+    records, split_source = select_records(dataset, split, run)
+    if not records:
+        raise DatasetError(f"{data}: no image to evaluate in split {split}.")
+    records, remapped = match_classes(records, dataset.classes, predictor.classes, data)
+
+    predictions, scored, skipped = [], [], []
+    for k, record in enumerate(records):
+        path = dataset.abspath(record)
+        try:
+            prediction, _ = predictor.predict_native(Path(path).read_bytes(), path)
+        except (InvalidImage, OSError) as error:
+            skipped.append(str(error))
+        else:
+            predictions.append(prediction)
+            scored.append(record)
+        if progress is not None:
+            progress(k + 1, len(records))
+    if not scored:
+        raise DatasetError(f"{data}: none of the {len(records)} images could be read: {skipped[0]}")
+    adapter = predictor.adapter
+    metrics = {key.removeprefix("val_"): value for key, value in score(adapter, scored, predictions).items()}
+    report: dict[str, Any] = {
+        "model": describe_model(predictor),
+        "data": {"path": str(dataset.root), "format": dataset.format, "classes": dataset.classes,
+                 "class_order": "remapped by name to the model's" if remapped else "same as the model's"},
+        "split": split,
+        "split_source": split_source,
+        "run": str(run) if run is not None else None,
+        "images": len(scored),
+        "skipped": skipped,
+        "dataset_problems": problems,
+        "task": predictor.task,
+        "metrics": metrics,
+    }
+    if hasattr(adapter, "classification_report"):
+        predicted = [int(p.argmax()) for p in predictions]
+        report.update(adapter.classification_report([r.label for r in scored], predicted))
+        report["misclassified"] = [
+            {"image": r.path, "label": adapter.classes[r.label], "predicted": adapter.classes[c],
+             "score": float(p[c])} for r, p, c in zip(scored, predictions, predicted) if c != r.label]
+    elif hasattr(adapter, "per_class_ap"):
+        report["per_class_AP"] = adapter.per_class_ap
+    report["seconds"] = round(time.perf_counter() - started, 2)
+    return report
+
+
+def describe_model(predictor) -> dict[str, Any]:
+    return {"path": str(predictor.path), **predictor.describe()}
+
+
+def score(adapter, records: list, predictions: list) -> dict[str, float]:
+    """The adapter's own scoring (what the search and the export report), on `records`:
+    `score_predictions` reads the ground truth from `val_records` (and classification's `val_labels`)."""
+    adapter.val_records = records
+    adapter.val_labels = [r.label for r in records]
+    return adapter.score_predictions(predictions)
+
+
+def write_report(report: dict[str, Any], output: str | Path) -> list[Path]:
+    """The report as JSON at `output`, and for classification `<stem>_confusion.png` beside it."""
+    from zazu.runs import atomic_write_json
+
+    output = Path(output)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    written = [output]
+    if "confusion_matrix" in report:
+        png = output.with_name(output.stem + "_confusion.png")
+        confusion = report["confusion_matrix"]
+        write_confusion_png(confusion["matrix"], confusion["classes"], png,
+                            title=f"{report['model']['file']} on {report['split']} ({report['images']} images)")
+        report = {**report, "confusion_matrix": {**confusion, "png": str(png)}}
+        written.append(png)
+    atomic_write_json(output, report)
+    return written
+
+
+def write_confusion_png(matrix: list[list[int]], classes: list[str], path: Path, title: str = "") -> None:
+    """Rows: true class, columns: predicted class; counts written in the cells."""
+    import numpy as np
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure  # no pyplot: no global backend state, works headless
+
+    counts = np.asarray(matrix)
+    size = 2.5 + 0.5 * len(classes)
+    figure = Figure(figsize=(size + 1, size))
+    FigureCanvasAgg(figure)
+    axes = figure.add_subplot()
+    image = axes.imshow(counts, cmap="Blues")
+    figure.colorbar(image, ax=axes)
+    axes.set_xticks(range(len(classes)), classes, rotation=45, ha="right")
+    axes.set_yticks(range(len(classes)), classes)
+    axes.set_xlabel("predicted")
+    axes.set_ylabel("true")
+    axes.set_title(title, fontsize=9)
+    threshold = counts.max() / 2 if counts.size else 0
+    for (row, column), value in np.ndenumerate(counts):
+        axes.text(column, row, str(value), ha="center", va="center", fontsize=8,
+                  color="white" if value > threshold else "black")
+    figure.tight_layout()
+    figure.savefig(path, dpi=100)
