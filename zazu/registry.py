@@ -67,16 +67,7 @@ class Registry:
     @classmethod
     def load(cls, root: str | Path | None = None) -> "Registry":
         root = Path(root) if root is not None else default_zoo_root()
-        models_json = root / "models.json"
-        if not models_json.is_file():
-            raise RegistryError(f"{models_json}: file not found. Expected the zoo registry `models.json` in {root}.")
-        try:
-            entries = json.loads(models_json.read_text(encoding="utf-8"))
-        except json.JSONDecodeError as e:
-            raise RegistryError(f"{models_json}: invalid JSON at line {e.lineno} column {e.colno}: {e.msg}.") from None
-        if not isinstance(entries, dict):
-            raise RegistryError(f"{models_json}: expected an object mapping model names to entries.")
-        models = {name: _validate_entry(root, name, entry) for name, entry in entries.items()}
+        models = {name: validate_entry(root, name, entry) for name, entry in read_entries(root).items()}
         return cls(root.resolve(), models)
 
     def for_task(self, task: str) -> list[ModelSpec]:
@@ -91,6 +82,20 @@ class Registry:
         return self.models[name]
 
 
+def read_entries(root: Path, hint: str = "") -> dict[str, Any]:
+    """The raw entries of `root/models.json` (not validated); RegistryError naming the file otherwise."""
+    models_json = Path(root) / "models.json"
+    if not models_json.is_file():
+        raise RegistryError(f"{models_json}: file not found. Expected the zoo registry `models.json` in {root}{hint}.")
+    try:
+        entries = json.loads(models_json.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as e:
+        raise RegistryError(f"{models_json}: invalid JSON at line {e.lineno} column {e.colno}: {e.msg}.") from None
+    if not isinstance(entries, dict):
+        raise RegistryError(f"{models_json}: expected an object mapping model names to entries.")
+    return entries
+
+
 def _fail(name: str, field_: str, expected: str, received: Any = inspect.Parameter.empty) -> RegistryError:
     got = "" if received is inspect.Parameter.empty else f" Received: {received!r}"
     return RegistryError(f"models.json entry `{name}`, field `{field_}`: expected {expected}.{got}")
@@ -100,7 +105,8 @@ def _is_number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
-def _validate_entry(root: Path, name: str, entry: Any) -> ModelSpec:
+def validate_entry(root: Path, name: str, entry: Any) -> ModelSpec:
+    """One models.json entry checked (key, task, ratings, search space, adapter); RegistryError naming the field."""
     if not _NAME.match(name):
         raise RegistryError(f"models.json entry `{name}`: the key must be a folder name made of letters, digits and _.")
     if not isinstance(entry, dict):

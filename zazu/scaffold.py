@@ -14,7 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from zazu.errors import ConfigError, RegistryError
+from zazu.errors import ConfigError
+from zazu.registry import read_entries
 from zazu.runs import atomic_write_text
 from zazu.tasks import get_task
 
@@ -140,15 +141,7 @@ def new_model(root: str | Path, name: str, task: str) -> NewModel:
                           f"models.json key), not starting with a digit. Received: name={name!r}")
     root = Path(root)
     models_json = root / "models.json"
-    if not models_json.is_file():
-        raise RegistryError(f"{models_json}: file not found. Expected the zoo registry `models.json` in {root} "
-                            "(create it with `{}` for a new zoo).")
-    try:
-        entries = json.loads(models_json.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as e:
-        raise RegistryError(f"{models_json}: invalid JSON at line {e.lineno} column {e.colno}: {e.msg}.") from None
-    if not isinstance(entries, dict):
-        raise RegistryError(f"{models_json}: expected an object mapping model names to entries.")
+    entries = read_entries(root, hint=" (create it with `{}` for a new zoo)")
     if name in entries:
         raise ConfigError(f"{models_json}: a model named `{name}` is already registered. Received: name={name!r}")
     folder = root / "zoo" / name

@@ -9,7 +9,6 @@ before a search spends time on data.
 
 from __future__ import annotations
 
-import json
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,33 +30,20 @@ class EntryCheck:
 
 def check_zoo(root: str | Path) -> list[EntryCheck]:
     """One result per models.json entry. A models.json that cannot be read at all raises RegistryError."""
-    from zazu.registry import _validate_entry  # per entry, so every broken entry is reported, not the first
+    from zazu.registry import read_entries, validate_entry  # per entry: every broken entry is reported
 
     root = Path(root)
-    entries = _read_entries(root)
+    entries = read_entries(root)
     results = []
     for name, entry in entries.items():
         task = str(entry.get("task", "?")) if isinstance(entry, dict) else "?"
         try:
-            spec = _validate_entry(root, name, entry)
+            spec = validate_entry(root, name, entry)
         except RegistryError as e:
             results.append(EntryCheck(name, task, False, str(e)))
             continue
         results.append(_build_once(spec))
     return results
-
-
-def _read_entries(root: Path) -> dict:
-    models_json = root / "models.json"
-    if not models_json.is_file():
-        raise RegistryError(f"{models_json}: file not found. Expected the zoo registry `models.json` in {root}.")
-    try:
-        entries = json.loads(models_json.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as e:
-        raise RegistryError(f"{models_json}: invalid JSON at line {e.lineno} column {e.colno}: {e.msg}.") from None
-    if not isinstance(entries, dict):
-        raise RegistryError(f"{models_json}: expected an object mapping model names to entries.")
-    return entries
 
 
 def _build_once(spec) -> EntryCheck:

@@ -128,33 +128,30 @@ def _read_text(run: RunData, name: str) -> str | None:
 
 
 def _read_json(run: RunData, name: str, expected: type) -> Any:
-    text = _read_text(run, name)
-    if text is None:
-        return None
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as e:
-        run.unavailable[name] = f"{name} is not valid JSON (line {e.lineno}: {e.msg})"
-        return None
-    if not isinstance(data, expected):
-        run.unavailable[name] = f"{name}: expected a JSON {expected.__name__}, found a {type(data).__name__}"
-        return None
-    return data
+    return _read_parsed(run, name, json.loads, json.JSONDecodeError, "JSON", expected,
+                        f"{name}: expected a JSON {expected.__name__}")
 
 
 def _read_yaml(run: RunData, name: str) -> dict | None:
     import yaml
 
+    return _read_parsed(run, name, yaml.safe_load, yaml.YAMLError, "YAML", dict,
+                        f"{name}: expected a mapping of config keys")
+
+
+def _read_parsed(run: RunData, name: str, parse, error: type, language: str, expected: type, wrong_type: str):
+    """`name` parsed, or None with the reason in `run.unavailable` (missing, unparsable, wrong type)."""
     text = _read_text(run, name)
     if text is None:
         return None
     try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as e:
-        run.unavailable[name] = f"{name} is not valid YAML ({str(e).splitlines()[0]})"
+        data = parse(text)
+    except error as e:
+        detail = f"line {e.lineno}: {e.msg}" if isinstance(e, json.JSONDecodeError) else str(e).splitlines()[0]
+        run.unavailable[name] = f"{name} is not valid {language} ({detail})"
         return None
-    if not isinstance(data, dict):
-        run.unavailable[name] = f"{name}: expected a mapping of config keys"
+    if not isinstance(data, expected):
+        run.unavailable[name] = f"{wrong_type}, found a {type(data).__name__}"
         return None
     return data
 
