@@ -137,15 +137,16 @@ class BaseAdapter:
         if state is not None:
             epoch_resume.restore(self.model, folder, state)
         initial_epoch = state["epochs_done"] if state else 0
+        keep_best = keras.callbacks.ModelCheckpoint(checkpoint, monitor=monitor, mode=mode, save_best_only=True,
+                                                    initial_value_threshold=state["best"] if state else None)
         callbacks = [
             keras.callbacks.TerminateOnNaN(),
-            keras.callbacks.ModelCheckpoint(checkpoint, monitor=monitor, mode=mode, save_best_only=True,
-                                            initial_value_threshold=state["best"] if state else None),
+            keep_best,
             keras.callbacks.EarlyStopping(monitor=monitor, mode=mode, patience=patience),
             keras.callbacks.ReduceLROnPlateau(monitor="val_loss", factor=0.5, patience=max(1, patience // 2)),
             keras.callbacks.CSVLogger(str(folder / "history.csv"), append=state is not None),
             keras.callbacks.TensorBoard(str(folder / "tensorboard"), write_graph=False),  # per-trial curves
-            epoch_resume.resume_callback(folder, monitor, mode, state),
+            epoch_resume.resume_callback(folder, keep_best, state),  # after keep_best: reads its best value
             *epoch_callbacks(folder.name),  # per-epoch progress for the console, when a search listens
         ]
         history = self.model.fit(self.train_ds, validation_data=self.val_ds, epochs=int(self.hp["epochs"]),

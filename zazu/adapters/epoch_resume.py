@@ -51,29 +51,25 @@ def restore(model, trial_dir: Path, state: dict[str, Any]) -> None:
             writer.writerow([epoch, *(history[k][epoch] for k in keys)])
 
 
-def resume_callback(trial_dir: Path, monitor: str, mode: str, state: dict[str, Any] | None):
-    """A Keras callback that writes the resume point after every epoch."""
+def resume_callback(trial_dir: Path, keep_best, state: dict[str, Any] | None):
+    """A Keras callback that writes the resume point after every epoch. `keep_best` is the
+    ModelCheckpoint that keeps the best epoch; its best value so far goes into the state."""
     import keras
 
     folder = Path(trial_dir) / FOLDER
     folder.mkdir(parents=True, exist_ok=True)
     history: dict[str, list] = {k: list(v) for k, v in (state or {}).get("history", {}).items()}
-    best = (state or {}).get("best")
 
     class ResumePoint(keras.callbacks.Callback):
         def on_epoch_end(self, epoch, logs=None):
-            nonlocal best
-            logs = logs or {}
-            for key, value in logs.items():
+            for key, value in (logs or {}).items():
                 history.setdefault(key, []).append(float(value))
-            value = logs.get(monitor)
-            if value is not None and (best is None or (value > best if mode == "max" else value < best)):
-                best = float(value)
             weights = f"epoch-{epoch + 1}.weights.h5"
             self.model.save_weights(folder / weights)
             learning_rate = float(keras.ops.convert_to_numpy(self.model.optimizer.learning_rate))
+            best = None if keep_best.best is None else float(keep_best.best)
             atomic_write_json(folder / STATE, {"epochs_done": epoch + 1, "weights": weights, "best": best,
-                                               "monitor": monitor, "learning_rate": learning_rate,
+                                               "monitor": keep_best.monitor, "learning_rate": learning_rate,
                                                "history": history})
             for old in folder.glob("epoch-*.weights.h5"):
                 if old.name != weights:

@@ -49,11 +49,10 @@ def export_bundle(adapter, trial_dir: Path, out_dir: Path, options: dict[str, An
         embed_keras_metadata(path, {**metadata, "variant": "keras"})
         files["keras"] = str(path)
 
-    settings = {**adapter.converter_settings, **(options["tflite_converter"] or {})}
+    settings = converter_settings(adapter, options)
     saved_model = out_dir / FILE_NAMES["saved_model"]
     shutil.rmtree(saved_model, ignore_errors=True)
-    needs_saved_model = [f for f in formats if f in TFLITE_VARIANTS or f in ("saved_model", "onnx")]
-    if needs_saved_model:
+    if any(f in TFLITE_VARIANTS or f in ("saved_model", "onnx") for f in formats):
         started = time.perf_counter()
         export_saved_model(adapter.model, saved_model)
         timings["saved_model"] = time.perf_counter() - started
@@ -103,6 +102,11 @@ def export_bundle(adapter, trial_dir: Path, out_dir: Path, options: dict[str, An
     }
 
 
+def converter_settings(adapter, options: dict[str, Any]) -> dict[str, Any]:
+    """TFLiteConverter settings: the task adapter's defaults, overridden by `export.tflite_converter`."""
+    return {**adapter.converter_settings, **(options["tflite_converter"] or {})}
+
+
 def profile_trial(adapter, trial_dir: Path, options: dict[str, Any], calibration_images: int = 8,
                   runs: int = 20) -> dict:
     """The int8 cost of a trial's model, for comparing trials (the report's Pareto plot):
@@ -111,14 +115,12 @@ def profile_trial(adapter, trial_dir: Path, options: dict[str, Any], calibration
     import tempfile
 
     from zazu.export.profile import profile_tflite
-    from zazu.export.tflite import convert_saved_model, export_saved_model
+    from zazu.export.tflite import convert_int8
 
     with tempfile.TemporaryDirectory(prefix="zazu-trial-profile-") as folder:
-        saved_model = export_saved_model(adapter.model, Path(folder) / "saved_model")
-        path = convert_saved_model(saved_model, "int8", Path(folder) / "model_int8.tflite",
-                                   representative=lambda: adapter.representative_images(calibration_images),
-                                   io_type=options["int8_io"],
-                                   settings={**adapter.converter_settings, **(options["tflite_converter"] or {})})
+        path = convert_int8(adapter.model, lambda: adapter.representative_images(calibration_images),
+                            Path(folder) / "model_int8.tflite", io_type=options["int8_io"],
+                            settings=converter_settings(adapter, options))
         profile = profile_tflite(path, runs=runs, num_threads=options["num_threads"])
     profile = {**profile, "path": None, "note": "int8 of this trial's model, calibrated on "
                f"{calibration_images} images: for size and latency, not accuracy"}
@@ -183,7 +185,7 @@ def profile_variants(files: dict[str, str], options: dict, log) -> dict[str, dic
 
 def edgetpu_check(int8_path: Path, out_dir: Path, run_compiler: bool) -> dict:
     """Zazu's own op-compatibility report, plus edgetpu_compiler's verdict when it is on PATH."""
-    from zazu.export.edgetpu import compatibility_report, run_edgetpu_compiler
+    from zazu.export.edgetpu import compatibility_report, op_check_summary, run_edgetpu_compiler
 
     report = compatibility_report(int8_path)
     if run_compiler:
@@ -191,11 +193,7 @@ def edgetpu_check(int8_path: Path, out_dir: Path, run_compiler: bool) -> dict:
     else:
         compiler = {"available": False, "message": "edgetpu_compiler not run (export.edgetpu_compiler is false)"}
     atomic_write_json(out_dir / "edgetpu_report.json", {"zazu": report, "compiler": compiler})
-    macs = "n/a" if report["macs_share"] is None else f"{report['macs_share']:.0%}"
-    fallback = report["first_fallback"]
-    summary = (f"Edge TPU (Zazu's op check): {report['ops_on_edgetpu']}/{report['ops_total']} ops "
-               f"({report['ops_share']:.0%}) and {macs} of MACs mappable; first op falling back to the CPU: "
-               + (f"#{fallback['index']} {fallback['name']} ({fallback['reason']})" if fallback else "none"))
+    summary = f"Edge TPU: {op_check_summary(report)}"
     if compiler.get("available") and compiler.get("ok"):
         summary += (f". edgetpu_compiler: {compiler.get('ops_on_edgetpu')} ops on the Edge TPU, "
                     f"{compiler.get('ops_on_cpu')} on the CPU, on-chip memory {compiler.get('on_chip_memory')}")

@@ -220,6 +220,15 @@ def compatibility_report(graph: Graph | str | Path) -> dict:
     }
 
 
+def op_check_summary(report: dict) -> str:
+    """`compatibility_report` in one line: ops and MACs that map, and the first op that falls back."""
+    macs = "n/a" if report["macs_share"] is None else f"{report['macs_share']:.0%}"
+    fallback = report["first_fallback"]
+    return (f"{report['ops_on_edgetpu']}/{report['ops_total']} ops mappable by Zazu's op check "
+            f"({report['ops_share']:.0%} of ops, {macs} of MACs); first op falling back to the CPU: "
+            + (f"#{fallback['index']} {fallback['name']} ({fallback['reason']})" if fallback else "none"))
+
+
 # ---------------------------------------------------------------------------------------------------------
 # The real compiler
 

@@ -112,14 +112,11 @@ def profile_model(path: str | Path, runs: int = 50, warmup: int = 5, num_threads
     path = Path(path)
     suffix = path.suffix.lower()
     if suffix == ".tflite":
-        from zazu.export.edgetpu import compatibility_report
+        from zazu.export.edgetpu import compatibility_report, op_check_summary
 
         figures = {"runtime": "LiteRT (ai_edge_litert)",
                    **profile_tflite(path, runs=runs, warmup=warmup, num_threads=num_threads)}
-        report = compatibility_report(path)
-        fallback = report["first_fallback"]
-        figures["edgetpu"] = (f"{report['ops_on_edgetpu']}/{report['ops_total']} ops mappable by Zazu's op check"
-                              + (f"; first CPU fallback: #{fallback['index']} {fallback['name']}" if fallback else ""))
+        figures["edgetpu"] = op_check_summary(compatibility_report(path))
         return figures
     if suffix == ".keras":
         return profile_keras(path, runs=runs, warmup=warmup, num_threads=num_threads)
