@@ -34,6 +34,22 @@ class CheckReport:
             return 2
         return 1 if any(p.severity == "warning" for p in self.problems) else 0
 
+    def usable_for(self, task: str, path, strict: bool = False, subject: str = "search's") -> Dataset:
+        """The cleaned dataset when a `task` model can use it. DatasetError otherwise, naming `path`
+        and the fatal problems (with `strict`, every problem) or the format the task needs."""
+        from zazu.errors import DatasetError
+
+        if self.exit_code(strict) == 2:
+            fatal = [str(p) for p in self.problems if p.fatal or strict] or ["no usable image"]
+            raise DatasetError(f"{path}: dataset not usable{' (data.strict is on)' if strict else ''}: "
+                               + "; ".join(fatal[:5]) + (f" (+{len(fatal) - 5} more)" if len(fatal) > 5 else ""))
+        needs_folder = task == "classification"  # labels from folder names; the other tasks need annotations
+        if needs_folder != (self.dataset.format == "folder"):
+            expected = "a folder-per-class dataset" if needs_folder else "COCO, Pascal VOC or YOLO annotations"
+            raise DatasetError(f"{path}: the {subject} task is {task}, which needs {expected}. "
+                               f"Received: a {self.dataset.format} dataset.")
+        return self.dataset
+
 
 def _decode(path: Path) -> tuple[tuple[int, int] | None, str | None, str | None]:
     """((width, height), sha1, None) or (None, None, reason)."""

@@ -32,7 +32,6 @@ from typing import Any, Callable
 from zazu.errors import DatasetError, ZazuError
 
 SPLITS = ("val", "test", "all")
-FOLDER_TASKS = ("classification",)  # tasks read from folder-per-class datasets; the others need annotations
 
 
 def find_run_dir(model_path: Path, metadata: dict, run_dir: str | Path | None = None) -> Path | None:
@@ -57,14 +56,7 @@ def load_dataset(data: str | Path, annotation_type: str, task: str):
     from zazu.data.readers import read_dataset
 
     report = check_dataset(read_dataset(data, annotation_type))
-    if report.exit_code() == 2:
-        fatal = [str(p) for p in report.problems if p.fatal] or ["no usable image"]
-        raise DatasetError(f"{data}: dataset not usable: " + "; ".join(fatal[:5]))
-    dataset = report.dataset
-    if (task in FOLDER_TASKS) != (dataset.format == "folder"):
-        expected = "a folder-per-class dataset" if task in FOLDER_TASKS else "COCO, Pascal VOC or YOLO annotations"
-        raise DatasetError(f"{data}: the model's task is {task}, which needs {expected}. "
-                           f"Received: a {dataset.format} dataset.")
+    dataset = report.usable_for(task, data, subject="model's")
     return dataset, [str(p) for p in report.problems]
 
 

@@ -20,7 +20,7 @@ from typing import Any
 
 from zazu import __version__
 from zazu.config import save_config
-from zazu.errors import ConfigError, DatasetError, ZazuError
+from zazu.errors import ConfigError, ZazuError
 from zazu.ranking import select_models
 from zazu.registry import ModelSpec, Registry
 from zazu.runs import (atomic_write_json, busy_seconds, check_output_free, load_trial_records, new_run_dir,
@@ -64,18 +64,9 @@ def load_data(config: dict, reporter):
         home = ensure_synthetic(task, seed=config["seed"])
         reporter.message(f"No --data given: using the embedded synthetic {task} dataset at {home}")
     report = check_dataset(read_dataset(home, config["data"]["annotation_type"]))
-    dataset = report.dataset
     for problem in report.problems:
         (reporter.note if problem.severity == "note" else reporter.warning)(str(problem))
-    strict = config["data"]["strict"]
-    if report.exit_code(strict) == 2:
-        fatal = [str(p) for p in report.problems if p.fatal or strict] or ["no usable image"]
-        raise DatasetError(f"{home}: dataset not usable{' (data.strict is on)' if strict else ''}: "
-                           + "; ".join(fatal[:5]) + (f" (+{len(fatal) - 5} more)" if len(fatal) > 5 else ""))
-    needs_labels = task == "classification"
-    if needs_labels != (dataset.format == "folder"):
-        expected = "a folder-per-class dataset" if needs_labels else "COCO, Pascal VOC or YOLO annotations"
-        raise DatasetError(f"{home}: task={task} needs {expected}. Received: a {dataset.format} dataset.")
+    dataset = report.usable_for(task, home, strict=config["data"]["strict"])
     return dataset, split_dataset(dataset, config["val_split"], config["seed"], config["test_split"])
 
 
