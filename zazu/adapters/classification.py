@@ -104,6 +104,8 @@ class ClassificationAdapter(BaseAdapter):
     def classification_report(self, labels: list[int], predicted: list[int]) -> dict:
         """Per-class precision, recall, F1 and support, and the confusion matrix over `self.classes`
         (rows: true class, columns: predicted), for `zazu evaluate`."""
+        from zazu.metrics.classification import per_class_report
+
         return per_class_report(labels, predicted, self.classes)
 
     def write_export_extras(self, out_dir: Path, predictions: dict[str, list]) -> None:
@@ -116,23 +118,3 @@ class ClassificationAdapter(BaseAdapter):
             records.append({"path": str(path), "label": int(label),
                             "predicted": {v: int(np.argmax(p[i])) for v, p in predictions.items()}})
         atomic_write_json(Path(out_dir) / "val_predictions.json", {"classes": self.classes, "records": records})
-
-
-def per_class_report(labels: list[int], predicted: list[int], classes: list[str]) -> dict:
-    """{"per_class": {name: precision, recall, f1, support}, "confusion_matrix": {classes, matrix}}.
-
-    A class never predicted has precision 0 (and never present, recall 0): no NaN in the JSON."""
-    n = len(classes)
-    matrix = np.zeros((n, n), np.int64)
-    np.add.at(matrix, (np.asarray(labels, np.int64), np.asarray(predicted, np.int64)), 1)
-    per_class = {}
-    for k, name in enumerate(classes):
-        hits, predicted_k, actual_k = int(matrix[k, k]), int(matrix[:, k].sum()), int(matrix[k].sum())
-        precision = hits / predicted_k if predicted_k else 0.0
-        recall = hits / actual_k if actual_k else 0.0
-        f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
-        per_class[name] = {"precision": precision, "recall": recall, "f1": f1, "support": actual_k}
-    present = [v for v in per_class.values() if v["support"]]  # classes absent from the data do not vote
-    macro = {key: float(np.mean([v[key] for v in present])) for key in ("precision", "recall", "f1")}
-    return {"per_class": per_class, "macro_average": macro,
-            "confusion_matrix": {"classes": list(classes), "matrix": matrix.tolist()}}

@@ -204,6 +204,7 @@ def score(adapter, records: list, predictions: list) -> dict[str, float]:
 
 def write_report(report: dict[str, Any], output: str | Path) -> list[Path]:
     """The report as JSON at `output`, and for classification `<stem>_confusion.png` beside it."""
+    from zazu.report.plots import confusion_plot  # the run report's own confusion figure
     from zazu.runs import atomic_write_json
 
     output = Path(output)
@@ -212,35 +213,9 @@ def write_report(report: dict[str, Any], output: str | Path) -> list[Path]:
     if "confusion_matrix" in report:
         png = output.with_name(output.stem + "_confusion.png")
         confusion = report["confusion_matrix"]
-        write_confusion_png(confusion["matrix"], confusion["classes"], png,
-                            title=f"{report['model']['file']} on {report['split']} ({report['images']} images)")
+        confusion_plot(confusion["matrix"], confusion["classes"],
+                       f"{report['model']['file']} on {report['split']} ({report['images']} images)", png)
         report = {**report, "confusion_matrix": {**confusion, "png": str(png)}}
         written.append(png)
     atomic_write_json(output, report)
     return written
-
-
-def write_confusion_png(matrix: list[list[int]], classes: list[str], path: Path, title: str = "") -> None:
-    """Rows: true class, columns: predicted class; counts written in the cells."""
-    import numpy as np
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure  # no pyplot: no global backend state, works headless
-
-    counts = np.asarray(matrix)
-    size = 2.5 + 0.5 * len(classes)
-    figure = Figure(figsize=(size + 1, size))
-    FigureCanvasAgg(figure)
-    axes = figure.add_subplot()
-    image = axes.imshow(counts, cmap="Blues")
-    figure.colorbar(image, ax=axes)
-    axes.set_xticks(range(len(classes)), classes, rotation=45, ha="right")
-    axes.set_yticks(range(len(classes)), classes)
-    axes.set_xlabel("predicted")
-    axes.set_ylabel("true")
-    axes.set_title(title, fontsize=9)
-    threshold = counts.max() / 2 if counts.size else 0
-    for (row, column), value in np.ndenumerate(counts):
-        axes.text(column, row, str(value), ha="center", va="center", fontsize=8,
-                  color="white" if value > threshold else "black")
-    figure.tight_layout()
-    figure.savefig(path, dpi=100)

@@ -2,39 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
-
-@dataclass(frozen=True)
-class ClassScore:
-    name: str
-    support: int          # validation images of this class
-    predicted: int        # images predicted as this class
-    precision: float | None  # None when nothing was predicted as this class
-    recall: float | None     # None when the class has no validation image
-
-
-def confusion_matrix(labels: list[int], predicted: list[int], n_classes: int) -> list[list[int]]:
-    """matrix[true][predicted] counts. Labels outside [0, n_classes) are an error of the input file."""
-    matrix = [[0] * n_classes for _ in range(n_classes)]
-    for true, pred in zip(labels, predicted, strict=True):
-        if not (0 <= true < n_classes and 0 <= pred < n_classes):
-            raise ValueError(f"class index out of range [0, {n_classes}). Received: label={true}, predicted={pred}")
-        matrix[true][pred] += 1
-    return matrix
-
-
-def class_scores(matrix: list[list[int]], classes: list[str]) -> list[ClassScore]:
-    scores = []
-    for k, name in enumerate(classes):
-        correct = matrix[k][k]
-        support = sum(matrix[k])
-        predicted = sum(row[k] for row in matrix)
-        scores.append(ClassScore(name, support, predicted,
-                                 correct / predicted if predicted else None,
-                                 correct / support if support else None))
-    return scores
+from zazu.metrics.classification import ClassScore, class_scores, confusion_matrix  # noqa: F401  (the report's API)
 
 
 def variants(val_predictions: dict[str, Any]) -> list[str]:
