@@ -69,9 +69,7 @@ def _build_once(spec) -> EntryCheck:
     with tempfile.TemporaryDirectory(prefix="zazu-zoo-check-") as trial_dir:
         try:
             adapter = spec.adapter_class({"name": spec.name, "task": spec.task, "trial_dir": trial_dir}, hp_values)
-            adapter.classes = list(CHECK_CLASSES)  # build() reads num_classes; no data is loaded
-            if callable(getattr(adapter, "make_coder", None)):
-                adapter.coder = adapter.make_coder()
+            adapter.prepare_inference(list(CHECK_CLASSES))  # what build() reads (classes, a detector's coder)
             model = adapter.build()
             if not isinstance(model, keras.Model):
                 return failed(f"build() returned {type(model).__name__}. Expected a keras.Model.")
