@@ -102,6 +102,10 @@ class Predictor:
 
     def predict_bytes(self, data: bytes, name: str = "image") -> dict[str, Any]:
         prediction, image = self.predict_native(data, name)
+        return self._answer(name, image, prediction)
+
+    def _answer(self, name: str, image: np.ndarray, prediction) -> dict[str, Any]:
+        """What predict writes and serve returns for one image."""
         return {"image": name, "width": int(image.shape[1]), "height": int(image.shape[0]), "task": self.task,
                 **self.adapter.prediction_json(prediction)}
 
@@ -114,8 +118,7 @@ class Predictor:
         prediction, image = self.predict_native(data, str(path))
         if draw_to is not None:
             self.adapter.draw_prediction(np.asarray(image, np.float32), prediction).save(draw_to)
-        return {"image": str(path), "width": int(image.shape[1]), "height": int(image.shape[0]), "task": self.task,
-                **self.adapter.prediction_json(prediction)}
+        return self._answer(str(path), image, prediction)
 
 
 def image_files(target: str | Path) -> list[Path]:
