@@ -118,6 +118,10 @@ def test_cli_predict_on_a_folder_writes_json_and_pngs_and_skips_a_corrupt_image(
     for record in records[:3]:
         shutil.copy(record["path"], images / Path(record["path"]).name)
     good = sorted(p.name for p in images.iterdir())
+    twin = images / (Path(good[0]).stem + ".jpg")  # same stem as a PNG: its own result files
+    from PIL import Image
+
+    Image.open(images / good[0]).convert("RGB").save(twin, "JPEG")
     (images / "truncated.png").write_bytes(Path(records[0]["path"]).read_bytes()[:120])
     (images / "notes.png").write_text("not an image")
     out = tmp_path / "out"
@@ -126,7 +130,10 @@ def test_cli_predict_on_a_folder_writes_json_and_pngs_and_skips_a_corrupt_image(
     result = CliRunner().invoke(cli, ["predict", model, str(images), "--draw", "--output", str(out)])
 
     assert result.exit_code == 1, result.output  # 1: some images were skipped
-    for name in good:
+    twins = [good[0], twin.name]  # a.png and a.jpg: results named by the full file name, not overwritten
+    assert {json.loads((out / f"{n}.json").read_text())["image"] for n in twins} == {str(images / n) for n in twins}
+    assert all((out / f"{n}.png").is_file() for n in twins)
+    for name in good[1:]:
         data = json.loads((out / f"{Path(name).stem}.json").read_text())
         assert data["image"].endswith(name) and data["label"] in ("circle", "cross", "square", "triangle")
         from PIL import Image
@@ -135,7 +142,7 @@ def test_cli_predict_on_a_folder_writes_json_and_pngs_and_skips_a_corrupt_image(
             assert drawn.size == (data["width"], data["height"])
     assert not (out / "truncated.json").exists() and not (out / "notes.json").exists()
     assert "truncated.png: unreadable image" in result.output and "notes.png: not an image" in result.output
-    assert "3 predicted, 2 skipped" in result.output
+    assert "4 predicted, 2 skipped" in result.output
     assert len(json.loads((out / "skipped.json").read_text())) == 2
 
 

@@ -37,14 +37,17 @@ def predict_command(model, images, output, draw, threads):
     out_dir = Path(output)
     out_dir.mkdir(parents=True, exist_ok=True)
     written, skipped = 0, []
+    stems = [p.stem for p in files]
     for path in files:
+        # a.jpg and a.png in one folder must not overwrite each other's results
+        base = path.stem if stems.count(path.stem) == 1 else path.name
         try:
-            result = predictor.predict_file(path, draw_to=out_dir / f"{path.stem}.png" if draw else None)
+            result = predictor.predict_file(path, draw_to=out_dir / f"{base}.png" if draw else None)
         except InvalidImage as error:
             skipped.append(str(error))
             console.print(f"[yellow]skipped[/yellow] {escape(str(error))}")
             continue
-        atomic_write_json(out_dir / f"{path.stem}.json", result)
+        atomic_write_json(out_dir / f"{base}.json", result)
         written += 1
         console.print(f"{escape(path.name)}: {escape(_headline(result))}")
     console.print(f"{written} predicted, {len(skipped)} skipped; results in {escape(str(out_dir))}")
