@@ -24,7 +24,6 @@ import math
 import os
 import shutil
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -90,18 +89,11 @@ def ensure_images(images: int, seed: int) -> tuple[Path, list[dict]]:
             return existing, json.loads((existing / "annotations.json").read_text(encoding="utf-8"))[:images]
     count = max(images, MIN_IMAGES)
     target = parent / f"seed{seed}-n{count}"
-    parent.mkdir(parents=True, exist_ok=True)
     print(f"generating {count} JPEGs into {target} ...", flush=True)
     start = time.perf_counter()
-    tmp = Path(tempfile.mkdtemp(dir=parent, prefix=f".{target.name}."))
-    try:
-        _write(tmp, count, seed)
-        os.replace(tmp, target)  # atomic: a half-written folder is never seen
-    except OSError:
-        if not target.is_dir():
-            raise
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+    from zazu.runs import atomic_make_folder
+
+    atomic_make_folder(target, lambda folder: _write(folder, count, seed))
     print(f"  done in {time.perf_counter() - start:.1f} s", flush=True)
     return target, json.loads((target / "annotations.json").read_text(encoding="utf-8"))[:images]
 

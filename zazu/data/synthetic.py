@@ -13,8 +13,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -147,14 +145,6 @@ def ensure_synthetic(task: str, seed: int = 0) -> Path:
     target = cache_root() / "datasets" / f"synthetic-{task}-v{VERSION}-seed{seed}"
     if target.is_dir():
         return target
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}."))
-    try:
-        WRITERS[task](tmp, seed=seed)
-        os.replace(tmp, target)  # atomic: a half-written dataset is never seen
-    except OSError:
-        if not target.is_dir():
-            raise
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-    return target
+    from zazu.runs import atomic_make_folder
+
+    return atomic_make_folder(target, lambda folder: WRITERS[task](folder, seed=seed))
