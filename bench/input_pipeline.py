@@ -14,6 +14,7 @@ alike; the load average is printed before and after, since timings on a busy
 machine are noisy.
 
     python bench/input_pipeline.py [--images 1000] [--size 320] [--batch-size 16] [--epochs 3] [--seed 0]
+                                   [--augmentation '{"noise": 0}']
 """
 
 from __future__ import annotations
@@ -250,7 +251,17 @@ def main(argv=None):
     parser.add_argument("--seed", type=int, default=0, help="data, shuffling and augmentation seed")
     parser.add_argument("--baseline-rotate", choices=("pil", "scipy"), default="pil",
                         help="how the baseline rotates: PIL (faster, the default) or scipy.ndimage.rotate")
+    parser.add_argument("--augmentation", default="{}", metavar="JSON",
+                        help="settings merged over the default set, e.g. '{\"noise\": 0}'; both sides use them")
     args = parser.parse_args(argv)
+    try:
+        overrides = json.loads(args.augmentation)
+    except json.JSONDecodeError as error:
+        parser.error(f"--augmentation must be a JSON object. Received: {args.augmentation!r} ({error})")
+    if not isinstance(overrides, dict):
+        parser.error(f"--augmentation must be a JSON object. Received: {args.augmentation!r}")
+    if set(overrides) - set(AUGMENTATION):  # the baseline implements only these
+        parser.error(f"--augmentation may set {', '.join(AUGMENTATION)}. Received: {', '.join(overrides)}")
     if args.images < 1 or args.size < 8 or args.batch_size < 1 or args.epochs < 1:
         parser.error("--images, --batch-size and --epochs must be >= 1 and --size >= 8")
 
@@ -265,7 +276,12 @@ def main(argv=None):
     from zazu.data.records import ImageRecord, Instance
     from zazu.data.synthetic import cache_root
 
-    settings = resolve_augmentation(AUGMENTATION)
+    from zazu.errors import ConfigError
+
+    try:
+        settings = resolve_augmentation({**AUGMENTATION, **overrides})
+    except ConfigError as error:
+        parser.error(str(error))
     records = [ImageRecord(path=a["file"], width=a["width"], height=a["height"],
                            instances=tuple(Instance(label=i["label"], box=tuple(i["box"])) for i in a["instances"]))
                for a in annotations]
@@ -282,7 +298,7 @@ def main(argv=None):
     print(f"images {len(paths)} from {folder}")
     print(f"size {args.size}x{args.size}  batch {args.batch_size}  epochs {args.epochs}  seed {args.seed}  "
           f"max_instances {MAX_INSTANCES}")
-    print(f"augmentation {json.dumps({k: settings[k] for k in AUGMENTATION})}")
+    print(f"augmentation {json.dumps({k: v for k, v in settings.items() if v})}")
     print("zazu cache: " + ("in memory (new per process)" if in_memory
                             else f"file {file_cache} (cleared before the run)"))
     print(f"baseline: keras.utils.PyDataset, workers=1, use_multiprocessing=False, rotate={args.baseline_rotate}")

@@ -49,6 +49,8 @@ def _iou(a, b) -> float:
     ({"horizontal_flip": True, "vertical_flip": True}, 0.95),
     ({"horizontal_flip": False, "rotation_range": 30}, 0.8),
     ({"horizontal_flip": False, "zoom_range": 0.3}, 0.85),
+    ({"horizontal_flip": True, "vertical_flip": True, "rotation_range": 20, "zoom_range": 0.2,
+      "width_shift_range": 0.1, "height_shift_range": 0.1}, 0.8),  # all at once: one composed transform
 ])
 def test_boxes_and_masks_follow_the_object(settings, min_box_iou):
     import tensorflow as tf
@@ -103,3 +105,5 @@ def test_unknown_or_bad_augmentation_keys_are_config_errors():
         resolve_augmentation({"noise": -1})
     with pytest.raises(ConfigError, match="horizontal_flip"):
         resolve_augmentation({"horizontal_flip": "yes"})
+    with pytest.raises(ConfigError, match="zoom_range` must be below 1"):
+        resolve_augmentation({"zoom_range": 1.5})

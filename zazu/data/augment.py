@@ -1,7 +1,9 @@
 """Augmentation from config, as Keras 3 preprocessing layers inside tf.data.
 
-Boxes and masks follow the image: the layers transform `bounding_boxes` and
-`segmentation_masks` with it. Afterwards boxes are clipped to the image and
+Geometry (flips, rotation, zoom, shift) is one layer, `zazu.data.affine.RandomAffine`,
+that resamples once instead of once per transform; contrast and brightness are
+Keras's own layers; noise is added last. Boxes and masks follow the image: the
+geometric layer transforms `bounding_boxes` and `segmentation_masks` with it. Afterwards boxes are clipped to the image and
 boxes left with (almost) no area are dropped (label -1), as are their masks.
 
 Config keys (the familiar ImageDataGenerator names):
@@ -45,32 +47,24 @@ def resolve_augmentation(config: dict | None) -> dict[str, Any]:
         elif isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
             raise ConfigError(f"`augmentation.{key}` must be a number >= 0. Received: {key}={value!r}")
         resolved[key] = value
+    if resolved["zoom_range"] >= 1:  # a scale of 1 - zoom_range must stay above 0
+        raise ConfigError(f"`augmentation.zoom_range` must be below 1. Received: zoom_range={resolved['zoom_range']!r}")
     return resolved
 
 
-def build_augmenter(settings: dict[str, Any], seed: int = 0, with_boxes: bool = True):
+def build_augmenter(settings: dict[str, Any], seed: int = 0):
     """Return fn(batch) -> batch for dicts with `images` (float 0-255), optional
     `bounding_boxes` {boxes [B, N, 4] xyxy pixels, labels [B, N], -1 = padding}
     and `segmentation_masks` [B, H, W, N]."""
     import keras
     import tensorflow as tf
 
-    box_format = {"bounding_box_format": "xyxy"} if with_boxes else {}
+    from zazu.data.affine import RandomAffine
+
     s = settings
-    layers = []  # geometric: move boxes and masks with the image
+    geometric = RandomAffine(s["horizontal_flip"], s["vertical_flip"], s["rotation_range"], s["zoom_range"],
+                             s["width_shift_range"], s["height_shift_range"], fill_value=PAD_VALUE, seed=seed)
     photometric = []  # pixel values only
-    modes = "_and_".join(m for m, on in (("horizontal", s["horizontal_flip"]), ("vertical", s["vertical_flip"])) if on)
-    if modes:
-        layers.append(keras.layers.RandomFlip(modes, seed=seed, **box_format))
-    if s["rotation_range"]:
-        layers.append(keras.layers.RandomRotation(s["rotation_range"] / 360.0, fill_mode="constant",
-                                                  seed=seed + 1, **box_format))
-    if s["zoom_range"]:
-        layers.append(keras.layers.RandomZoom(s["zoom_range"], fill_mode="constant", seed=seed + 2, **box_format))
-    if s["width_shift_range"] or s["height_shift_range"]:
-        layers.append(keras.layers.RandomTranslation(s["height_shift_range"], s["width_shift_range"],
-                                                     fill_mode="constant", seed=seed + 3,
-                                                     **box_format))
     if s["contrast_range"]:
         photometric.append(keras.layers.RandomContrast(s["contrast_range"], value_range=(0, 255), seed=seed + 4))
     if s["brightness_range"]:
@@ -78,26 +72,15 @@ def build_augmenter(settings: dict[str, Any], seed: int = 0, with_boxes: bool = 
     noise = float(s["noise"])
     generator = tf.random.Generator.from_seed(seed + 6) if noise else None
 
-    geometric_keys = ("images", "bounding_boxes", "segmentation_masks")
-
     def augment(batch: dict) -> dict:
-        out = dict(batch)
-        moving = {k: batch[k] for k in geometric_keys if k in batch}
-        # The layers fill uncovered areas with 0 in images and masks alike; shifting the
-        # images makes that fill the letterbox grey for them while masks stay empty there.
-        moving["images"] = moving["images"] - PAD_VALUE
-        for layer in layers:
-            moving = layer(moving, training=True)
-        out.update(moving)
-        images = out["images"] + PAD_VALUE
+        out = geometric(batch, training=True)
+        images = out["images"]
         for layer in photometric:
             images = layer(images, training=True)
         if generator is not None:
             images = images + generator.normal(tf.shape(images), stddev=noise)
         out["images"] = tf.clip_by_value(images, 0.0, 255.0)
         if "bounding_boxes" in out:
-            labels = tf.cast(tf.round(out["bounding_boxes"]["labels"]), batch["bounding_boxes"]["labels"].dtype)
-            out["bounding_boxes"] = {"boxes": out["bounding_boxes"]["boxes"], "labels": labels}
             out = _clip_and_drop(out)
         return out
 

@@ -137,11 +137,13 @@ def classification_dataset(
     ds = tf.data.Dataset.zip((images, tf.data.Dataset.from_tensor_slices(np.asarray(labels, dtype=np.int32))))
     if training:
         ds = ds.shuffle(min(len(paths), SHUFFLE_BUFFER), seed=seed, reshuffle_each_iteration=True)
-    ds = ds.batch(batch_size).map(lambda x, y: (tf.cast(x, tf.float32), y), num_parallel_calls=tf.data.AUTOTUNE)
-    if training and augment_settings is not None:
-        augment = build_augmenter(augment_settings, seed=seed, with_boxes=False)
-        ds = ds.map(lambda x, y: (augment({"images": x})["images"], y), num_parallel_calls=tf.data.AUTOTUNE)
-    return ds.prefetch(tf.data.AUTOTUNE)
+    augment = build_augmenter(augment_settings, seed=seed) if training and augment_settings is not None else None
+
+    def to_float(x, y):
+        x = tf.cast(x, tf.float32)
+        return (augment({"images": x})["images"] if augment is not None else x), y
+
+    return ds.batch(batch_size).map(to_float, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
 
 
 @dataclass
@@ -205,18 +207,18 @@ def instance_dataset(
         ds = ds.shuffle(min(len(paths), SHUFFLE_BUFFER), seed=seed, reshuffle_each_iteration=True)
     ds = ds.batch(batch_size)
 
+    augment = build_augmenter(augment_settings, seed=seed) if training and augment_settings is not None else None
+
     def to_float(batch):
-        batch = dict(batch)
-        batch["images"] = tf.cast(batch["images"], tf.float32)
+        # Masks stay uint8 through augmentation (a quarter of the bytes to resample), then become float.
+        batch = {**batch, "images": tf.cast(batch["images"], tf.float32)}
+        if augment is not None:
+            batch = augment(batch)
         if "segmentation_masks" in batch:
             batch["segmentation_masks"] = tf.cast(batch["segmentation_masks"], tf.float32)
         return batch
 
-    ds = ds.map(to_float, num_parallel_calls=tf.data.AUTOTUNE)
-    if training and augment_settings is not None:
-        augment = build_augmenter(augment_settings, seed=seed)
-        ds = ds.map(augment, num_parallel_calls=tf.data.AUTOTUNE)
-    return ds.prefetch(tf.data.AUTOTUNE)
+    return ds.map(to_float, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
 
 
 def representative_images(paths: Sequence[str], size: tuple[int, int], limit: int = 100,
