@@ -50,7 +50,11 @@ class RandomAffine(keras.layers.Layer):
         self.height_shift_range = float(height_shift_range)
         self.fill_value = float(fill_value)
         self.seed = seed
-        self._generator = None
+        import tensorflow as tf
+
+        # made here, outside any traced function, so every call continues one random stream
+        self._generator = (tf.random.Generator.from_seed(seed) if seed is not None
+                           else tf.random.Generator.from_non_deterministic_state())
 
     @property
     def active(self) -> bool:
@@ -63,19 +67,11 @@ class RandomAffine(keras.layers.Layer):
                 "zoom_range": self.zoom_range, "width_shift_range": self.width_shift_range,
                 "height_shift_range": self.height_shift_range, "fill_value": self.fill_value, "seed": self.seed}
 
-    def _random(self):
-        import tensorflow as tf
-
-        if self._generator is None:  # created on first use, so it lives where the tf.data function runs
-            self._generator = (tf.random.Generator.from_seed(self.seed) if self.seed is not None
-                               else tf.random.Generator.from_non_deterministic_state())
-        return self._generator
-
     def random_matrices(self, batch_size, height, width):
         """Per image, the forward map (original -> augmented) as [B, 2, 3] in box coordinates."""
         import tensorflow as tf
 
-        rng = self._random()
+        rng = self._generator
 
         def uniform(limit):
             return rng.uniform((batch_size,), -limit, limit) if limit else tf.zeros((batch_size,))

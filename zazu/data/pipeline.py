@@ -139,11 +139,11 @@ def classification_dataset(
         ds = ds.shuffle(min(len(paths), SHUFFLE_BUFFER), seed=seed, reshuffle_each_iteration=True)
     augment = build_augmenter(augment_settings, seed=seed) if training and augment_settings is not None else None
 
-    def to_float(x, y):
+    def model_batch(x, y):
         x = tf.cast(x, tf.float32)
         return (augment({"images": x})["images"] if augment is not None else x), y
 
-    return ds.batch(batch_size).map(to_float, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
+    return ds.batch(batch_size).map(model_batch, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
 
 
 @dataclass
@@ -209,7 +209,7 @@ def instance_dataset(
 
     augment = build_augmenter(augment_settings, seed=seed) if training and augment_settings is not None else None
 
-    def to_float(batch):
+    def model_batch(batch):
         # Masks stay uint8 through augmentation (a quarter of the bytes to resample), then become float.
         batch = {**batch, "images": tf.cast(batch["images"], tf.float32)}
         if augment is not None:
@@ -218,7 +218,7 @@ def instance_dataset(
             batch["segmentation_masks"] = tf.cast(batch["segmentation_masks"], tf.float32)
         return batch
 
-    return ds.map(to_float, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
+    return ds.map(model_batch, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
 
 
 def representative_images(paths: Sequence[str], size: tuple[int, int], limit: int = 100,
