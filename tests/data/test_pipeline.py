@@ -108,3 +108,22 @@ def test_preview_writes_a_png_grid(tmp_path, monkeypatch):
                         augment_settings=resolve_augmentation({"rotation_range": 15}))
     with Image.open(out) as im:
         assert im.size == (4 * 64 + 3 * 4, 2 * 64 + 4)
+
+
+def test_training_batches_mix_every_class_of_a_class_by_class_listing(tmp_path):
+    """Readers list folder-per-class files class by class: each epoch must be a permutation of the
+    whole set (a 512-image buffer left the first batches with one or two classes), and every image
+    must keep its own label."""
+    paths, labels = [], []
+    for label in range(3):
+        for i in range(300):  # 900 images: more than the old buffer, listed class by class
+            paths.append(_image(tmp_path / f"{label}-{i}.png", 4, 4, (label * 100, 0, 0)))
+            labels.append(label)
+    ds = pipeline.classification_dataset(paths, labels, (4, 4), 64, training=True, seed=0)
+    for epoch in range(2):
+        images, batch_labels = next(iter(ds))
+        counts = np.bincount(batch_labels.numpy(), minlength=3)
+        assert counts.min() >= 10, f"epoch {epoch}: first batch of 64 holds classes {counts.tolist()}"
+        assert np.array_equal(images.numpy()[:, 0, 0, 0], batch_labels.numpy() * 100.0)
+    seen = np.concatenate([y.numpy() for _, y in ds])
+    assert np.bincount(seen).tolist() == [300, 300, 300]

@@ -22,7 +22,6 @@ import numpy as np
 
 PAD_VALUE = 114.0  # letterbox padding grey
 MEMORY_CACHE_LIMIT = 1 << 30  # bytes of uint8 pixels kept in memory; more goes to a file cache
-SHUFFLE_BUFFER = 512  # images: a full-dataset buffer would hold every image in RAM and delay the first batch
 CACHE_VERSION = 1
 
 
@@ -119,6 +118,20 @@ def decoded_images(paths: Sequence[str], size: tuple[int, int], letterbox: bool)
     return cache_images(images, paths, size, {"kind": "letterbox" if letterbox else "classification"})
 
 
+def training_order(n: int, seed: int) -> np.ndarray:
+    """A seeded permutation of the training set, applied before decoding: readers list files class by
+    class, and a file-cached dataset too large for a full shuffle buffer must not see one class a batch."""
+    return np.random.default_rng(seed).permutation(n)
+
+
+def shuffle_all(ds, n: int, size: tuple[int, int], seed: int):
+    """Every epoch a fresh permutation of the whole (cached) training set. In memory the buffer holds
+    references to the cached images, so a full buffer costs nothing; a file-cached set (larger than
+    `MEMORY_CACHE_LIMIT`) shuffles within what fits in memory, on top of `training_order`."""
+    buffer = max(1, min(n, MEMORY_CACHE_LIMIT // (size[0] * size[1] * 3)))
+    return ds.shuffle(buffer, seed=seed, reshuffle_each_iteration=True)
+
+
 def classification_dataset(
     paths: Sequence[str],
     labels: Sequence[int],
@@ -133,10 +146,13 @@ def classification_dataset(
 
     from zazu.data.augment import build_augmenter
 
+    if training:
+        order = training_order(len(paths), seed)
+        paths, labels = [paths[i] for i in order], [labels[i] for i in order]
     images = decoded_images(paths, size, letterbox=False)
     ds = tf.data.Dataset.zip((images, tf.data.Dataset.from_tensor_slices(np.asarray(labels, dtype=np.int32))))
     if training:
-        ds = ds.shuffle(min(len(paths), SHUFFLE_BUFFER), seed=seed, reshuffle_each_iteration=True)
+        ds = shuffle_all(ds, len(paths), size, seed)
     augment = build_augmenter(augment_settings, seed=seed) if training and augment_settings is not None else None
 
     def model_batch(x, y):
@@ -197,6 +213,11 @@ def instance_dataset(
 
     from zazu.data.augment import build_augmenter
 
+    if training:
+        order = training_order(len(paths), seed)
+        paths = [paths[i] for i in order]
+        targets = InstanceTargets(targets.boxes[order], targets.labels[order], targets.scales[order],
+                                  None if targets.masks is None else targets.masks[order])
     images = decoded_images(paths, size, letterbox=True)
     columns = {"bounding_boxes": {"boxes": targets.boxes, "labels": targets.labels}}
     if targets.masks is not None:
@@ -204,7 +225,7 @@ def instance_dataset(
     ds = tf.data.Dataset.zip((images, tf.data.Dataset.from_tensor_slices(columns)))
     ds = ds.map(lambda image, rest: {"images": image, **rest})
     if training:
-        ds = ds.shuffle(min(len(paths), SHUFFLE_BUFFER), seed=seed, reshuffle_each_iteration=True)
+        ds = shuffle_all(ds, len(paths), size, seed)
     ds = ds.batch(batch_size)
 
     augment = build_augmenter(augment_settings, seed=seed) if training and augment_settings is not None else None
