@@ -56,26 +56,18 @@ The base class reads COCO / VOC / YOLO data, letterboxes and augments it, trains
 with a keep-best checkpoint, scores COCO val_mAP and exports int8 TFLite. What
 differs between detector families (heads, training targets, losses, decoding)
 is the coder from make_coder(); this skeleton uses Zazu's anchor-free CenterNet
-coder. build() is the network up to the coder's heads.
+coder. The network is the base class's build(): the `backbone` hyperparameter (a name from
+zazu.nn.backbones: simple, efficientnet_lite0..2, mobilenet_v2), a feature pyramid over the
+coder's strides and the coder's heads. Override build() only for another shape of network.
 """
 
 from zazu.adapters import DetectionAdapter
-from zazu.nn.backbones import fpn, simple_backbone
 from zazu.nn.centernet import CenterNetCoder
-from zazu.nn.layers import normalize_pixels
 
 
 class AdaptModel(DetectionAdapter):
     def make_coder(self):
         return CenterNetCoder(self.input_size, self.num_classes, int(self.hp.get("head_channels", 32)))
-
-    def build(self):
-        import keras  # inside the method, so `zazu zoo list` does not load TensorFlow
-
-        inputs = self.image_input()  # float pixels in [0, 255], letterboxed to input_size
-        features = simple_backbone(normalize_pixels(inputs), int(self.hp.get("backbone_width", 16)))
-        pyramid = fpn(features, (4, 8, 16, 32), int(self.hp.get("fpn_channels", 32)))
-        return keras.Model(inputs, self.coder.outputs(pyramid), name="{name}")
 '''
 
 _SEGMENTATION = '''"""{name}: an instance segmentation model for Zazu's zoo. Written by `zazu zoo new`; make it your own.
@@ -83,13 +75,11 @@ _SEGMENTATION = '''"""{name}: an instance segmentation model for Zazu's zoo. Wri
 The base class reads COCO / YOLO polygons or RLE, trains with a keep-best
 checkpoint, scores val_mask_mAP and exports int8 TFLite. The coder from
 make_coder() owns heads, targets, losses and mask assembly; this skeleton uses
-Zazu's prototype-mask coder on the CenterNet detector. build() is the network
-up to the coder's heads.
+Zazu's prototype-mask coder on the CenterNet detector. The network is the base class's
+build(): the `backbone` hyperparameter, a feature pyramid and the coder's heads.
 """
 
 from zazu.adapters import SegmentationAdapter
-from zazu.nn.backbones import fpn, simple_backbone
-from zazu.nn.layers import normalize_pixels
 from zazu.nn.protomask import ProtoMaskCoder
 
 
@@ -97,18 +87,10 @@ class AdaptModel(SegmentationAdapter):
     def make_coder(self):
         return ProtoMaskCoder(self.input_size, self.num_classes, int(self.hp.get("head_channels", 32)),
                               int(self.hp.get("prototypes", 8)))
-
-    def build(self):
-        import keras  # inside the method, so `zazu zoo list` does not load TensorFlow
-
-        inputs = self.image_input()  # float pixels in [0, 255], letterboxed to input_size
-        features = simple_backbone(normalize_pixels(inputs), int(self.hp.get("backbone_width", 16)))
-        pyramid = fpn(features, (4, 8, 16, 32), int(self.hp.get("fpn_channels", 32)))
-        return keras.Model(inputs, self.coder.outputs(pyramid), name="{name}")
 '''
 
 _LEARNING_RATE = {"name": "learning_rate", "values": [0.002, 0.001], "sampling": "log"}
-_DETECTOR_CONFIGS = {"input_size": 96, "batch_size": 16, "augment": True, "fpn_channels": 32,
+_DETECTOR_CONFIGS = {"input_size": 96, "batch_size": 16, "augment": True, "backbone": "simple", "fpn_channels": 32,
                      "head_channels": 32, "patience": 8}
 
 TEMPLATES: dict[str, tuple[str, list[dict[str, Any]], dict[str, Any]]] = {

@@ -73,9 +73,6 @@ class BaseAdapter:
         raise NotImplementedError
 
     # -- shared helpers -------------------------------------------------------
-    def hp_value(self, name: str, default: Any = None) -> Any:
-        return self.hp.get(name, default)
-
     @property
     def input_size(self) -> tuple[int, int]:
         """`input_size` hyperparameter: an int (square) or [height, width]."""
@@ -115,51 +112,110 @@ class BaseAdapter:
             return None
         return resolve_augmentation(self.model_specs.get("data", {}).get("augmentation"))
 
-    def fit_keeping_best(self, monitor: str, mode: str, default_patience: int = 5) -> None:
-        """Fit the compiled `self.model` on `self.train_ds` / `self.val_ds` with early stopping,
-        reduce-LR-on-plateau, a per-epoch CSV log, TensorBoard logs and a keep-best checkpoint (`model.keras`
-        in the trial folder), then reload that best epoch: it is what gets measured and shipped.
+    def compile_for(self, learning_rate: float) -> None:
+        """Compile `self.model` with this task's optimizer, losses and metrics at `learning_rate`
+        (called once per training phase)."""
+        raise NotImplementedError
+
+    def training_phases(self):
+        """The phases of this trial's training (`zazu.adapters.transfer`): one for a model trained from
+        scratch; frozen backbone, then fine-tuning, for a pretrained one."""
+        from zazu.adapters import transfer
+
+        self.backbone = transfer.pretrained_backbone(self.model, self.hp)
+        return transfer.plan_phases(self.hp, self.backbone is not None)
+
+    def fit_keeping_best(self, monitor: str, mode: str, default_patience: int = 5, phases=None,
+                         start_epoch: int = 0, best: float | None = None, history: dict | None = None) -> None:
+        """Fit `self.model` on `self.train_ds` / `self.val_ds`, phase by phase (`training_phases()`:
+        each sets what learns and compiles at its learning rate), with early stopping per phase,
+        reduce-LR-on-plateau, a per-epoch CSV log, TensorBoard logs and one keep-best checkpoint
+        (`model.keras` in the trial folder), then reload that best epoch: it is what gets measured and
+        shipped. `start_epoch`, `best` and `history`: what an earlier phase trained elsewhere (the
+        pooled-feature head of a classifier) left, its weights already in the checkpoint.
 
         A trial interrupted mid-training and run again continues from its last finished epoch
-        (`zazu.adapters.epoch_resume`)."""
+        (`zazu.adapters.epoch_resume`), in the phase that epoch belongs to."""
         import math
 
         import keras
 
-        from zazu.adapters import epoch_resume
+        from zazu.adapters import epoch_resume, transfer
         from zazu.console import epoch_callbacks
         from zazu.errors import TrialFailed
 
         folder = self.require_trial_dir()
         checkpoint = folder / CHECKPOINT
+        phases = self.training_phases() if phases is None else phases
         patience = int(self.hp.get("patience", default_patience))
         state = epoch_resume.saved_state(folder) if checkpoint.exists() else None
-        if state is not None:
-            epoch_resume.restore(self.model, folder, state)
-        initial_epoch = state["epochs_done"] if state else 0
+        done = state["epochs_done"] if state else start_epoch
+        threshold = state["best"] if state else best
         keep_best = keras.callbacks.ModelCheckpoint(checkpoint, monitor=monitor, mode=mode, save_best_only=True,
-                                                    initial_value_threshold=state["best"] if state else None)
-        callbacks = [
-            keras.callbacks.TerminateOnNaN(),
-            keep_best,
-            keras.callbacks.EarlyStopping(monitor=monitor, mode=mode, patience=patience),
-            keras.callbacks.ReduceLROnPlateau(monitor="val_loss", factor=0.5, patience=max(1, patience // 2)),
-            keras.callbacks.CSVLogger(str(folder / "history.csv"), append=state is not None),
-            keras.callbacks.TensorBoard(str(folder / "tensorboard"), write_graph=False),  # per-trial curves
-            epoch_resume.resume_callback(folder, keep_best, state),  # after keep_best: reads its best value
-            *epoch_callbacks(folder.name),  # per-epoch progress for the console, when a search listens
-        ]
-        history = self.model.fit(self.train_ds, validation_data=self.val_ds, epochs=int(self.hp["epochs"]),
-                                 initial_epoch=initial_epoch, callbacks=callbacks, verbose=0,
-                                 shuffle=False)  # tf.data shuffles
-        earlier = state["history"] if state else {}
-        self.history = {k: list(earlier.get(k, [])) + list(v) for k, v in history.history.items()}
-        self.resumed_from_epoch = initial_epoch
+                                                    initial_value_threshold=threshold)
+        resume_point = epoch_resume.resume_callback(folder, keep_best, state or (
+            {"history": history} if history else None))
+        self.history = {k: list(v) for k, v in ((state or {}).get("history") or history or {}).items()}
+        self.resumed_from_epoch = state["epochs_done"] if state else 0
+        append = state is not None or start_epoch > 0
+        phase_start = start_epoch
+        for phase in phases:
+            if done >= phase.end_epoch:
+                phase_start = phase.end_epoch
+                continue
+            if checkpoint.exists() and self.past_deadline():
+                break  # the time budget is spent: keep what the earlier phases reached
+            transfer.apply_phase(self.model, phase, getattr(self, "backbone", None))
+            self.compile_for(phase.learning_rate)
+            if state is not None:
+                epoch_resume.restore(self.model, folder, state)
+                state = None
+            callbacks = [
+                keras.callbacks.TerminateOnNaN(),
+                keep_best,
+                keras.callbacks.EarlyStopping(monitor=monitor, mode=mode, patience=patience),
+                keras.callbacks.ReduceLROnPlateau(monitor="val_loss", factor=0.5, patience=max(1, patience // 2)),
+                keras.callbacks.CSVLogger(str(folder / "history.csv"), append=append),
+                keras.callbacks.TensorBoard(str(folder / "tensorboard"), write_graph=False),  # per-trial curves
+                resume_point,  # after keep_best: reads its best value
+                *epoch_callbacks(folder.name),  # per-epoch progress for the console, when a search listens
+                *self.deadline_callbacks(),
+            ]
+            fitted = self.model.fit(self.train_ds, validation_data=self.val_ds, epochs=phase.end_epoch,
+                                    initial_epoch=max(done, phase_start), callbacks=callbacks, verbose=0,
+                                    shuffle=False)  # tf.data shuffles
+            for key, values in fitted.history.items():
+                self.history.setdefault(key, []).extend(values)
+            done = max(done, phase_start) + len(fitted.history.get("loss", []))
+            phase_start = phase.end_epoch
+            append = True
         losses = self.history.get("loss", [])
         if any(not math.isfinite(v) for v in losses) or not checkpoint.exists():
             raise TrialFailed(f"training loss became NaN or infinite (loss per epoch: {losses}).")
         epoch_resume.finish(folder)
         self.model = self.load_trained(checkpoint, compile=self.reload_compiled)
+
+    def past_deadline(self) -> bool:
+        import time
+
+        deadline = self.model_specs.get("deadline")
+        return deadline is not None and time.time() >= deadline
+
+    def deadline_callbacks(self) -> list:
+        """Stop training after the epoch that ends past the search's time budget (`model_specs["deadline"]`,
+        a `time.time()`); the best epoch so far is what the trial keeps."""
+        import keras
+
+        if self.model_specs.get("deadline") is None:
+            return []
+        past_deadline = self.past_deadline
+
+        class StopAtDeadline(keras.callbacks.Callback):
+            def on_epoch_end(self, epoch, logs=None):
+                if past_deadline():
+                    self.model.stop_training = True
+
+        return [StopAtDeadline()]
 
     @staticmethod
     def load_trained(path: Path, compile: bool = True):

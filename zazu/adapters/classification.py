@@ -7,7 +7,9 @@ checkpoint (`model.keras` in the trial folder). Metrics: `val_accuracy` and
 
 Hyperparameters read from `self.hp` (all optional): input_size (64),
 batch_size (32), learning_rate (1e-3), augment (true: the run's `augmentation` settings),
-patience (5), weights (null), dropout (0.2).
+patience (5), weights (null), dropout (0.2); for a pretrained backbone (`backbone_classifier()`),
+backbone, freeze_epochs, fine_tune_blocks and fine_tune_lr (`zazu.adapters.transfer`). While the
+backbone is frozen, the head trains on pooled features computed once (`zazu.adapters.pooled_features`).
 """
 
 from __future__ import annotations
@@ -22,7 +24,8 @@ from zazu.adapters.base import BaseAdapter
 class ClassificationAdapter(BaseAdapter):
     task = "classification"
     objective = "val_accuracy"
-    known_hyperparameters = ("input_size", "batch_size", "learning_rate", "augment", "patience", "weights", "dropout")
+    known_hyperparameters = ("input_size", "batch_size", "learning_rate", "augment", "patience", "weights", "dropout",
+                             "backbone", "freeze_epochs", "fine_tune_blocks", "fine_tune_lr")
 
     def data_loader(self) -> None:
         dataset, sides = self.load_split()
@@ -47,23 +50,79 @@ class ClassificationAdapter(BaseAdapter):
         """Pooled features -> dropout -> softmax over the dataset's classes."""
         import keras
 
-        x = keras.layers.Dropout(float(self.hp.get("dropout", 0.2)))(features)
+        x = keras.layers.Dropout(float(self.hp.get("dropout", 0.2)), name="head_dropout")(features)
         return keras.layers.Dense(self.num_classes, activation="softmax", name="probabilities")(x)
+
+    def backbone_classifier(self, backbone: str | None = None):
+        """A classifier on a backbone of `zazu.nn.backbones` (default: the `backbone` hp): its
+        deepest features, global average pooling (`pool`), then `classifier_head`."""
+        import keras
+
+        from zazu.nn.backbones import build_backbone
+
+        inputs = self.image_input()
+        features = build_backbone(backbone or self.hp["backbone"], inputs, self.hp)
+        pooled = keras.layers.GlobalAveragePooling2D(name="pool")(features[max(features)])
+        return keras.Model(inputs, self.classifier_head(pooled), name=str(self.model_specs.get("name", "classifier")))
 
     def weights(self) -> str | None:
         """`weights` hyperparameter: None (from scratch), 'imagenet' (needs a network) or a local file."""
         return self.hp.get("weights")
 
     # -- lifecycle ----------------------------------------------------------------
-    def train(self) -> None:
+    def compile_for(self, learning_rate: float) -> None:
         import keras
 
-        self.model.compile(
-            optimizer=keras.optimizers.Adam(float(self.hp.get("learning_rate", 1e-3))),
-            loss="sparse_categorical_crossentropy",
-            metrics=["accuracy"],
-        )
-        self.fit_keeping_best("val_accuracy", "max", default_patience=5)
+        self.model.compile(optimizer=keras.optimizers.Adam(learning_rate), loss="sparse_categorical_crossentropy",
+                           metrics=["accuracy"])
+
+    def train(self) -> None:
+        from zazu.adapters import epoch_resume
+
+        phases = self.training_phases()
+        start, best, history = 0, None, None
+        if phases[0].name == "frozen" and self._has_pooled_head():
+            state = epoch_resume.saved_state(self.require_trial_dir())
+            if state is None or state["epochs_done"] < phases[0].end_epoch:
+                start, best, history = self.fit_head_on_pooled_features(phases[0])
+            phases = phases[1:]
+        self.fit_keeping_best("val_accuracy", "max", 5, phases, start, best, history)
+
+    def _has_pooled_head(self) -> bool:
+        names = {layer.name for layer in self.model.layers}
+        return {"pool", "head_dropout", "probabilities"} <= names
+
+    def fit_head_on_pooled_features(self, phase) -> tuple[int, float, dict]:
+        """The frozen phase on cached pooled features: only the head (dropout + dense) learns, on
+        un-augmented images. Leaves the whole model, best head epoch, in the trial's checkpoint.
+        Returns (epochs done, best val_accuracy, per-epoch history)."""
+        import keras
+
+        from zazu.adapters.base import CHECKPOINT
+        from zazu.adapters.pooled_features import pooled_features
+        from zazu.console import epoch_callbacks
+
+        folder = self.require_trial_dir()
+        extractor = keras.Model(self.model.input, self.model.get_layer("pool").output)
+        settings = {"backbone": str(self.hp.get("backbone")), "weights": str(self.hp.get("weights"))}
+        batch = int(self.hp.get("batch_size", 32))
+        train_x = pooled_features(extractor, self.train_paths, self.input_size, batch, settings)
+        val_x = pooled_features(extractor, self.val_paths, self.input_size, batch, settings)
+        features = keras.Input(train_x.shape[1:])
+        head = keras.Model(features, self.model.get_layer("probabilities")(self.model.get_layer("head_dropout")(features)))
+        head.compile(optimizer=keras.optimizers.Adam(phase.learning_rate), loss="sparse_categorical_crossentropy",
+                     metrics=["accuracy"])
+        patience = int(self.hp.get("patience", 5))
+        fitted = head.fit(train_x, np.asarray(self.train_labels), batch_size=batch, epochs=phase.end_epoch,
+                          validation_data=(val_x, np.asarray(self.val_labels)), shuffle=True, verbose=0,
+                          callbacks=[keras.callbacks.EarlyStopping(monitor="val_accuracy", mode="max",
+                                                                   patience=patience, restore_best_weights=True),
+                                     keras.callbacks.CSVLogger(str(folder / "history.csv")),
+                                     *epoch_callbacks(folder.name)])
+        best = float(head.evaluate(val_x, np.asarray(self.val_labels), verbose=0, return_dict=True)["accuracy"])
+        self.compile_for(phase.learning_rate)  # the checkpoint reloads compiled, for get_metrics
+        self.model.save(folder / CHECKPOINT)
+        return phase.end_epoch, best, {k: [float(v) for v in values] for k, values in fitted.history.items()}
 
     def get_metrics(self) -> dict[str, float]:
         results = self.model.evaluate(self.val_ds, verbose=0, return_dict=True)

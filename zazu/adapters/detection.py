@@ -1,4 +1,5 @@
-"""Base adapter for object detection: a zoo model writes `make_coder()` and `build()`.
+"""Base adapter for object detection: a zoo model writes `make_coder()` (and `build()` only for a
+network that is not backbone -> pyramid -> heads).
 
 The coder (e.g. `zazu.nn.centernet.CenterNetCoder`, `zazu.nn.retinanet.RetinaNetCoder`)
 owns what differs between detector families: the heads, the training targets,
@@ -29,7 +30,8 @@ class DetectionAdapter(BaseAdapter):
     uses_masks = False
     reload_compiled = False  # the coders' losses are closures
     known_hyperparameters = ("input_size", "batch_size", "learning_rate", "augment", "patience", "max_instances",
-                             "score_threshold", "nms_iou", "max_detections")
+                             "score_threshold", "nms_iou", "max_detections", "backbone", "fpn_channels",
+                             "weights", "freeze_epochs", "fine_tune_blocks", "fine_tune_lr")
 
     # -- what a zoo model writes ------------------------------------------------------
     def make_coder(self):
@@ -38,8 +40,17 @@ class DetectionAdapter(BaseAdapter):
         raise NotImplementedError(f"{type(self).__name__}.make_coder() must return a detection coder.")
 
     def build(self):
-        """Return an uncompiled `keras.Model` from `self.image_input()` to `self.coder.outputs(features)`."""
-        raise NotImplementedError(f"{type(self).__name__}.build() must return a keras.Model.")
+        """An uncompiled `keras.Model`: image -> backbone (`backbone` hp, from `zazu.nn.backbones`) ->
+        feature pyramid over `self.coder.strides` (`fpn_channels` hp) -> `self.coder.outputs`.
+        Override it for another shape of network."""
+        import keras
+
+        from zazu.nn.backbones import build_backbone, fpn
+
+        inputs = self.image_input()
+        features = build_backbone(self.hp.get("backbone", "simple"), inputs, self.hp)
+        pyramid = fpn(features, self.coder.strides, int(self.hp.get("fpn_channels", 64)))
+        return keras.Model(inputs, self.coder.outputs(pyramid), name=str(self.model_specs.get("name", "detector")))
 
     # -- lifecycle ----------------------------------------------------------------------------
     def data_loader(self) -> None:
@@ -73,11 +84,12 @@ class DetectionAdapter(BaseAdapter):
         self.val_ds = val.map(to_xy, num_parallel_calls=tf.data.AUTOTUNE)
         self.val_images = val.map(lambda b: b["images"])
 
-    def train(self) -> None:
+    def compile_for(self, learning_rate: float) -> None:
         import keras
 
-        self.model.compile(optimizer=keras.optimizers.Adam(float(self.hp.get("learning_rate", 1e-3)), clipnorm=10.0),
-                           loss=self.coder.losses())
+        self.model.compile(optimizer=keras.optimizers.Adam(learning_rate, clipnorm=10.0), loss=self.coder.losses())
+
+    def train(self) -> None:
         self.fit_keeping_best("val_loss", "min", default_patience=8)
 
     # -- prediction and metrics -------------------------------------------------------------

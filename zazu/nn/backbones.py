@@ -1,12 +1,24 @@
-"""Backbones that return feature maps at strides 4, 8, 16 and 32 (dict stride -> tensor).
+"""Backbones: one registry that detectors, segmenters and classifiers select by name.
 
-Everything is plain Conv2D / DepthwiseConv2D / BatchNorm / ReLU(6) / pooling, which
-quantizes to int8 and maps to an Edge TPU.
+Every backbone takes float RGB pixels in [0, 255] (it normalises them itself, as
+its weights expect) and returns feature maps at strides 4, 8, 16 and 32 (dict
+stride -> tensor). Everything is plain Conv2D / DepthwiseConv2D / BatchNorm /
+ReLU(6) / pooling, which quantizes to int8 and maps to an Edge TPU.
+
+A pretrained backbone is a nested `keras.Model` named `backbone` inside the
+zoo model, so the transfer-learning phases (`zazu.adapters.transfer`) can freeze
+it and unfreeze its top blocks without knowing which backbone it is.
 """
 
 from __future__ import annotations
 
-from zazu.nn.layers import set_batchnorm_momentum, upsample_nearest
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from zazu.nn.layers import normalize_pixels, set_batchnorm_momentum, upsample_nearest
+
+BACKBONE_LAYER = "backbone"  # the nested model's name inside a zoo model
+FEATURE_STRIDES = (4, 8, 16, 32)
 
 
 def conv_bn_relu(x, filters: int, kernel: int = 3, stride: int = 1, name: str | None = None):
@@ -19,10 +31,10 @@ def conv_bn_relu(x, filters: int, kernel: int = 3, stride: int = 1, name: str | 
 
 
 def simple_backbone(x, width: int = 16, blocks_per_stage: int = 1) -> dict[int, object]:
-    """A small plain CNN: a stride-2 stem, then a stride-2 stage per level (4, 8, 16, 32)."""
+    """A small plain CNN on normalised pixels: a stride-2 stem, then a stride-2 stage per level."""
     features = {}
     x = conv_bn_relu(x, width, stride=2)
-    for level, stride in enumerate((4, 8, 16, 32)):
+    for level, stride in enumerate(FEATURE_STRIDES):
         filters = width * 2 ** (level + 1)
         x = conv_bn_relu(x, filters, stride=2)
         for _ in range(blocks_per_stage):
@@ -35,36 +47,92 @@ MOBILENET_V2_TAPS = {4: "block_3_expand_relu", 8: "block_6_expand_relu", 16: "bl
                      32: "out_relu"}
 
 
-def mobilenet_v2_backbone(x, input_shape, alpha: float = 0.35, weights=None) -> dict[int, object]:
-    """keras.applications MobileNetV2 (from scratch unless `weights`), tapped at 4 strides."""
+@dataclass(frozen=True)
+class Backbone:
+    """One entry of the registry. `build(pixels, hp)` -> {stride: feature map}. `pretrained`: where
+    `weights: imagenet` comes from ("package": an installed pip package, offline; "keras": Keras's
+    download, needs a network; None: no pretrained weights). `blocks`: how many blocks
+    `set_trainable_top_blocks` can unfreeze (0 for a backbone that is never frozen)."""
+
+    name: str
+    build: Callable
+    pretrained: str | None = None
+    blocks: Callable[[], int] = lambda: 0
+    set_trainable_top_blocks: Callable | None = None
+
+
+def _simple(pixels, hp):
+    return simple_backbone(normalize_pixels(pixels), int(hp.get("backbone_width", 16)),
+                           int(hp.get("backbone_blocks", 1)))
+
+
+def _mobilenet_v2(pixels, hp):
     import keras
 
-    base = keras.applications.MobileNetV2(input_shape=input_shape, alpha=alpha, include_top=False, weights=weights)
+    base = keras.applications.MobileNetV2(input_shape=tuple(pixels.shape[1:]), alpha=float(hp.get("alpha", 0.35)),
+                                          include_top=False, weights=hp.get("weights"))
     set_batchnorm_momentum(base)
-    taps = keras.Model(base.input, [base.get_layer(MOBILENET_V2_TAPS[s]).output for s in (4, 8, 16, 32)],
+    taps = keras.Model(base.input, [base.get_layer(MOBILENET_V2_TAPS[s]).output for s in FEATURE_STRIDES],
                        name="mobilenet_v2_features")
-    return dict(zip((4, 8, 16, 32), taps(x)))
+    return dict(zip(FEATURE_STRIDES, taps(normalize_pixels(pixels))))
 
 
-def build_backbone(name: str, x, input_shape, hp: dict) -> dict[int, object]:
-    if name == "simple":
-        return simple_backbone(x, int(hp.get("backbone_width", 16)), int(hp.get("backbone_blocks", 1)))
-    if name == "mobilenet_v2":
-        return mobilenet_v2_backbone(x, input_shape, float(hp.get("alpha", 0.35)), hp.get("weights"))
-    raise ValueError(f"Unknown backbone. Expected simple or mobilenet_v2. Received: backbone={name!r}")
+def _efficientnet_lite(variant: str):
+    def build(pixels, hp):
+        from zazu.nn.efficientnet_lite import efficientnet_lite
+
+        model = efficientnet_lite(variant, tuple(pixels.shape[1:]), include_top=False, weights=hp.get("weights"),
+                                  name=BACKBONE_LAYER)
+        return dict(zip(FEATURE_STRIDES, model(pixels)))
+
+    def blocks():
+        from zazu.nn.efficientnet_lite import num_blocks
+
+        return num_blocks(variant)
+
+    def set_trainable(backbone, count):
+        from zazu.nn.efficientnet_lite import set_trainable_top_blocks
+
+        set_trainable_top_blocks(backbone, count)
+
+    return Backbone(variant, build, pretrained="package", blocks=blocks, set_trainable_top_blocks=set_trainable)
+
+
+BACKBONES: dict[str, Backbone] = {
+    "simple": Backbone("simple", _simple),
+    "mobilenet_v2": Backbone("mobilenet_v2", _mobilenet_v2, pretrained="keras"),
+    **{f"efficientnet_lite{i}": _efficientnet_lite(f"efficientnet_lite{i}") for i in range(3)},
+}
+
+
+def get_backbone(name: str) -> Backbone:
+    if name not in BACKBONES:
+        raise ValueError(f"Unknown backbone. Expected one of {', '.join(BACKBONES)}. Received: backbone={name!r}")
+    return BACKBONES[name]
+
+
+def build_backbone(name: str, pixels, hp: dict) -> dict[int, object]:
+    """Feature maps {4, 8, 16, 32: tensor} of backbone `name` on float pixels [0, 255]."""
+    return get_backbone(name).build(pixels, hp)
 
 
 def fpn(features: dict[int, object], strides: tuple[int, ...], channels: int) -> dict[int, object]:
-    """Feature pyramid: 1x1 laterals, top-down nearest upsampling and adds, 3x3 smoothing."""
+    """Feature pyramid: 1x1 laterals, top-down nearest upsampling and adds, 3x3 smoothing. Strides
+    beyond the backbone's deepest (e.g. 64) are stride-2 convolutions on the level below them."""
     from keras import layers
 
     out = {}
     top = None
-    for stride in sorted(strides, reverse=True):
+    for stride in sorted((s for s in strides if s in features), reverse=True):
         lateral = layers.Conv2D(channels, 1, padding="same")(features[stride])
         if top is not None:
             # not UpSampling2D: it converts to RESHAPE + TILE, which an Edge TPU cannot run
             lateral = layers.Add()([lateral, upsample_nearest(top, (lateral.shape[1], lateral.shape[2]))])
         top = lateral
         out[stride] = conv_bn_relu(lateral, channels)
+    for stride in sorted(s for s in strides if s not in features):
+        if stride // 2 not in out:
+            raise ValueError(f"fpn: no level below stride {stride}. Expected strides that double from "
+                             f"{sorted(features)}. Received: strides={tuple(strides)}")
+        out[stride] = conv_bn_relu(out[stride // 2], channels, stride=2)
     return out

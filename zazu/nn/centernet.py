@@ -15,7 +15,8 @@ WH_WEIGHT = 0.1
 
 
 class CenterNetCoder:
-    stride = 4
+    stride = 4  # the heads' level
+    strides = (4, 8, 16, 32)  # the pyramid it needs: top-down from the backbone's deepest level to stride 4
 
     def __init__(self, image_size: tuple[int, int], num_classes: int, head_channels: int = 64):
         self.image_size = image_size

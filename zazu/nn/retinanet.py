@@ -18,10 +18,10 @@ NEGATIVE_IOU = 0.4
 
 
 class RetinaNetCoder:
-    strides = (8, 16, 32)
-
     def __init__(self, image_size: tuple[int, int], num_classes: int, anchor_scales=(1.0, 1.26, 1.587),
-                 anchor_ratios=(0.5, 1.0, 2.0), head_channels: int = 64, head_depth: int = 2):
+                 anchor_ratios=(0.5, 1.0, 2.0), head_channels: int = 64, head_depth: int = 2,
+                 strides: tuple[int, ...] = (8, 16, 32)):
+        self.strides = tuple(int(s) for s in strides)  # P3-P5; (8, 16, 32, 64) adds P6 for large objects
         self.image_size = image_size
         self.num_classes = num_classes
         self.scales = [float(s) for s in anchor_scales]

@@ -95,10 +95,13 @@ class RunFolder:
         oracle = make_oracle(config["search_method"], self.task, codec.hyperparameters(), self.shares[index],
                              config["epochs"], seed=config["seed"] + index,
                              max_failures=config["max_consecutive_failed_trials"])
+        base_model_specs = self.base_model_specs()
+        if deadline is not None:  # a trial still training when the budget is spent stops at its best epoch
+            base_model_specs["deadline"] = deadline
         with contextlib.redirect_stdout(io.StringIO()):  # keras-tuner prints "Reloading Tuner from ..."
             tuner = LifecycleTuner(
                 oracle, spec=spec, codec=codec, task=self.task, run_dir=self.run_dir,
-                base_model_specs=self.base_model_specs(), epochs=config["epochs"], reporter=reporter,
+                base_model_specs=base_model_specs, epochs=config["epochs"], reporter=reporter,
                 after_trial=after_trial)
         if not tuner._is_worker():
             tuner.oracle.deadline = deadline
