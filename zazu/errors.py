@@ -26,5 +26,9 @@ class DatasetError(ZazuError):
     """A dataset cannot be read or is unusable."""
 
 
+class WeightsError(ZazuError):
+    """A pretrained weights file is missing, corrupt, unsafe or does not fit the network."""
+
+
 class TrialFailed(Exception):
     """One trial failed; the search records it and continues."""
