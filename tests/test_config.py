@@ -44,13 +44,22 @@ def config_error(*args, **kwargs) -> str:
 # --- defaults and merging ------------------------------------------------------
 
 
-def test_defaults_resolve_unchanged():
+def test_defaults_resolve_unchanged_but_for_the_time_budget_of_the_task():
     config = resolve_config()
-    assert config == load_defaults()
+    assert config == {**load_defaults(), "time_budget": 3}
     assert config["task"] == "classification"
     assert config["data"]["home_path"] is None
     assert config["data"]["annotation_type"] == "auto"
     assert config["max_instances_at_once"] == 1
+
+
+@pytest.mark.parametrize("task, minutes", [("classification", 3), ("detection", 8), ("instance_segmentation", 8)])
+def test_the_default_time_budget_depends_on_the_task_and_a_fixed_training_has_none(task, minutes, tmp_path):
+    assert resolve_config(overrides={"task": task})["time_budget"] == minutes
+    (tmp_path / "none.yaml").write_text("time_budget: null\n", encoding="utf-8")
+    assert resolve_config(tmp_path / "none.yaml", overrides={"task": task})["time_budget"] is None
+    fixed = resolve_config(overrides={"task": task, "models": ["m"], "fixed_hyperparameters": {"epochs_x": 1}})
+    assert fixed["time_budget"] is None
 
 
 def test_parallel_trials_are_accepted():
@@ -84,7 +93,7 @@ def test_partial_nested_section_keeps_other_nested_defaults(tmp_path):
 def test_empty_config_file_means_defaults(tmp_path):
     path = tmp_path / "empty.yaml"
     path.write_text("", encoding="utf-8")
-    assert resolve_config(path) == load_defaults()
+    assert resolve_config(path) == resolve_config()
 
 
 def test_cli_overrides_beat_the_config_file(tmp_path):
