@@ -192,6 +192,8 @@ class BaseAdapter:
         losses = self.history.get("loss", [])
         if any(not math.isfinite(v) for v in losses) or not checkpoint.exists():
             raise TrialFailed(f"training loss became NaN or infinite (loss per epoch: {losses}).")
+        if start_epoch:  # phases trained apart log different metrics: one table for all of them
+            epoch_resume.write_history(folder, self.history, len(losses))
         epoch_resume.finish(folder)
         self.model = self.load_trained(checkpoint, compile=self.reload_compiled)
 

@@ -22,6 +22,8 @@ import numpy as np
 from zazu.adapters.base import BaseAdapter
 from zazu.runs import atomic_write_json
 
+HEADS_LAYER = "heads"  # pyramid + heads as one nested model, when the backbone is pretrained
+
 
 class DetectionAdapter(BaseAdapter):
     task = "detection"
@@ -42,15 +44,35 @@ class DetectionAdapter(BaseAdapter):
     def build(self):
         """An uncompiled `keras.Model`: image -> backbone (`backbone` hp, from `zazu.nn.backbones`) ->
         feature pyramid over `self.coder.strides` (`fpn_channels` hp) -> `self.coder.outputs`.
-        Override it for another shape of network."""
+        With a pretrained backbone, pyramid and heads are one nested model (`heads`), so the frozen
+        phase can train them on cached backbone features. Override it for another shape of network."""
         import keras
 
-        from zazu.nn.backbones import build_backbone, fpn
+        from zazu.nn.backbones import build_backbone
 
         inputs = self.image_input()
         features = build_backbone(self.hp.get("backbone", "simple"), inputs, self.hp)
-        pyramid = fpn(features, self.coder.strides, int(self.hp.get("fpn_channels", 64)))
-        return keras.Model(inputs, self.coder.outputs(pyramid), name=str(self.model_specs.get("name", "detector")))
+        self.head_strides = [s for s in sorted(features) if s in self.coder.strides]
+        if self.pretrained_backbone_named():
+            feature_inputs = [keras.Input(features[s].shape[1:], name=f"features_{s}") for s in self.head_strides]
+            heads = keras.Model(feature_inputs, self.heads(dict(zip(self.head_strides, feature_inputs))),
+                                name=HEADS_LAYER)
+            outputs = heads([features[s] for s in self.head_strides])
+        else:
+            outputs = self.heads({s: features[s] for s in self.head_strides})
+        return keras.Model(inputs, outputs, name=str(self.model_specs.get("name", "detector")))
+
+    def heads(self, features: dict[int, object]) -> list:
+        """Backbone features {stride: tensor} -> pyramid (`fpn_channels` hp) -> the coder's outputs."""
+        from zazu.nn.backbones import fpn
+
+        return self.coder.outputs(fpn(features, self.coder.strides, int(self.hp.get("fpn_channels", 64))))
+
+    def pretrained_backbone_named(self) -> bool:
+        from zazu.nn.backbones import get_backbone
+
+        entry = get_backbone(str(self.hp.get("backbone", "simple")))
+        return entry.set_trainable_top_blocks is not None and self.hp.get("weights") not in (None, "", False)
 
     # -- lifecycle ----------------------------------------------------------------------------
     def data_loader(self) -> None:
@@ -90,7 +112,88 @@ class DetectionAdapter(BaseAdapter):
         self.model.compile(optimizer=keras.optimizers.Adam(learning_rate, clipnorm=10.0), loss=self.coder.losses())
 
     def train(self) -> None:
-        self.fit_keeping_best("val_loss", "min", default_patience=8)
+        from zazu.adapters import epoch_resume
+
+        phases = self.training_phases()
+        start, best, history = 0, None, None
+        if phases[0].name == "frozen" and HEADS_LAYER in {layer.name for layer in self.model.layers}:
+            state = epoch_resume.saved_state(self.require_trial_dir())
+            if state is None or state["epochs_done"] < phases[0].end_epoch:
+                start, best, history = self.fit_heads_on_cached_features(phases[0])
+            phases = phases[1:]
+        self.fit_keeping_best("val_loss", "min", 8, phases, start, best, history)
+
+    def fit_heads_on_cached_features(self, phase) -> tuple[int, float, dict]:
+        """The frozen phase on backbone features computed once per trial set-up: the pyramid and heads
+        learn from the features of every training image and of its mirror image (the horizontal flip,
+        exactly, when the run's augmentation flips), with boxes and masks mirrored to match. Leaves the
+        whole model, best epoch, in the trial's checkpoint. Returns (epochs done, best val_loss, history)."""
+        import keras
+        import tensorflow as tf
+
+        from zazu.adapters.base import CHECKPOINT
+        from zazu.console import epoch_callbacks
+        from zazu.nn.backbones import BACKBONE_LAYER, FEATURE_STRIDES
+
+        folder = self.require_trial_dir()
+        backbone = self.model.get_layer(BACKBONE_LAYER)
+        heads = self.model.get_layer(HEADS_LAYER)
+        levels = [FEATURE_STRIDES.index(s) for s in self.head_strides]
+        batch = int(self.hp.get("batch_size", 16))
+        flip = bool((self.augmentation() or {}).get("horizontal_flip"))
+        width = float(self.input_size[1])
+
+        def features_of(records, mirrored: bool):
+            images, targets = self._pipeline(records, False, None)
+            parts = [[] for _ in levels]
+            for b in images:
+                x = tf.reverse(b["images"], axis=[2]) if mirrored else b["images"]
+                outputs = backbone(x, training=False)
+                for k, level in enumerate(levels):
+                    parts[k].append(np.asarray(outputs[level], np.float16))  # half the memory; heads read float32
+            return [np.concatenate(p) for p in parts], targets
+
+        def mirrored_boxes(boxes):
+            return np.stack([width - boxes[..., 2], boxes[..., 1], width - boxes[..., 0], boxes[..., 3]], -1)
+
+        train_features, train_targets = features_of(self.train_records, False)
+        columns = [train_features, train_targets.boxes, train_targets.labels]
+        if flip:
+            mirror_features, _ = features_of(self.train_records, True)
+            columns = [[np.concatenate([a, b]) for a, b in zip(train_features, mirror_features)],
+                       np.concatenate([train_targets.boxes, mirrored_boxes(train_targets.boxes)]),
+                       np.concatenate([train_targets.labels, train_targets.labels])]
+        masks = train_targets.masks
+        if self.uses_masks:
+            columns.append(np.concatenate([masks, masks[:, :, ::-1]]) if flip else masks)
+        val_features, val_targets = features_of(self.val_records, False)
+        val_columns = [val_features, val_targets.boxes, val_targets.labels]
+        if self.uses_masks:
+            val_columns.append(val_targets.masks)
+
+        def to_xy(features, boxes, labels, *masks):
+            y = self.coder.encode(boxes, labels, *[tf.cast(m, tf.float32) for m in masks])
+            return tuple(tf.cast(f, tf.float32) for f in features), tuple(y)
+
+        def dataset(cols, training: bool):
+            ds = tf.data.Dataset.from_tensor_slices(tuple(tuple(c) if isinstance(c, list) else c for c in cols))
+            if training:
+                ds = ds.shuffle(len(cols[1]), seed=self.seed, reshuffle_each_iteration=True)
+            return ds.batch(batch).map(to_xy, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
+
+        trainer = keras.Model(heads.inputs, heads.outputs)  # compiled instead of `heads`, which is saved inside the model
+        trainer.compile(optimizer=keras.optimizers.Adam(phase.learning_rate, clipnorm=10.0), loss=self.coder.losses())
+        patience = int(self.hp.get("patience", 8))
+        fitted = trainer.fit(dataset(columns, True), validation_data=dataset(val_columns, False), epochs=phase.end_epoch,
+                           verbose=0, callbacks=[
+                               keras.callbacks.EarlyStopping(monitor="val_loss", mode="min", patience=patience,
+                                                             restore_best_weights=True),
+                               keras.callbacks.CSVLogger(str(folder / "history.csv")),
+                               *epoch_callbacks(folder.name), *self.deadline_callbacks()])
+        best = float(min(fitted.history["val_loss"]))
+        self.compile_for(phase.learning_rate)
+        self.model.save(folder / CHECKPOINT)
+        return phase.end_epoch, best, {k: [float(v) for v in values] for k, values in fitted.history.items()}
 
     # -- prediction and metrics -------------------------------------------------------------
     resize = "letterbox"

@@ -42,13 +42,23 @@ def restore(model, trial_dir: Path, state: dict[str, Any]) -> None:
     model.load_weights(Path(trial_dir) / FOLDER / state["weights"])
     if state.get("learning_rate") is not None:
         model.optimizer.learning_rate.assign(state["learning_rate"])
-    history = state["history"]
+    write_history(trial_dir, state["history"], state["epochs_done"])
+
+
+def write_history(trial_dir: Path, history: dict[str, list], epochs: int) -> None:
+    """history.csv in CSVLogger's layout (so it can append) for `epochs` epochs. A metric that only
+    later phases log (e.g. the learning rate) is blank in the epochs before it."""
     keys = sorted(history)
     with open(Path(trial_dir) / "history.csv", "w", newline="", encoding="utf-8") as f:
         writer = csv.writer(f)
-        writer.writerow(["epoch", *keys])  # CSVLogger's layout, so it can append
-        for epoch in range(state["epochs_done"]):
-            writer.writerow([epoch, *(history[k][epoch] for k in keys)])
+        writer.writerow(["epoch", *keys])
+        for epoch in range(epochs):
+            writer.writerow([epoch, *(_at(history[k], epoch, epochs) for k in keys)])
+
+
+def _at(values: list, epoch: int, epochs: int):
+    offset = epochs - len(values)  # a shorter series belongs to the last epochs
+    return values[epoch - offset] if epoch >= offset else ""
 
 
 def resume_callback(trial_dir: Path, keep_best, state: dict[str, Any] | None):
