@@ -111,6 +111,23 @@ def get_backbone(name: str) -> Backbone:
     return BACKBONES[name]
 
 
+def check_pretrained_weights(model_name: str, values: dict, searched: dict[str, list]) -> None:
+    """Before a search: every (backbone, weights) a model may use, from its fixed values and its
+    searched choices, can be had (`zazu.nn.pretrained.check_weights_source`). Raises `WeightsError`
+    naming the package to install or the missing file, with the model's name."""
+    from zazu.errors import WeightsError
+    from zazu.nn.pretrained import check_weights_source
+
+    backbones = searched.get("backbone", [values.get("backbone")])
+    for weights in searched.get("weights", [values.get("weights")]):
+        for name in backbones:
+            if name in BACKBONES and BACKBONES[name].pretrained == "package":
+                try:
+                    check_weights_source(name, weights)
+                except WeightsError as e:
+                    raise WeightsError(f"Zoo model `{model_name}`: {e}") from None
+
+
 def build_backbone(name: str, pixels, hp: dict) -> dict[int, object]:
     """Feature maps {4, 8, 16, 32: tensor} of backbone `name` on float pixels [0, 255]."""
     return get_backbone(name).build(pixels, hp)

@@ -21,6 +21,7 @@ from typing import Any
 from zazu import __version__
 from zazu.config import save_config
 from zazu.errors import ConfigError, ZazuError
+from zazu.nn.backbones import check_pretrained_weights
 from zazu.ranking import select_models
 from zazu.registry import ModelSpec, Registry
 from zazu.runs import (atomic_write_json, busy_seconds, check_output_free, load_trial_records, new_run_dir,
@@ -101,6 +102,9 @@ def run_search(config: dict, reporter=None, registry: Registry | None = None) ->
     registry = registry or Registry.load(config["zoo"])
     task = get_task(config["task"])
     models = select_models(registry, config)
+    for spec in models:  # a missing weights package is one line now, not a failed trial later
+        check_pretrained_weights(spec.name, spec.training_configs,
+                                 {e["name"]: e["values"] for e in spec.hp_search_space if "values" in e})
     check_output_free(config["output"])
     wants_chief(config)  # a worker's KERASTUNER_TUNER_ID here is refused before anything is written
     reporter.message("Models entering the search: " + ", ".join(m.name for m in models))

@@ -115,6 +115,26 @@ def _atomic_save_weights(model, path: Path) -> None:
         Path(tmp).unlink(missing_ok=True)
 
 
+def check_weights_source(variant: str, weights) -> None:
+    """Raise `WeightsError` now, before a search starts, if `weights` for `variant` cannot be had:
+    'imagenet' without its package (and no converted copy in the cache), or a path that is not an
+    existing .pth / .weights.h5 file. Reads no weights. Returns None."""
+    if weights is None:
+        return
+    if isinstance(weights, str) and weights == "imagenet":
+        if not cached_weights_path(variant).is_file():
+            package_file(variant)
+        return
+    if not isinstance(weights, (str, os.PathLike)):
+        raise WeightsError(f"Expected weights=None, 'imagenet' or a .pth / .weights.h5 path. "
+                           f"Received: weights={weights!r}")
+    path = Path(weights)
+    if not path.is_file():
+        raise WeightsError(f"Expected an existing weights file. Received: weights={path}")
+    if not (path.name.endswith(".weights.h5") or path.suffix in (".pth", ".pt")):
+        raise WeightsError(f"Expected a .pth or .weights.h5 weights file. Received: weights={path}")
+
+
 def load_weights(model, variant: str, weights) -> None:
     """Load `weights` into `model` (built by `efficientnet_lite(variant, ...)`). Returns None.
 
