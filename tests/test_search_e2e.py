@@ -261,3 +261,13 @@ def test_segmentation_search_trains_one_epoch_exports_and_draws_masks(shapes_ins
     (inp,) = interpreter.get_input_details()
     assert inp["dtype"] == np.int8 and list(inp["shape"]) == [1, 96, 96, 3]
     assert len(interpreter.get_output_details()) == 3  # heatmap, boxes, mask features; assembly runs outside
+
+
+def test_models_left_without_a_trial_are_not_searched(shapes_dataset, tmp_path):
+    """keras-tuner reads max_trials=0 as no limit: a model whose share is 0 must not run at all."""
+    zoo = _duck_zoo(tmp_path / "zoo_root")
+    config = _duck_config(zoo, tmp_path, shapes_dataset, models=["good", "broken"], max_trials=1,
+                          time_budget=None)
+    result = run_search(config, registry=Registry.load(zoo))
+
+    assert [(r["model"], r["status"]) for r in result.ranked] == [("good", "COMPLETED")]

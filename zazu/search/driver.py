@@ -102,6 +102,10 @@ def run_search(config: dict, reporter=None, registry: Registry | None = None) ->
     registry = registry or Registry.load(config["zoo"])
     task = get_task(config["task"])
     models = select_models(registry, config)
+    if len(models) > config["max_trials"]:  # a model with no trial would be searched without a limit
+        reporter.message(f"Not searched, max_trials={config['max_trials']} leaves them no trial: "
+                         + ", ".join(m.name for m in models[config["max_trials"]:]))
+        models = models[: config["max_trials"]]
     for spec in models:  # a missing weights package is one line now, not a failed trial later
         check_pretrained_weights(spec.name, spec.training_configs,
                                  {e["name"]: e["values"] for e in spec.hp_search_space if "values" in e})
