@@ -125,6 +125,11 @@ def check_weights_source(variant: str, weights) -> None:
         if not cached_weights_path(variant).is_file():
             package_file(variant)
         return
+    _weights_file(weights)
+
+
+def _weights_file(weights) -> Path:
+    """`weights` as an existing .pth / .pt / .weights.h5 file, else `WeightsError` naming it."""
     if not isinstance(weights, (str, os.PathLike)):
         raise WeightsError(f"Expected weights=None, 'imagenet' or a .pth / .weights.h5 path. "
                            f"Received: weights={weights!r}")
@@ -133,6 +138,7 @@ def check_weights_source(variant: str, weights) -> None:
         raise WeightsError(f"Expected an existing weights file. Received: weights={path}")
     if not (path.name.endswith(".weights.h5") or path.suffix in (".pth", ".pt")):
         raise WeightsError(f"Expected a .pth or .weights.h5 weights file. Received: weights={path}")
+    return path
 
 
 def load_weights(model, variant: str, weights) -> None:
@@ -143,21 +149,14 @@ def load_weights(model, variant: str, weights) -> None:
     if isinstance(weights, str) and weights == "imagenet":
         _load_h5(model, imagenet_weights(variant))
         return
-    if not isinstance(weights, (str, os.PathLike)):
-        raise WeightsError(f"Expected weights=None, 'imagenet' or a .pth / .weights.h5 path. "
-                           f"Received: weights={weights!r}")
-    path = Path(weights)
-    if not path.is_file():
-        raise WeightsError(f"Expected an existing weights file. Received: weights={path}")
+    path = _weights_file(weights)
     if path.name.endswith(".weights.h5"):
         _load_h5(model, path)
-    elif path.suffix in (".pth", ".pt"):
+    else:
         from zazu.nn.pretrained.convert import convert_efficientnet_lite
         from zazu.nn.pretrained.torch_reader import read_state_dict
 
         convert_efficientnet_lite(read_state_dict(path), model, source=str(path))
-    else:
-        raise WeightsError(f"Expected a .pth or .weights.h5 weights file. Received: weights={path}")
 
 
 def _load_h5(model, path: Path) -> None:
