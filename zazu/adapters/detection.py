@@ -124,10 +124,10 @@ class DetectionAdapter(BaseAdapter):
         self.fit_keeping_best("val_loss", "min", 8, phases, start, best, history)
 
     def fit_heads_on_cached_features(self, phase) -> tuple[int, float, dict]:
-        """The frozen phase on backbone features computed once per trial set-up: the pyramid and heads
-        learn from the features of every training image and of its mirror image (the horizontal flip,
-        exactly, when the run's augmentation flips), with boxes and masks mirrored to match. Leaves the
-        whole model, best epoch, in the trial's checkpoint. Returns (epochs done, best val_loss, history)."""
+        """The frozen phase on backbone features computed once per trial: the pyramid and heads learn
+        from the features of every training image or, drawn at random each epoch when the run's
+        augmentation flips, of its mirror image (the flip, exactly), boxes and masks mirrored to
+        match. Leaves the whole model, best epoch, in the trial's checkpoint. Returns (epochs done, best val_loss, history)."""
         import keras
         import tensorflow as tf
 
@@ -153,43 +153,42 @@ class DetectionAdapter(BaseAdapter):
                     parts[k].append(np.asarray(outputs[level], np.float16))  # half the memory; heads read float32
             return [np.concatenate(p) for p in parts], targets
 
-        def mirrored_boxes(boxes):
-            return np.stack([width - boxes[..., 2], boxes[..., 1], width - boxes[..., 0], boxes[..., 3]], -1)
-
         train_features, train_targets = features_of(self.train_records, False)
-        columns = [train_features, train_targets.boxes, train_targets.labels]
-        if flip:
-            mirror_features, _ = features_of(self.train_records, True)
-            columns = [[np.concatenate([a, b]) for a, b in zip(train_features, mirror_features)],
-                       np.concatenate([train_targets.boxes, mirrored_boxes(train_targets.boxes)]),
-                       np.concatenate([train_targets.labels, train_targets.labels])]
-        masks = train_targets.masks
-        if self.uses_masks:
-            columns.append(np.concatenate([masks, masks[:, :, ::-1]]) if flip else masks)
+        mirror_features = [features_of(self.train_records, True)[0]] if flip else []
+        masks = [train_targets.masks] if self.uses_masks else []
         val_features, val_targets = features_of(self.val_records, False)
-        val_columns = [val_features, val_targets.boxes, val_targets.labels]
-        if self.uses_masks:
-            val_columns.append(val_targets.masks)
+
+        def either(features, mirrored, boxes, labels, *masks):
+            # one sample per image and epoch, mirrored or not, as the flip augmentation draws it
+            coin = tf.random.uniform(()) < 0.5
+            boxes = tf.where(coin, tf.stack([width - boxes[:, 2], boxes[:, 1], width - boxes[:, 0], boxes[:, 3]], -1),
+                             boxes)
+            masks = [tf.where(coin, tf.reverse(m, axis=[1]), m) for m in masks]
+            return tuple(tf.where(coin, b, a) for a, b in zip(features, mirrored)), boxes, labels, *masks
 
         def to_xy(features, boxes, labels, *masks):
             y = self.coder.encode(boxes, labels, *[tf.cast(m, tf.float32) for m in masks])
             return tuple(tf.cast(f, tf.float32) for f in features), tuple(y)
 
-        def dataset(cols, training: bool):
-            ds = tf.data.Dataset.from_tensor_slices(tuple(tuple(c) if isinstance(c, list) else c for c in cols))
-            if training:
-                ds = ds.shuffle(len(cols[1]), seed=self.seed, reshuffle_each_iteration=True)
+        train = tf.data.Dataset.from_tensor_slices((tuple(train_features), *map(tuple, mirror_features),
+                                                    train_targets.boxes, train_targets.labels, *masks))
+        train = train.shuffle(len(self.train_records), seed=self.seed, reshuffle_each_iteration=True)
+        if flip:
+            train = train.map(either, num_parallel_calls=tf.data.AUTOTUNE)
+        val = tf.data.Dataset.from_tensor_slices((tuple(val_features), val_targets.boxes, val_targets.labels,
+                                                  *([val_targets.masks] if self.uses_masks else [])))
+
+        def batches(ds):
             return ds.batch(batch).map(to_xy, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
 
         trainer = keras.Model(heads.inputs, heads.outputs)  # compiled instead of `heads`, which is saved inside the model
         trainer.compile(optimizer=keras.optimizers.Adam(phase.learning_rate, clipnorm=10.0), loss=self.coder.losses())
         patience = int(self.hp.get("patience", 8))
-        fitted = trainer.fit(dataset(columns, True), validation_data=dataset(val_columns, False), epochs=phase.end_epoch,
-                           verbose=0, callbacks=[
-                               keras.callbacks.EarlyStopping(monitor="val_loss", mode="min", patience=patience,
-                                                             restore_best_weights=True),
-                               keras.callbacks.CSVLogger(str(folder / "history.csv")),
-                               *epoch_callbacks(folder.name), *self.deadline_callbacks()])
+        fitted = trainer.fit(batches(train), validation_data=batches(val), epochs=phase.end_epoch, verbose=0,
+                             callbacks=[keras.callbacks.EarlyStopping(monitor="val_loss", mode="min", patience=patience,
+                                                                      restore_best_weights=True),
+                                        keras.callbacks.CSVLogger(str(folder / "history.csv")),
+                                        *epoch_callbacks(folder.name), *self.deadline_callbacks()])
         best = float(min(fitted.history["val_loss"]))
         self.compile_for(phase.learning_rate)
         self.model.save(folder / CHECKPOINT)
