@@ -244,7 +244,7 @@ def test_single_class_detection_trains(model, tmp_path):
 
 def test_segmentation_search_trains_one_epoch_exports_and_draws_masks(shapes_instances_dataset, tmp_path):
     config = resolve_config(overrides={
-        "task": "instance_segmentation", "max_trials": 1, "epochs": 1,
+        "task": "instance_segmentation", "models": ["protonet"], "max_trials": 1, "epochs": 1,
         "output": str(tmp_path / "run"), "data": {"home_path": str(shapes_instances_dataset)},
     })
     result = run_search(config)
