@@ -53,7 +53,7 @@ def test_defaults_resolve_unchanged_but_for_the_time_budget_of_the_task():
     assert config["max_instances_at_once"] == 1
 
 
-@pytest.mark.parametrize("task, minutes", [("classification", 3), ("detection", 8), ("instance_segmentation", 8)])
+@pytest.mark.parametrize("task, minutes", [("classification", 3), ("detection", 7), ("instance_segmentation", 7)])
 def test_the_default_time_budget_depends_on_the_task_and_a_fixed_training_has_none(task, minutes, tmp_path):
     assert resolve_config(overrides={"task": task})["time_budget"] == minutes
     (tmp_path / "none.yaml").write_text("time_budget: null\n", encoding="utf-8")

@@ -24,7 +24,7 @@ from zazu.errors import ConfigError
 @click.option("--epochs", type=int, default=None, help="Epochs per trial.")
 @click.option("--time-budget", type=float, default=None,
               help="Minutes; no trial starts once spent, a running one stops at its best epoch. "
-                   "Default: 3 (classification), 8 (detection, segmentation).")
+                   "Default: 3 (classification), 7 (detection, segmentation).")
 @click.option("--seed", type=int, default=None)
 @click.option("--output", default=None, help="Run folder. Default: runs/<timestamp>-<task>.")
 @click.option("--parallel", "parallel", type=int, default=None,
