@@ -10,8 +10,6 @@ settings, so later trials and runs reuse them.
 
 from __future__ import annotations
 
-import hashlib
-import json
 import os
 from collections.abc import Sequence
 
@@ -20,19 +18,14 @@ import numpy as np
 _MEMORY: dict[str, np.ndarray] = {}
 
 
-def feature_key(paths: Sequence[str], settings: dict) -> str:
-    from zazu.data.pipeline import fingerprint
-
-    return hashlib.sha256(json.dumps([fingerprint(paths, settings)], sort_keys=True).encode()).hexdigest()[:24]
-
-
 def pooled_features(extractor, paths: Sequence[str], size: tuple[int, int], batch_size: int,
                     settings: dict) -> np.ndarray:
     """[N, C] float32: `extractor` (image -> pooled features) on the un-augmented images of `paths`,
     in order. `settings` names what else decides the features (backbone, weights)."""
+    from zazu.data.pipeline import fingerprint
     from zazu.data.synthetic import cache_root
 
-    key = feature_key(paths, {**settings, "size": list(size), "kind": "pooled-features"})
+    key = fingerprint(paths, {**settings, "size": list(size), "kind": "pooled-features"})
     if key in _MEMORY:
         return _MEMORY[key]
     path = cache_root() / "features" / f"{key}.npy"
@@ -61,4 +54,4 @@ def clear_memory() -> None:
     _MEMORY.clear()
 
 
-__all__ = ["pooled_features", "feature_key", "clear_memory"]
+__all__ = ["pooled_features", "clear_memory"]
