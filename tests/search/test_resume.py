@@ -25,8 +25,11 @@ def _leaderboard(run_dir: Path) -> list[dict[str, str]]:
 
 
 def _start(args: list[str], env: dict, log: Path) -> subprocess.Popen:
+    # A shell's background job (`.ci/run &`) ignores SIGINT, and a child inherits that, so Python would
+    # install no Ctrl-C handler: give the search the terminal's default, whatever started the tests.
     with open(log, "w") as out:  # a file, not a pipe: a full pipe would block the search
-        return subprocess.Popen(args, env=env, stdout=out, stderr=subprocess.STDOUT, text=True)
+        return subprocess.Popen(args, env=env, stdout=out, stderr=subprocess.STDOUT, text=True,
+                                preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
 
 
 def test_a_search_killed_with_sigkill_resumes_without_rerunning_finished_trials(duck_zoo, shapes_dataset, tmp_path):
