@@ -125,6 +125,21 @@ class BaseAdapter:
         self.backbone = transfer.pretrained_backbone(self.model, self.hp)
         return transfer.plan_phases(self.hp, self.backbone is not None)
 
+    def fit_in_phases(self, monitor: str, mode: str, default_patience: int, fit_frozen_on_cache=None) -> None:
+        """`fit_keeping_best` over `training_phases()`; with `fit_frozen_on_cache` (phase -> (epochs done,
+        best value, history)), the frozen phase trains on cached backbone outputs instead, unless a
+        resume point shows it already finished."""
+        from zazu.adapters import epoch_resume
+
+        phases = self.training_phases()
+        start, best, history = 0, None, None
+        if phases[0].name == "frozen" and fit_frozen_on_cache is not None:
+            state = epoch_resume.saved_state(self.require_trial_dir())
+            if state is None or state["epochs_done"] < phases[0].end_epoch:
+                start, best, history = fit_frozen_on_cache(phases[0])
+            phases = phases[1:]
+        self.fit_keeping_best(monitor, mode, default_patience, phases, start, best, history)
+
     def fit_keeping_best(self, monitor: str, mode: str, default_patience: int = 5, phases=None,
                          start_epoch: int = 0, best: float | None = None, history: dict | None = None) -> None:
         """Fit `self.model` on `self.train_ds` / `self.val_ds`, phase by phase (`training_phases()`:

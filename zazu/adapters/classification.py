@@ -77,16 +77,8 @@ class ClassificationAdapter(BaseAdapter):
                            metrics=["accuracy"])
 
     def train(self) -> None:
-        from zazu.adapters import epoch_resume
-
-        phases = self.training_phases()
-        start, best, history = 0, None, None
-        if phases[0].name == "frozen" and self._has_pooled_head():
-            state = epoch_resume.saved_state(self.require_trial_dir())
-            if state is None or state["epochs_done"] < phases[0].end_epoch:
-                start, best, history = self.fit_head_on_pooled_features(phases[0])
-            phases = phases[1:]
-        self.fit_keeping_best("val_accuracy", "max", 5, phases, start, best, history)
+        self.fit_in_phases("val_accuracy", "max", 5,
+                           self.fit_head_on_pooled_features if self._has_pooled_head() else None)
 
     def _has_pooled_head(self) -> bool:
         names = {layer.name for layer in self.model.layers}

@@ -112,16 +112,8 @@ class DetectionAdapter(BaseAdapter):
         self.model.compile(optimizer=keras.optimizers.Adam(learning_rate, clipnorm=10.0), loss=self.coder.losses())
 
     def train(self) -> None:
-        from zazu.adapters import epoch_resume
-
-        phases = self.training_phases()
-        start, best, history = 0, None, None
-        if phases[0].name == "frozen" and HEADS_LAYER in {layer.name for layer in self.model.layers}:
-            state = epoch_resume.saved_state(self.require_trial_dir())
-            if state is None or state["epochs_done"] < phases[0].end_epoch:
-                start, best, history = self.fit_heads_on_cached_features(phases[0])
-            phases = phases[1:]
-        self.fit_keeping_best("val_loss", "min", 8, phases, start, best, history)
+        nested_heads = HEADS_LAYER in {layer.name for layer in self.model.layers}
+        self.fit_in_phases("val_loss", "min", 8, self.fit_heads_on_cached_features if nested_heads else None)
 
     def fit_heads_on_cached_features(self, phase) -> tuple[int, float, dict]:
         """The frozen phase on backbone features computed once per trial: the pyramid and heads learn
