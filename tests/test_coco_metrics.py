@@ -98,3 +98,32 @@ def _uncompressed_counts(mask: np.ndarray) -> list[int]:
         run += 1
     counts.append(run)
     return counts
+
+
+def _record_with_difficult(box, difficult_box):
+    return ImageRecord("x.png", width=100, height=100,
+                       instances=(Instance(label=0, box=box), Instance(label=0, box=difficult_box, difficult=True)))
+
+
+def test_an_undetected_difficult_object_is_not_a_miss():
+    # pycocotools alone would score this 51/101 (the difficult box counted as a missed object)
+    records = [_record_with_difficult((10, 10, 50, 50), (60, 60, 90, 90))]
+    metrics, per_class = coco_metrics(records, [_pred([(10, 10, 50, 50)], [0])], CLASSES)
+    assert metrics["val_mAP50"] == pytest.approx(1.0)
+    assert per_class == {"cat": pytest.approx(1.0)}
+
+
+def test_a_detected_difficult_object_is_not_a_false_positive():
+    # the higher-scored detection is on the difficult box: counted, it would be a false positive first
+    records = [_record_with_difficult((10, 10, 50, 50), (60, 60, 90, 90))]
+    prediction = _pred([(60, 60, 90, 90), (10, 10, 50, 50)], [0, 0], scores=[0.95, 0.9])
+    metrics, _ = coco_metrics(records, [prediction], CLASSES)
+    assert metrics["val_mAP50"] == pytest.approx(1.0)
+
+
+def test_a_detection_far_from_a_difficult_object_is_still_a_false_positive():
+    records = [_record_with_difficult((10, 10, 50, 50), (60, 60, 90, 90))]
+    prediction = _pred([(0, 60, 30, 90), (10, 10, 50, 50)], [0, 0], scores=[0.95, 0.9])
+    metrics, _ = coco_metrics(records, [prediction], CLASSES)
+    # precision 1/2 at the only recall point (1.0): AP 0.5 at every threshold
+    assert metrics["val_mAP50"] == pytest.approx(0.5)

@@ -1,8 +1,13 @@
 """COCO detection and mask metrics with pycocotools, in original image coordinates.
 
-Ground truth comes from the dataset records (crowd regions as `iscrowd`, so they
-neither count as misses nor as false positives); predictions are
-`Prediction`s already mapped back to original pixels.
+Ground truth comes from the dataset records; predictions are `Prediction`s
+already mapped back to original pixels. Crowd regions (`iscrowd`) and VOC
+`difficult` objects are both ignored: neither a miss when undetected nor a false
+positive when detected. pycocotools' `COCOeval._prepare` overwrites every ground
+truth's `ignore` with its `iscrowd`, so difficult objects carry their own field and
+`_VocAwareEval` puts them back after it. (`ignore` is the only ground-truth field it
+overwrites; `loadRes` recomputes detections' `area` from their box or mask, which
+is what we want.)
 """
 
 from __future__ import annotations
@@ -34,7 +39,7 @@ def _gt_coco(records, classes, with_masks: bool):
             x0, y0, x1, y1 = inst.box
             ann = {"id": len(annotations) + 1, "image_id": image_id, "category_id": inst.label + 1,
                    "bbox": [x0, y0, x1 - x0, y1 - y0], "area": (x1 - x0) * (y1 - y0),
-                   "iscrowd": int(inst.iscrowd), "ignore": int(inst.difficult)}
+                   "iscrowd": int(inst.iscrowd), "difficult": int(inst.difficult)}
             if with_masks:
                 if inst.rle is not None:
                     mask = rle_to_mask(inst.rle)
@@ -54,12 +59,24 @@ def _gt_coco(records, classes, with_masks: bool):
     return gt
 
 
+def _voc_aware_eval(gt, dt, iou_type):
+    from pycocotools.cocoeval import COCOeval
+
+    class _VocAwareEval(COCOeval):
+        def _prepare(self):
+            super()._prepare()
+            # Matched with the usual IoU (not the crowd one), then neither counted nor missed.
+            for anns in self._gts.values():
+                for ann in anns:
+                    ann["ignore"] = int(ann["ignore"] or ann.get("difficult", 0))
+
+    return _VocAwareEval(gt, dt, iou_type)
+
+
 def coco_metrics(records, predictions: list[Prediction], classes: list[str], iou_type: str = "bbox",
                  prefix: str = "val_") -> tuple[dict[str, float], dict[str, float]]:
     """({prefix}mAP (0.5:0.95), mAP50, mAP75}, {class name: AP}). `iou_type` is "bbox" or "segm"
     (then the keys are mask_mAP...). Classes without ground truth get no AP."""
-    from pycocotools.cocoeval import COCOeval
-
     with_masks = iou_type == "segm"
     gt = _gt_coco(records, classes, with_masks)
     results = []
@@ -76,7 +93,7 @@ def coco_metrics(records, predictions: list[Prediction], classes: list[str], iou
         return {f"{prefix}{name}": 0.0, f"{prefix}{name}50": 0.0, f"{prefix}{name}75": 0.0}, {}
     with contextlib.redirect_stdout(io.StringIO()):
         dt = gt.loadRes(results)
-        evaluator = COCOeval(gt, dt, iou_type)
+        evaluator = _voc_aware_eval(gt, dt, iou_type)
         evaluator.evaluate()
         evaluator.accumulate()
         evaluator.summarize()
