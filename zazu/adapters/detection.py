@@ -268,12 +268,12 @@ class DetectionAdapter(BaseAdapter):
 
     def draw_predictions(self, predictions, folder: Path, limit: int = 8) -> None:
         """PNGs of validation images with the predicted boxes (and masks) drawn, so a user can see them."""
-        from PIL import Image
+        from PIL import Image, ImageOps
 
         folder.mkdir(parents=True, exist_ok=True)
         for record, pred in list(zip(self.val_records, predictions))[:limit]:
-            with Image.open(self.dataset.abspath(record)) as im:
-                image = np.asarray(im.convert("RGB"), np.float32)
+            with Image.open(self.dataset.abspath(record)) as im:  # upright, as the boxes are
+                image = np.asarray(ImageOps.exif_transpose(im).convert("RGB"), np.float32)
             self.draw_prediction(image, pred).save(folder / (Path(record.path).stem + ".png"))
 
     # -- export -------------------------------------------------------------------------------

@@ -13,6 +13,7 @@ from collections import Counter
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from zazu.data.orientation import upright_size
 from zazu.data.records import Dataset, ImageRecord, Instance, Problem
 
 BOX_TOLERANCE = 1.0  # pixels: rounding in labelling tools is not a mistake
@@ -59,7 +60,7 @@ def _decode(path: Path) -> tuple[tuple[int, int] | None, str | None, str | None]
         data = path.read_bytes()
         with Image.open(path) as im:
             im.load()  # full decode: a truncated JPEG fails here, not mid-epoch
-            size = im.size
+            size = upright_size(im)
     except Exception as e:
         return None, None, f"{type(e).__name__}: {e}"
     return size, hashlib.sha1(data).hexdigest(), None

@@ -22,7 +22,7 @@ import numpy as np
 
 PAD_VALUE = 114.0  # letterbox padding grey
 MEMORY_CACHE_LIMIT = 1 << 30  # bytes of uint8 pixels kept in memory; more goes to a file cache
-CACHE_VERSION = 1
+CACHE_VERSION = 2  # 2: images decoded upright (EXIF orientation)
 
 
 def _decode(path):
@@ -32,10 +32,19 @@ def _decode(path):
 
 
 def decode_encoded(data):
-    """Encoded PNG/JPEG/BMP/GIF bytes -> RGB uint8 [H, W, 3] (greyscale and RGBA become RGB)."""
+    """Encoded PNG/JPEG/BMP/GIF bytes -> upright RGB uint8 [H, W, 3] (greyscale and RGBA become RGB,
+    the EXIF orientation is applied: annotations are drawn on the upright image)."""
     import tensorflow as tf
 
-    return tf.io.decode_image(data, channels=3, expand_animations=False)
+    from zazu.data.orientation import bytes_orientation, orient
+
+    image = tf.io.decode_image(data, channels=3, expand_animations=False)
+    # The tag is read once per file (decoded images are cached), with PIL on the header only.
+    orientation = tf.numpy_function(lambda b: np.int32(bytes_orientation(bytes(b))), [data], tf.int32,
+                                    stateful=False)
+    image = orient(image, orientation)
+    image.set_shape((None, None, 3))
+    return image
 
 
 def load_image(path, size: tuple[int, int]):

@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from zazu.data.orientation import upright_size
 from zazu.errors import ZazuError
 
 
@@ -42,7 +43,7 @@ def check_image_bytes(data: bytes, name: str) -> tuple[int, int]:
                 raise InvalidImage(f"{name}: {image.format} images are not supported. "
                                    "Expected a PNG, JPEG, BMP or GIF image.")
             image.load()
-            return image.size
+            return upright_size(image)
     except InvalidImage:
         raise
     except UnidentifiedImageError:

@@ -182,7 +182,7 @@ class Sample:
 
 
 def image_grid(samples: Sequence[Sample], title: str, path: Path, columns: int = 4) -> Path:
-    from PIL import Image
+    from PIL import Image, ImageOps
 
     columns = min(columns, len(samples))
     rows = math.ceil(len(samples) / columns)
@@ -193,7 +193,7 @@ def image_grid(samples: Sequence[Sample], title: str, path: Path, columns: int =
         colour = {True: "green", False: "red", None: "black"}[sample.correct]
         try:
             with Image.open(sample.image) as im:
-                ax.imshow(im.convert("RGB"), interpolation="nearest")
+                ax.imshow(ImageOps.exif_transpose(im).convert("RGB"), interpolation="nearest")
         except (OSError, ValueError) as e:
             ax.text(0.5, 0.5, f"image not readable\n{type(e).__name__}", ha="center", va="center", fontsize=7)
         ax.set_title(sample.caption, fontsize=8, color=colour)

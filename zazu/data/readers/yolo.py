@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from zazu.data.orientation import upright_size
 from zazu.data.paths import is_image_file
 from zazu.data.records import Dataset, ImageRecord, Instance, Problem
 from zazu.errors import DatasetError
@@ -63,7 +64,7 @@ def read_yolo_dataset(root: str | Path) -> Dataset:
         rel = image.relative_to(root).as_posix()
         try:
             with Image.open(image) as im:
-                width, height = im.size
+                width, height = upright_size(im)
         except Exception as e:
             problems.append(Problem(rel, f"unreadable image, left out ({type(e).__name__}: {e})"))
             continue
