@@ -46,14 +46,14 @@ def config_error(*args, **kwargs) -> str:
 
 def test_defaults_resolve_unchanged_but_for_the_time_budget_of_the_task():
     config = resolve_config()
-    assert config == {**load_defaults(), "time_budget": 3}
+    assert config == {**load_defaults(), "time_budget": 2}
     assert config["task"] == "classification"
     assert config["data"]["home_path"] is None
     assert config["data"]["annotation_type"] == "auto"
     assert config["max_instances_at_once"] == 1
 
 
-@pytest.mark.parametrize("task, minutes", [("classification", 3), ("detection", 7), ("instance_segmentation", 7)])
+@pytest.mark.parametrize("task, minutes", [("classification", 2), ("detection", 7), ("instance_segmentation", 7)])
 def test_the_default_time_budget_depends_on_the_task_and_a_fixed_training_has_none(task, minutes, tmp_path):
     assert resolve_config(overrides={"task": task})["time_budget"] == minutes
     (tmp_path / "none.yaml").write_text("time_budget: null\n", encoding="utf-8")

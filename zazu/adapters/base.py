@@ -219,17 +219,24 @@ class BaseAdapter:
         return deadline is not None and time.time() >= deadline
 
     def deadline_callbacks(self) -> list:
-        """Stop training after the epoch that ends past the search's time budget (`model_specs["deadline"]`,
-        a `time.time()`); the best epoch so far is what the trial keeps."""
+        """Stop training at the end of an epoch when the next one, as long as this one was, would end past
+        the search's time budget (`model_specs["deadline"]`, a `time.time()`): the budget is kept rather
+        than overrun by an epoch. The best epoch so far is what the trial keeps."""
+        import time
+
         import keras
 
-        if self.model_specs.get("deadline") is None:
+        deadline = self.model_specs.get("deadline")
+        if deadline is None:
             return []
-        past_deadline = self.past_deadline
 
         class StopAtDeadline(keras.callbacks.Callback):
+            def on_epoch_begin(self, epoch, logs=None):
+                self.epoch_start = time.time()
+
             def on_epoch_end(self, epoch, logs=None):
-                if past_deadline():
+                now = time.time()
+                if now + (now - self.epoch_start) > deadline:
                     self.model.stop_training = True
 
         return [StopAtDeadline()]
