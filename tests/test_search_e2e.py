@@ -59,7 +59,11 @@ def test_cli_search_on_a_user_folder_exports_int8_tflite(digits_dataset, tmp_pat
     assert list(out["shape"]) == [1, 3]
     export = json.loads((run_dir / "export/export.json").read_text())
     assert export["classes"] == ["digit_0", "digit_1", "digit_2"]
-    assert 0.0 <= export["metrics"]["int8"]["val_accuracy"] <= 1.0
+    # scored on the run's validation split: a whole number of its images (learning and int8 fidelity
+    # are held to bars in tests/test_learning.py; one epoch on 36 digits proves the plumbing)
+    n_val = len(json.loads((run_dir / "split.json").read_text())["val"])
+    correct = export["metrics"]["int8"]["val_accuracy"] * n_val
+    assert correct == pytest.approx(round(correct), abs=1e-6)
 
 
 DUCK_ZOO = {
@@ -204,7 +208,8 @@ def test_detection_search_trains_one_epoch_and_exports_int8(shapes_instances_dat
     assert (Path(result.best["trial_dir"]) / "per_class_ap.json").is_file()
     export = json.loads((result.run_dir / "export/export.json").read_text())
     assert set(export["metrics"]) == {"keras", "float32", "float16", "dynamic", "int8"}
-    assert 0.0 <= export["metrics"]["int8"]["val_mAP50"] <= 1.0
+    # one epoch: the int8 mAP is bounded against float in tests/test_learning.py, on a detector that learned
+    assert set(export["metrics"]["int8"]) == {"val_mAP", "val_mAP50", "val_mAP75"}
 
     from ai_edge_litert.interpreter import Interpreter
 

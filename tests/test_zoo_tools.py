@@ -71,9 +71,11 @@ def test_zoo_new_passes_zoo_check_and_trains_one_epoch_through_the_search(empty_
     result = run_search(config, Reporter(Console(file=out, width=160)), Registry.load(empty_zoo))
 
     assert result.best["model"] == "my_net" and result.best["status"] == "COMPLETED"
-    assert 0.0 <= result.best["metrics"]["val_accuracy"] <= 1.0
+    # one epoch proves the plumbing, not learning (tests/test_learning.py does that): the objective is
+    # the last (only) epoch's val_accuracy from the trial's own history
     history = list(csv.DictReader(open(Path(result.best["trial_dir"]) / "history.csv")))
     assert len(history) == 1
+    assert result.best["metrics"]["val_accuracy"] == pytest.approx(float(history[0]["val_accuracy"]), abs=1e-6)
     assert "(1 epoch)" in out.getvalue()  # the epoch reached the console through fit_keeping_best
     assert (result.run_dir / "export" / "model_int8.tflite").is_file()
     html = write_report(result.run_dir).read_text(encoding="utf-8")

@@ -3,6 +3,8 @@ trains one epoch on tiny images and returns its task's objective."""
 
 from __future__ import annotations
 
+import math
+
 import pytest
 
 from zazu.registry import Registry
@@ -32,7 +34,9 @@ def test_zoo_entry_builds_trains_and_reports_its_objective(name, task_datasets, 
     size = hp_values["input_size"]
     assert adapter.model.input_shape == (None, size, size, 3)
     objective = TASKS[spec.task].objective
-    assert 0.0 <= metrics[objective] <= 1.0
+    # one epoch on tiny images proves the contract, not learning (tests/test_learning.py): the objective
+    # must be a real number, not NaN from a broken loss or None from a metric never computed
+    assert isinstance(metrics[objective], float) and math.isfinite(metrics[objective])
     adapter.save(tmp_path)
     assert (tmp_path / "model.keras").is_file()
 

@@ -70,7 +70,9 @@ class CenterNetCoder:
         batch_idx = tf.broadcast_to(tf.range(b_size)[:, None], [b_size, m])
         scatter = tf.stack([batch_idx, idx[..., 1], idx[..., 0]], -1)[valid]
         values = tf.concat([size, centre - cell, tf.ones_like(size[..., :1])], -1)[valid]
-        reg = tf.scatter_nd(scatter, values, [b_size, h, w, 5])
+        # One regression slot per cell: when two objects share a centre cell one of them is the target
+        # (scatter_nd would add their sizes and offsets into a box that is neither).
+        reg = tf.tensor_scatter_nd_update(tf.zeros([b_size, h, w, 5]), scatter, values)
         return heat, reg
 
     # -- loss ---------------------------------------------------------------------
