@@ -44,7 +44,10 @@ def main(argv=None):
     parser.add_argument("--size", type=int, default=320)
     parser.add_argument("--batch-size", type=int, default=16)
     parser.add_argument("--runs", type=int, default=20)
+    parser.add_argument("--quick", action="store_true", help="64 px, batch 4, 2 runs: a code-path check (seconds)")
     args = parser.parse_args(argv)
+    if args.quick:
+        args.size, args.batch_size, args.runs = 64, 4, 2
     if args.size < 8 or args.batch_size < 1 or args.runs < 1:
         parser.error("--size must be >= 8, --batch-size and --runs >= 1")
 

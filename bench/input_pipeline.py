@@ -80,15 +80,15 @@ def _write(folder: Path, count: int, seed: int) -> None:
     (folder / "annotations.json").write_text(json.dumps(annotations), encoding="utf-8")
 
 
-def ensure_images(images: int, seed: int) -> tuple[Path, list[dict]]:
-    """A cached folder of at least max(images, 1000) JPEGs; written once, atomically."""
+def ensure_images(images: int, seed: int, minimum: int = MIN_IMAGES) -> tuple[Path, list[dict]]:
+    """A cached folder of at least max(images, minimum) JPEGs; written once, atomically."""
     from zazu.data.synthetic import cache_root
 
     parent = cache_root() / "bench" / DATA_VERSION
     for existing in sorted(parent.glob(f"seed{seed}-n*")) if parent.is_dir() else []:
         if existing.is_dir() and int(existing.name.rsplit("-n", 1)[1]) >= images:
             return existing, json.loads((existing / "annotations.json").read_text(encoding="utf-8"))[:images]
-    count = max(images, MIN_IMAGES)
+    count = max(images, minimum)
     target = parent / f"seed{seed}-n{count}"
     print(f"generating {count} JPEGs into {target} ...", flush=True)
     start = time.perf_counter()
@@ -253,7 +253,11 @@ def main(argv=None):
                         help="how the baseline rotates: PIL (faster, the default) or scipy.ndimage.rotate")
     parser.add_argument("--augmentation", default="{}", metavar="JSON",
                         help="settings merged over the default set, e.g. '{\"noise\": 0}'; both sides use them")
+    parser.add_argument("--quick", action="store_true",
+                        help="32 images of 64 px, 2 epochs: a code-path check (seconds)")
     args = parser.parse_args(argv)
+    if args.quick:
+        args.images, args.size, args.epochs = 32, 64, 2
     try:
         overrides = json.loads(args.augmentation)
     except json.JSONDecodeError as error:
@@ -265,7 +269,7 @@ def main(argv=None):
     if args.images < 1 or args.size < 8 or args.batch_size < 1 or args.epochs < 1:
         parser.error("--images, --batch-size and --epochs must be >= 1 and --size >= 8")
 
-    folder, annotations = ensure_images(args.images, args.seed)
+    folder, annotations = ensure_images(args.images, args.seed, minimum=args.images if args.quick else MIN_IMAGES)
     paths = [str(folder / a["file"]) for a in annotations]
     size = (args.size, args.size)
 

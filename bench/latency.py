@@ -47,7 +47,11 @@ def main(argv=None) -> int:
     parser.add_argument("--warmup", type=int, default=5)
     parser.add_argument("--threads", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--models", default=None, help="comma-separated zoo models (default: all)")
+    parser.add_argument("--quick", action="store_true",
+                        help="tiny_cnn and centernet, 2 runs after 1 warm-up: a code-path check (seconds)")
     args = parser.parse_args(argv)
+    if args.quick:
+        args.runs, args.warmup, args.models = 2, 1, args.models or "tiny_cnn,centernet"
 
     import tensorflow as tf
 

@@ -160,7 +160,11 @@ def main(argv=None) -> int:
     parser.add_argument("--image-size", default="640x480", help="WIDTHxHEIGHT of the JPEGs sent")
     parser.add_argument("--threads", type=int, default=None, help="zazu serve --threads")
     parser.add_argument("--json", type=Path, default=None, help="also write the rows to this JSON file")
+    parser.add_argument("--quick", action="store_true",
+                        help="1 client, at most 8 requests or 2 s, 160x120 JPEGs: a code-path check (seconds)")
     args = parser.parse_args(argv)
+    if args.quick:
+        args.clients, args.requests, args.seconds, args.image_size = "1", 8, 2.0, "160x120"
 
     width, height = (int(v) for v in args.image_size.lower().split("x"))
     bodies = [multipart(data, f"bench{k}.jpg") for k, data in enumerate(jpeg_images(8, width, height))]

@@ -1,0 +1,116 @@
+"""Regenerate every figure in the README's Performance section, one command after another (never two
+at once: they would share the 2 cores), and print them as the README shows them.
+
+    python bench/run_all.py                      # everything: about an hour and a half on 2 cores
+    python bench/run_all.py --only jobs          # the default-job table only
+    python bench/run_all.py --only latency,serve
+    python bench/run_all.py --quick              # every command in its quick form: a code-path check
+
+Default jobs are `python main.py ...` exactly as a user types them (into a temporary run folder);
+their row is read back from the run's best_trial.json and export/export.json. Bench scripts print
+their own tables, shown as they are.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+
+# name -> (`python main.py` arguments as the README shows them, run from the repository; its objective)
+JOBS = {
+    "classification": (["--task", "classification"], "val_accuracy"),
+    "detection": (["--task", "detection"], "val_mAP50"),
+    "instance_segmentation": (["--task", "instance_segmentation"], "val_mask_mAP50"),
+    "raccoon": (["--task", "detection", "--data", "../shared/datasets/raccoon"], "val_mAP50"),
+}
+JOB_QUICK = ["--max-trials", "1", "--epochs", "1"]
+BENCHES = {
+    "real_crops": ["--min-size", "16", "--max-ratio", "2"],
+    "latency": [],
+    "input_pipeline": [],
+    "augment_ops": [],
+    "serve": [],
+}
+GROUPS = {"jobs": list(JOBS), **{name: [name] for name in [*JOBS, *BENCHES]}}
+
+
+def job_row(name: str, run_dir: Path, seconds: float) -> dict:
+    """The README table's row for a finished default job, from its run folder."""
+    objective = JOBS[name][1]
+    best = json.loads((run_dir / "best_trial.json").read_text())
+    export = json.loads((run_dir / "export" / "export.json").read_text())
+    hp = best.get("hyperparameters", {})
+    int8 = export["metrics"]["int8"]
+    int8_file = Path(export["files"]["int8"])
+    return {"name": name, "seconds": seconds, "model": best["model"], "input_size": hp.get("input_size"),
+            "epochs": best["metrics"].get("epochs_trained"), "objective": objective,
+            "best": best["metrics"][objective], "int8": int8[objective],
+            "int8_kib": int8_file.stat().st_size / 1024 if int8_file.exists() else None}
+
+
+def format_job_row(row: dict) -> str:
+    minutes, seconds = divmod(round(row["seconds"]), 60)
+    kib = f", {row['int8_kib']:.0f} KiB" if row["int8_kib"] is not None else ""
+    return (f"| `python main.py {' '.join(JOBS[row['name']][0])}` "
+            f"| {minutes} m {seconds:02d} s | `{row['objective']}` {row['best']:.3f} ({row['model']}, "
+            f"{row['input_size']} px, {row['epochs']:.0f} epochs) | {row['int8']:.3f}{kib} |")
+
+
+def run_job(name: str, quick: bool, folder: Path) -> str:
+    run_dir = folder / f"run-{name}"
+    argv = [sys.executable, str(REPO / "main.py"), *JOBS[name][0], "--output", str(run_dir),
+            *(JOB_QUICK if quick else [])]
+    started = time.perf_counter()
+    result = subprocess.run(argv, cwd=REPO, capture_output=True, text=True)
+    seconds = time.perf_counter() - started
+    if result.returncode != 0:
+        return f"| {name} | failed (exit {result.returncode}): {result.stdout.strip().splitlines()[-1:]} | | |"
+    return format_job_row(job_row(name, run_dir, seconds))
+
+
+def run_bench(name: str, quick: bool) -> tuple[int, str]:
+    argv = [sys.executable, str(REPO / "bench" / f"{name}.py"), *(["--quick"] if quick else BENCHES[name])]
+    result = subprocess.run(argv, cwd=REPO, capture_output=True, text=True)
+    return result.returncode, result.stdout + (result.stderr[-2000:] if result.returncode else "")
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--only", default=None, help=f"comma-separated: {', '.join(GROUPS)}")
+    parser.add_argument("--quick", action="store_true", help="every command's quick form: a code-path check")
+    args = parser.parse_args(argv)
+    wanted = [*JOBS, *BENCHES]
+    if args.only:
+        unknown = [g for g in args.only.split(",") if g not in GROUPS]
+        if unknown:
+            parser.error(f"--only: unknown {', '.join(unknown)}. Expected some of: {', '.join(GROUPS)}")
+        chosen = {n for g in args.only.split(",") for n in GROUPS[g]}
+        wanted = [n for n in wanted if n in chosen]
+
+    failed = 0
+    with tempfile.TemporaryDirectory(prefix="zazu-run-all-") as folder:
+        jobs = [n for n in wanted if n in JOBS]
+        if jobs:
+            print("| command | wall time | best trial | int8 export |\n| --- | --- | --- | --- |", flush=True)
+            for name in jobs:
+                line = run_job(name, args.quick, Path(folder))
+                failed += "failed (exit" in line
+                print(line, flush=True)
+        for name in (n for n in wanted if n in BENCHES):
+            command = f"python bench/{name}.py {' '.join(['--quick'] if args.quick else BENCHES[name])}".strip()
+            print(f"\n$ {command}", flush=True)
+            code, output = run_bench(name, args.quick)
+            failed += code != 0
+            print(output.rstrip(), flush=True)
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

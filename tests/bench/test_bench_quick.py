@@ -1,0 +1,58 @@
+"""Every bench script runs in `--quick` mode (seconds), so none of them can rot unnoticed; the figures
+themselves come from `python bench/run_all.py`."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+# script -> a line its output must hold (a header or summary the README's figures are read from)
+EXPECTED = {
+    "augment_ops.py": "geometry: keras layers / RandomAffine =",
+    "input_pipeline.py": "ratio     cold",
+    "latency.py": "centernet",
+    "serve.py": "req/s",
+    "real_crops.py": "pretrained",
+}
+
+
+def test_every_bench_script_is_covered():
+    assert {p.name for p in (REPO / "bench").glob("*.py")} - {"run_all.py"} == set(EXPECTED)
+    run_all = (REPO / "bench" / "run_all.py").read_text()
+    for script in EXPECTED:  # and run_all regenerates each one's figures
+        assert f'"{script.removesuffix(".py")}":' in run_all, script
+
+
+@pytest.mark.parametrize("script", sorted(EXPECTED))
+def test_bench_script_runs_quick(script, tmp_path):
+    env = {**os.environ, "ZAZU_CACHE": str(tmp_path / "cache"), "PYTHONPATH": str(REPO)}
+    result = subprocess.run([sys.executable, str(REPO / "bench" / script), "--quick"], cwd=tmp_path, env=env,
+                            capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    assert EXPECTED[script] in result.stdout, result.stdout[-3000:]
+
+
+def test_run_all_reads_a_default_job_row_from_its_run_folder(tmp_path):
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("bench_run_all", REPO / "bench" / "run_all.py")
+    run_all = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(run_all)
+    run = tmp_path / "run"
+    (run / "export").mkdir(parents=True)
+    (run / "export" / "model_int8.tflite").write_bytes(b"x" * 3072)
+    (run / "best_trial.json").write_text(json.dumps({
+        "model": "retinanet_lite", "hyperparameters": {"input_size": 320},
+        "metrics": {"val_mAP": 0.5, "val_mAP50": 0.9651, "epochs_trained": 9.0}}))
+    (run / "export" / "export.json").write_text(json.dumps({
+        "files": {"int8": str(run / "export" / "model_int8.tflite")},
+        "metrics": {"keras": {"val_mAP50": 0.9651}, "int8": {"val_mAP50": 0.9617}}}))
+    row = run_all.format_job_row(run_all.job_row("raccoon", run, 712.4))
+    assert row == ("| `python main.py --task detection --data ../shared/datasets/raccoon` | 11 m 52 s "
+                   "| `val_mAP50` 0.965 (retinanet_lite, 320 px, 9 epochs) | 0.962, 3 KiB |")
