@@ -1,5 +1,5 @@
-"""The zoo contract, run over every entry in models.json: the adapter builds,
-trains one epoch on tiny images and returns its task's objective."""
+"""The zoo contract, run over every entry in models.json: the adapter builds, trains one epoch on
+tiny images, returns its task's objective, and its int8 export maps fully to the Edge TPU."""
 
 from __future__ import annotations
 
@@ -16,14 +16,20 @@ REGISTRY = Registry.load()
 
 
 @pytest.mark.parametrize("name", sorted(REGISTRY.models))
-def test_zoo_entry_builds_trains_and_reports_its_objective(name, task_datasets, tmp_path):
+def test_zoo_entry_builds_trains_reports_its_objective_and_maps_to_the_edge_tpu(name, task_datasets, tmp_path):
+    """One epoch on tiny images, then Zazu's own Edge TPU report on the trained model's int8 export: every
+    op mappable, nothing after a fallback. (One test, so each entry is built and traced once.)"""
     import keras
+    import numpy as np
+
+    from zazu.export.edgetpu import compatibility_report
+    from zazu.export.tflite import convert_int8
 
     spec = REGISTRY.models[name]
     codec = SpaceCodec(spec.hp_search_space)
     hp = codec.hyperparameters()  # the search space itself must convert
-    hp_values = {**spec.training_configs, **codec.decode(hp.values),
-                 "epochs": 1, "input_size": 32 if spec.task == "classification" else 64, "batch_size": 8}
+    size = 32 if spec.task == "classification" else 64
+    hp_values = {**spec.training_configs, **codec.decode(hp.values), "epochs": 1, "input_size": size, "batch_size": 8}
     model_specs = {"name": name, "task": spec.task, "data": {"home_path": str(task_datasets[spec.task])},
                    "trial_dir": str(tmp_path)}
     adapter = spec.adapter_class(model_specs, hp_values)
@@ -31,7 +37,6 @@ def test_zoo_entry_builds_trains_and_reports_its_objective(name, task_datasets, 
     metrics = run_lifecycle(adapter, TASKS[spec.task].objective)
 
     assert isinstance(adapter.model, keras.Model)
-    size = hp_values["input_size"]
     assert adapter.model.input_shape == (None, size, size, 3)
     objective = TASKS[spec.task].objective
     # one epoch on tiny images proves the contract, not learning (tests/test_learning.py): the objective
@@ -40,28 +45,10 @@ def test_zoo_entry_builds_trains_and_reports_its_objective(name, task_datasets, 
     adapter.save(tmp_path)
     assert (tmp_path / "model.keras").is_file()
 
-
-@pytest.mark.parametrize("name", sorted(REGISTRY.models))
-def test_zoo_entry_int8_export_maps_fully_to_the_edge_tpu(name, tmp_path):
-    """Zazu's own Edge TPU report on each model's int8 export: every op mappable, nothing after a fallback."""
-    import numpy as np
-
-    from zazu.export.edgetpu import compatibility_report
-    from zazu.export.tflite import convert_int8
-
-    spec = REGISTRY.models[name]
-    codec = SpaceCodec(spec.hp_search_space)
-    size = 32 if spec.task == "classification" else 64
-    hp_values = {**spec.training_configs, **codec.decode(codec.hyperparameters().values), "input_size": size}
-    adapter = spec.adapter_class({"name": name, "task": spec.task, "trial_dir": str(tmp_path)}, hp_values)
-    adapter.classes = ["a", "b", "c"]
-    if hasattr(adapter, "make_coder"):
-        adapter.coder = adapter.make_coder()
-    model = adapter.build()
     rng = np.random.default_rng(0)
-    path = convert_int8(model, lambda: (rng.uniform(0, 255, (1, size, size, 3)).astype(np.float32) for _ in range(4)),
+    path = convert_int8(adapter.model,
+                        lambda: (rng.uniform(0, 255, (1, size, size, 3)).astype(np.float32) for _ in range(4)),
                         tmp_path / "model_int8.tflite")
-
     report = compatibility_report(path)
     assert report["first_fallback"] is None, report["first_fallback"]
     assert report["ops_share"] == 1.0 and report["macs_share"] == 1.0
