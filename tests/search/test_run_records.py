@@ -159,3 +159,10 @@ def test_zazu_worker_names_the_missing_or_bad_variable(env, expected, monkeypatc
     result = CliRunner().invoke(cli, ["worker", str(tmp_path)])
     assert result.exit_code == 2
     assert result.output.startswith("error: ") and expected in result.output and len(result.output.splitlines()) == 1
+
+
+def test_no_trial_starts_in_the_last_tenth_of_the_time_budget():
+    from zazu.search.run_folder import last_trial_start
+
+    assert last_trial_start(10_000.0, {"time_budget": 7}) == pytest.approx(10_000.0 - 42.0)
+    assert last_trial_start(None, {"time_budget": None}) is None

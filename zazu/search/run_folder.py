@@ -26,6 +26,19 @@ from zazu.tasks import Task, get_task
 REQUIRED = ("config.yaml", "run.json", "dataset.json", "split.json", f"{MODELS_FOLDER}/models.json")
 
 
+# No trial starts in the last tenth of the time budget: a new trial (often at a new input size, whose
+# images and features are prepared before its first epoch) could not finish an epoch there, and
+# would only overrun the budget.
+LAST_START_SHARE = 0.1
+
+
+def last_trial_start(deadline: float | None, config: dict) -> float | None:
+    """The time.time() after which no trial starts, for a search whose training `deadline` is given."""
+    if deadline is None:
+        return None
+    return deadline - LAST_START_SHARE * config["time_budget"] * 60
+
+
 @dataclass
 class RunFolder:
     run_dir: Path
@@ -104,5 +117,5 @@ class RunFolder:
                 base_model_specs=base_model_specs, epochs=config["epochs"], reporter=reporter,
                 after_trial=after_trial)
         if not tuner._is_worker():
-            tuner.oracle.deadline = deadline
+            tuner.oracle.deadline = last_trial_start(deadline, config)
         return tuner
