@@ -33,6 +33,7 @@ JOBS = {
 JOB_QUICK = ["--max-trials", "1", "--epochs", "1"]
 BENCHES = {
     "real_crops": ["--min-size", "16", "--max-ratio", "2"],
+    "vs_keras_tuner": [],
     "latency": [],
     "input_pipeline": [],
     "augment_ops": [],

@@ -19,6 +19,7 @@ EXPECTED = {
     "latency.py": "centernet",
     "serve.py": "req/s",
     "real_crops.py": "pretrained",
+    "vs_keras_tuner.py": "digits",
 }
 
 
