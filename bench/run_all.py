@@ -36,6 +36,7 @@ BENCHES = {
     "vs_keras_tuner": [],
     "latency": [],
     "input_pipeline": [],
+    "training_feed": [],
     "augment_ops": [],
     "serve": [],
 }

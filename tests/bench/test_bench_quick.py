@@ -20,6 +20,7 @@ EXPECTED = {
     "serve.py": "req/s",
     "real_crops.py": "pretrained",
     "vs_keras_tuner.py": "digits",
+    "training_feed.py": "target: pipeline >= 0.9 x memory",
 }
 
 

@@ -1,0 +1,110 @@
+"""Does training wait for input? Each zoo model's training throughput fed by Zazu's real pipeline
+against the same training fed from tensors already in memory, side by side in one process.
+
+For each model in models.json (or --models), at its default input size and augmentation
+(`training_configs`; the config's default augmentation block), on Zazu's embedded synthetic dataset
+of its task (--images of them, 80% for training):
+
+- pipeline: `model.fit` on the adapter's own training dataset (decode, resize or letterbox,
+  cache, shuffle, augment, targets, batch, prefetch), exactly as a trial trains;
+- memory: `model.fit` on one pass of that same dataset cached in memory (`.cache()` filled
+  beforehand): the batches are tensors already, nothing is decoded or augmented.
+
+Each side gets one untimed epoch (tracing, filling the caches) and then --epochs timed ones; the
+figure is training images per second over the timed epochs, and the ratio pipeline / memory is
+what the target is set on (>= 0.9: training never waits for input). The whole network trains
+(every layer trainable), as in fine-tuning: the slowest step the pipeline has to keep up with
+on these cores would be the frozen-backbone head training, which Zazu runs on cached features.
+
+    python bench/training_feed.py [--models tiny_cnn,centernet] [--images 160] [--epochs 2] [--quick]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run from a checkout without installing
+
+TARGET = 0.9
+
+
+def prepared_adapter(spec, data: Path, trial_dir: Path):
+    """The zoo model's adapter through reformat, data_loader, preprocess and build, compiled."""
+    adapter = spec.adapter_class({"name": spec.name, "task": spec.task, "seed": 0, "data": {"home_path": str(data)},
+                                  "trial_dir": str(trial_dir)}, {**spec.training_configs, "epochs": 1})
+    adapter.reformat()
+    adapter.data_loader()
+    adapter.preprocess()
+    adapter.model = adapter.build()
+    adapter.model.trainable = True
+    adapter.compile_for(float(adapter.hp.get("learning_rate", 1e-3)))
+    return adapter
+
+
+def images_per_second(model, dataset, images: int, epochs: int) -> float:
+    model.fit(dataset, epochs=1, verbose=0)  # tracing, caches
+    started = time.perf_counter()
+    model.fit(dataset, epochs=epochs, verbose=0)
+    return images * epochs / (time.perf_counter() - started)
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--models", default=None, help="comma-separated zoo models (default: all)")
+    parser.add_argument("--images", type=int, default=160, help="synthetic images per task (80%% train)")
+    parser.add_argument("--epochs", type=int, default=2, help="timed epochs per side")
+    parser.add_argument("--quick", action="store_true", help="tiny_cnn on 40 images, 1 timed epoch: a code-path check")
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.models, args.images, args.epochs = args.models or "tiny_cnn", 40, 1
+    if args.images < 10 or args.epochs < 1:
+        parser.error("--images must be >= 10 and --epochs >= 1")
+
+    import tensorflow as tf
+
+    from zazu.data.synthetic import write_classification_dataset, write_instances_dataset
+    from zazu.registry import Registry
+
+    registry = Registry.load()
+    names = [n.strip() for n in args.models.split(",")] if args.models else list(registry.models)
+    print(f"{args.images} synthetic images per task, {args.epochs} timed epoch(s) per side after 1 untimed, "
+          f"TensorFlow {tf.__version__}, {os.cpu_count()} CPUs")
+    header = f"{'model':<20}{'input':>9}{'batch':>7}{'augment':>9}{'pipeline img/s':>16}{'memory img/s':>14}{'ratio':>8}"
+    print(header)
+    print("-" * len(header))
+    short = []
+    with tempfile.TemporaryDirectory(prefix="zazu-bench-feed-") as folder:
+        folder = Path(folder)
+        data = {"classification": write_classification_dataset(folder / "cls", per_class=args.images // 4, size=96),
+                "detection": write_instances_dataset(folder / "det", images=args.images, size=256, with_polygons=True)}
+        data["instance_segmentation"] = data["detection"]
+        for name in names:
+            spec = registry.get(name)
+            adapter = prepared_adapter(spec, data[spec.task], folder / name)
+            train_images = len(getattr(adapter, "train_paths", None) or adapter.train_records)
+            pipeline = images_per_second(adapter.model, adapter.train_ds, train_images, args.epochs)
+            in_memory = adapter.train_ds.cache()
+            for _ in in_memory:  # fill the cache: from here on the batches are tensors in memory
+                pass
+            memory = images_per_second(adapter.model, in_memory, train_images, args.epochs)
+            ratio = pipeline / memory
+            if ratio < TARGET:
+                short.append(name)
+            height, width = adapter.input_size
+            print(f"{name:<20}{f'{height}x{width}':>9}{int(adapter.hp.get('batch_size', 32)):>7}"
+                  f"{'yes' if adapter.augmentation() else 'no':>9}{pipeline:>16.1f}{memory:>14.1f}{ratio:>7.2f}x",
+                  flush=True)
+            tf.keras.backend.clear_session()
+    print(f"target: pipeline >= {TARGET} x memory for every model; "
+          + (f"short: {', '.join(short)}" if short else "met by every model measured"))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
