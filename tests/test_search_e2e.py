@@ -242,7 +242,8 @@ def test_single_class_detection_trains(model, tmp_path):
         ann["category_id"] = 1
     (root / "annotations/instances.json").write_text(json.dumps(coco))
     config = resolve_config(overrides={"task": "detection", "models": [model], "max_trials": 1, "epochs": 1,
-                                       "output": str(tmp_path / "run"), "data": {"home_path": str(root)}})
+                                       "output": str(tmp_path / "run"), "data": {"home_path": str(root)},
+                                       "export": {"formats": ["keras"], "profile_trials": False}})
     result = run_search(config)
     assert result.best is not None and result.best["model"] == model
 
@@ -251,6 +252,7 @@ def test_segmentation_search_trains_one_epoch_exports_and_draws_masks(shapes_ins
     config = resolve_config(overrides={
         "task": "instance_segmentation", "models": ["protonet"], "max_trials": 1, "epochs": 1,
         "output": str(tmp_path / "run"), "data": {"home_path": str(shapes_instances_dataset)},
+        "export": {"formats": ["keras", "int8"], "profile_runs": 2, "profile_trials": False},
     })
     result = run_search(config)
 

@@ -67,7 +67,8 @@ def test_zoo_new_passes_zoo_check_and_trains_one_epoch_through_the_search(empty_
 
     out = io.StringIO()
     config = resolve_config(overrides={"zoo": str(empty_zoo), "models": ["my_net"], "epochs": 1, "max_trials": 1,
-                                       "data": {"home_path": str(shapes_dataset)}, "output": str(tmp_path / "run")})
+                                       "data": {"home_path": str(shapes_dataset)}, "output": str(tmp_path / "run"),
+                                       "export": {"formats": ["keras", "int8"], "profile_runs": 2}})
     result = run_search(config, Reporter(Console(file=out, width=160)), Registry.load(empty_zoo))
 
     assert result.best["model"] == "my_net" and result.best["status"] == "COMPLETED"
