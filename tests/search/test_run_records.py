@@ -166,3 +166,30 @@ def test_no_trial_starts_in_the_last_tenth_of_the_time_budget():
 
     assert last_trial_start(10_000.0, {"time_budget": 7}) == pytest.approx(10_000.0 - 42.0)
     assert last_trial_start(None, {"time_budget": None}) is None
+
+
+def test_no_trial_starts_with_less_budget_left_than_half_the_quickest_trial(tmp_path, monkeypatch):
+    import time
+
+    from keras_tuner.src.engine.trial import TrialStatus
+
+    clock = [1000.0]
+    monkeypatch.setattr(time, "time", lambda: clock[0])
+    oracle = _oracle(tmp_path)
+    oracle.deadline = 1000.0 + 300
+    first = oracle.create_trial("t")
+    clock[0] += 100  # the first trial takes 100 s
+    first.status = TrialStatus.COMPLETED
+    oracle.update_trial(first.trial_id, {"val_accuracy": 0.5})
+    oracle.end_trial(first)
+    assert oracle.shortest_trial == pytest.approx(100.0)
+    clock[0] += 140  # 60 s left: more than half of 100 s, so a second trial starts
+    second = oracle.create_trial("t")
+    assert second.status == TrialStatus.RUNNING
+    clock[0] += 20  # it ends after 20 s, leaving 40 s: more than half of the quickest (now 20 s)
+    second.status = TrialStatus.COMPLETED
+    oracle.update_trial(second.trial_id, {"val_accuracy": 0.6})
+    oracle.end_trial(second)
+    assert oracle.create_trial("t").status == TrialStatus.RUNNING
+    oracle.shortest_trial = 100.0  # had the quickest taken 100 s, 40 s left would start nothing
+    assert oracle.create_trial("u").status == TrialStatus.STOPPED

@@ -5,7 +5,9 @@ The sampling is keras-tuner's (`RandomSearchOracle`, `BayesianOptimizationOracle
 
 - atomic state files: keras-tuner writes `oracle.json` and `trial_*/trial.json`
   in place, and a kill in mid-write would leave a file that cannot be resumed;
-- a stop that keras-tuner answers like any other: once the time budget is spent,
+- a stop that keras-tuner answers like any other: once the time budget is spent
+  (or so nearly spent that a new trial could not finish: less than `start_margin`
+  seconds, or half the quickest trial of this session, are left),
   or `max_consecutive_failed_trials` is reached, `create_trial` returns a
   STOPPED trial (keras-tuner raises a RuntimeError out of `end_trial` instead,
   which in chief mode would surface inside a gRPC call and leave the oracle's
@@ -39,19 +41,37 @@ class RunOracle:
     """Mixin placed before a keras-tuner oracle class (see `make_oracle`)."""
 
     stop_reason: str | None = None  # why no new trial may start; None while the search goes on
-    deadline: float | None = None  # time.time() after which no trial starts (not saved: each session sets it)
+    deadline: float | None = None  # time.time() when the time budget is spent (not saved: each session sets it)
+    start_margin: float = 0.0  # no trial starts within this many seconds of the deadline
+    shortest_trial: float | None = None  # seconds of this session's quickest finished trial
 
     # -- stopping -------------------------------------------------------------------
+    def last_start(self) -> float:
+        """The time.time() after which no trial starts: one with less budget left than half the quickest
+        trial so far (or than `start_margin`) would be cut short before it could compete."""
+        return self.deadline - max(self.start_margin, 0.5 * (self.shortest_trial or 0.0))
+
     @oracle_module.synchronized
     def create_trial(self, tuner_id):
-        if self.stop_reason is None and self.deadline is not None and time.time() >= self.deadline:
+        if self.stop_reason is None and self.deadline is not None and time.time() >= self.last_start():
             self.stop_reason = "time budget spent"
             self.save()
         # A tuner that asks again while it holds a trial (a restarted worker) gets that trial back.
         if self.stop_reason is not None and tuner_id not in self.ongoing_trials:
             self.tuner_ids.discard(tuner_id)
             return trial_module.Trial(self.get_space(), status=trial_module.TrialStatus.STOPPED)
-        return super().create_trial(tuner_id)
+        trial = super().create_trial(tuner_id)
+        if trial.status == trial_module.TrialStatus.RUNNING:
+            self.__dict__.setdefault("_started_at", {})[trial.trial_id] = time.time()
+        return trial
+
+    @oracle_module.synchronized
+    def end_trial(self, trial):
+        started = self.__dict__.get("_started_at", {}).pop(trial.trial_id, None)
+        if started is not None and trial.status == trial_module.TrialStatus.COMPLETED:
+            seconds = time.time() - started
+            self.shortest_trial = seconds if self.shortest_trial is None else min(self.shortest_trial, seconds)
+        return super().end_trial(trial)
 
     def _check_consecutive_failures(self):
         try:

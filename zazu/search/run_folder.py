@@ -26,9 +26,9 @@ from zazu.tasks import Task, get_task
 REQUIRED = ("config.yaml", "run.json", "dataset.json", "split.json", f"{MODELS_FOLDER}/models.json")
 
 
-# No trial starts in the last tenth of the time budget: a new trial (often at a new input size, whose
-# images and features are prepared before its first epoch) could not finish an epoch there, and
-# would only overrun the budget.
+# No trial starts in the last tenth of the time budget, nor with less left than half the quickest
+# trial so far (`RunOracle.last_start`): a new trial (often at a new input size, whose images and
+# features are prepared before its first epoch) could not finish there, and would only overrun it.
 LAST_START_SHARE = 0.1
 
 
@@ -117,5 +117,6 @@ class RunFolder:
                 base_model_specs=base_model_specs, epochs=config["epochs"], reporter=reporter,
                 after_trial=after_trial)
         if not tuner._is_worker():
-            tuner.oracle.deadline = last_trial_start(deadline, config)
+            tuner.oracle.deadline = deadline
+            tuner.oracle.start_margin = 0.0 if deadline is None else LAST_START_SHARE * config["time_budget"] * 60
         return tuner
