@@ -170,6 +170,8 @@ def _search(run: RunFolder, reporter, resumed: bool) -> SearchResult:
     records = load_trial_records(run_dir)
     deadline = None
     if config["time_budget"]:  # a resumed search has what the finished trials left of the budget
+        import keras_tuner  # noqa: F401  (TensorFlow's import, seconds, is not the trials' time)
+
         deadline = time.time() + config["time_budget"] * 60 - busy_seconds(records)
     reporter.total = config["max_trials"] - sum(r["status"] in ("COMPLETED", "FAILED") for r in records)
     reporter.deadline = None if deadline is None else time.monotonic() + (deadline - time.time())
@@ -211,12 +213,14 @@ def _write_report(run_dir: Path, reporter) -> None:
 def _search_serially(run: RunFolder, reporter, deadline: float | None) -> list[str]:
     """One keras-tuner search per model, in order; a model's failure never stops the next one's search."""
     notes = []
+    searched = False  # the session's first model may start until the deadline itself, as its first trial
     for index, spec in enumerate(run.models):
         if run.model_status(spec.name)["status"] == "done":
             continue
-        if deadline is not None and time.time() >= last_trial_start(deadline, run.config):
+        if deadline is not None and time.time() >= (last_trial_start(deadline, run.config) if searched else deadline):
             note = f"{spec.name}: not searched, the time budget of {run.config['time_budget']} min was spent"
         else:
+            searched = True
             set_model_status(run.run_dir, spec.name, "searching")
             note = _search_model(run, index, reporter, deadline)
         set_model_status(run.run_dir, spec.name, "done", note)

@@ -6,8 +6,8 @@ The sampling is keras-tuner's (`RandomSearchOracle`, `BayesianOptimizationOracle
 - atomic state files: keras-tuner writes `oracle.json` and `trial_*/trial.json`
   in place, and a kill in mid-write would leave a file that cannot be resumed;
 - a stop that keras-tuner answers like any other: once the time budget is spent
-  (or so nearly spent that a new trial could not finish: less than `start_margin`
-  seconds, or half the quickest trial of this session, are left),
+  (or, once a trial has finished, so nearly spent that another could not finish:
+  less than `start_margin` seconds, or half the quickest trial so far, are left),
   or `max_consecutive_failed_trials` is reached, `create_trial` returns a
   STOPPED trial (keras-tuner raises a RuntimeError out of `end_trial` instead,
   which in chief mode would surface inside a gRPC call and leave the oracle's
@@ -47,9 +47,12 @@ class RunOracle:
 
     # -- stopping -------------------------------------------------------------------
     def last_start(self) -> float:
-        """The time.time() after which no trial starts: one with less budget left than half the quickest
-        trial so far (or than `start_margin`) would be cut short before it could compete."""
-        return self.deadline - max(self.start_margin, 0.5 * (self.shortest_trial or 0.0))
+        """The time.time() after which no trial starts: once a trial has finished, one with less budget
+        left than half the quickest so far (or than `start_margin`) would be cut short before it could
+        compete. The session's first trial may start until the deadline itself."""
+        if self.shortest_trial is None:
+            return self.deadline
+        return self.deadline - max(self.start_margin, 0.5 * self.shortest_trial)
 
     @oracle_module.synchronized
     def create_trial(self, tuner_id):
