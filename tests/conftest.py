@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
@@ -29,20 +28,9 @@ def shapes_dataset(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def digits_dataset(tmp_path_factory) -> Path:
     """scikit-learn's digits 0-2 written as 8x8 greyscale PNGs in folder-per-class layout."""
-    from PIL import Image
-    from sklearn.datasets import load_digits
+    from digit_pngs import write_digit_pngs
 
-    root = tmp_path_factory.mktemp("digits")
-    digits = load_digits(n_class=3)
-    counts: dict[int, int] = {}
-    for image, label in zip(digits.images, digits.target):
-        if counts.get(label, 0) >= 12:
-            continue
-        counts[label] = counts.get(label, 0) + 1
-        folder = root / f"digit_{label}"
-        folder.mkdir(exist_ok=True)
-        Image.fromarray((image * 16).clip(0, 255).astype(np.uint8), mode="L").save(folder / f"{counts[label]:03d}.png")
-    return root
+    return write_digit_pngs(tmp_path_factory.mktemp("digits"), n_class=3, per_class=12)
 
 
 @pytest.fixture(scope="session")

@@ -37,22 +37,12 @@ def _export_metrics(run_dir: Path) -> dict:
 def digits_run(tmp_path_factory) -> Path:
     """tiny_cnn, 8 epochs on scikit-learn's digits (10 classes x 40, 32 px); 120 validation images,
     so one image is less than a point of accuracy."""
-    from sklearn.datasets import load_digits
+    from digit_pngs import write_digit_pngs
 
     from zazu.config import resolve_config
     from zazu.search.driver import run_search
 
-    root = tmp_path_factory.mktemp("digits10")
-    counts: dict[int, int] = {}
-    digits = load_digits()
-    for image, label in zip(digits.images, digits.target):
-        if counts.get(label, 0) >= 40:
-            continue
-        counts[label] = counts.get(label, 0) + 1
-        folder = root / f"digit_{label}"
-        folder.mkdir(exist_ok=True)
-        pixels = np.kron((image * 16).clip(0, 255), np.ones((4, 4))).astype(np.uint8)
-        Image.fromarray(pixels, mode="L").save(folder / f"{counts[label]:03d}.png")
+    root = write_digit_pngs(tmp_path_factory.mktemp("digits10"), n_class=10, per_class=40, upscale=DIGIT_SIZE // 8)
     config = resolve_config(overrides={
         "task": "classification", "data": {"home_path": str(root)}, "val_split": 0.3, "models": ["tiny_cnn"],
         "fixed_hyperparameters": {"learning_rate": 0.003, "augment": False, "input_size": DIGIT_SIZE},
