@@ -162,10 +162,10 @@ def test_zazu_worker_names_the_missing_or_bad_variable(env, expected, monkeypatc
 
 
 def test_no_trial_starts_in_the_last_tenth_of_the_time_budget():
-    from zazu.search.run_folder import last_trial_start
+    from zazu.search.run_folder import start_margin
 
-    assert last_trial_start(10_000.0, {"time_budget": 7}) == pytest.approx(10_000.0 - 42.0)
-    assert last_trial_start(None, {"time_budget": None}) is None
+    assert start_margin({"time_budget": 7}) == pytest.approx(42.0)
+    assert start_margin({"time_budget": None}) == 0.0
 
 
 def test_no_trial_starts_with_less_budget_left_than_half_the_quickest_trial(tmp_path, monkeypatch):

@@ -27,7 +27,7 @@ from zazu.registry import ModelSpec, Registry
 from zazu.runs import (atomic_write_json, busy_seconds, check_output_free, load_trial_records, new_run_dir,
                        refresh_leaderboard, set_model_status, update_manifest, write_manifest)
 from zazu.search.distributed import wants_chief
-from zazu.search.run_folder import RunFolder, last_trial_start
+from zazu.search.run_folder import RunFolder, start_margin
 from zazu.search.snapshot import FOLDER as SNAPSHOT
 from zazu.search.snapshot import adapter_digest, snapshot_models
 from zazu.tasks import Task, get_task
@@ -217,7 +217,7 @@ def _search_serially(run: RunFolder, reporter, deadline: float | None) -> list[s
     for index, spec in enumerate(run.models):
         if run.model_status(spec.name)["status"] == "done":
             continue
-        if deadline is not None and time.time() >= (last_trial_start(deadline, run.config) if searched else deadline):
+        if deadline is not None and time.time() >= deadline - (start_margin(run.config) if searched else 0.0):
             note = f"{spec.name}: not searched, the time budget of {run.config['time_budget']} min was spent"
         else:
             searched = True

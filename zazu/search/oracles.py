@@ -45,6 +45,10 @@ class RunOracle:
     start_margin: float = 0.0  # no trial starts within this many seconds of the deadline
     shortest_trial: float | None = None  # seconds of this session's quickest finished trial
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._started_at: dict[str, float] = {}  # trial id -> time.time() it started, this session
+
     # -- stopping -------------------------------------------------------------------
     def last_start(self) -> float:
         """The time.time() after which no trial starts: once a trial has finished, one with less budget
@@ -65,12 +69,12 @@ class RunOracle:
             return trial_module.Trial(self.get_space(), status=trial_module.TrialStatus.STOPPED)
         trial = super().create_trial(tuner_id)
         if trial.status == trial_module.TrialStatus.RUNNING:
-            self.__dict__.setdefault("_started_at", {})[trial.trial_id] = time.time()
+            self._started_at[trial.trial_id] = time.time()
         return trial
 
     @oracle_module.synchronized
     def end_trial(self, trial):
-        started = self.__dict__.get("_started_at", {}).pop(trial.trial_id, None)
+        started = self._started_at.pop(trial.trial_id, None)
         if started is not None and trial.status == trial_module.TrialStatus.COMPLETED:
             seconds = time.time() - started
             self.shortest_trial = seconds if self.shortest_trial is None else min(self.shortest_trial, seconds)

@@ -32,11 +32,9 @@ REQUIRED = ("config.yaml", "run.json", "dataset.json", "split.json", f"{MODELS_F
 LAST_START_SHARE = 0.1
 
 
-def last_trial_start(deadline: float | None, config: dict) -> float | None:
-    """The time.time() after which no trial starts, for a search whose training `deadline` is given."""
-    if deadline is None:
-        return None
-    return deadline - LAST_START_SHARE * config["time_budget"] * 60
+def start_margin(config: dict) -> float:
+    """Seconds before the time budget's end after which no trial starts (0 without a budget)."""
+    return LAST_START_SHARE * config["time_budget"] * 60 if config["time_budget"] else 0.0
 
 
 @dataclass
@@ -118,5 +116,5 @@ class RunFolder:
                 after_trial=after_trial)
         if not tuner._is_worker():
             tuner.oracle.deadline = deadline
-            tuner.oracle.start_margin = 0.0 if deadline is None else LAST_START_SHARE * config["time_budget"] * 60
+            tuner.oracle.start_margin = start_margin(config)
         return tuner
