@@ -141,7 +141,9 @@ def segmenter_run(shapes_128, tmp_path_factory) -> Path:
 def test_a_pretrained_detector_learns_the_shapes_and_its_int8_keeps_it(detector_run):
     metrics = _export_metrics(detector_run)
     assert metrics["keras"]["val_mAP50"] >= 0.75  # measured 0.93
-    assert abs(metrics["int8"]["val_mAP50"] - metrics["keras"]["val_mAP50"]) <= 0.03
+    # int8 may not lose more than 0.03; on 36 images it has also scored 0.036 *above* float (CI,
+    # 0.966 vs 0.929), which is sampling noise in the two, not a loss, so the bar is one-sided
+    assert metrics["int8"]["val_mAP50"] >= metrics["keras"]["val_mAP50"] - 0.03
     history = _history(detector_run)
     assert history[-1]["loss"] < 0.3 * history[0]["loss"]  # measured 3.65 -> 0.27
 
@@ -149,7 +151,7 @@ def test_a_pretrained_detector_learns_the_shapes_and_its_int8_keeps_it(detector_
 def test_a_pretrained_segmenter_learns_the_masks_and_its_int8_keeps_it(segmenter_run):
     metrics = _export_metrics(segmenter_run)
     assert metrics["keras"]["val_mask_mAP50"] >= 0.6
-    assert abs(metrics["int8"]["val_mask_mAP50"] - metrics["keras"]["val_mask_mAP50"]) <= 0.03
+    assert metrics["int8"]["val_mask_mAP50"] >= metrics["keras"]["val_mask_mAP50"] - 0.03  # one-sided, as above
     history = _history(segmenter_run)
     assert history[-1]["loss"] < 0.5 * history[0]["loss"]
 

@@ -104,9 +104,9 @@ def _int(config: dict, key: str, minimum: int) -> None:
 # Minutes of trials in the default job (`time_budget: auto`), chosen so that on 2 cores the default
 # job, export and report included, stays under 5 minutes for classification (head trials on cached
 # features take seconds; exporting an EfficientNet-Lite in every format takes about a minute and a
-# half) and about 10 for detection and segmentation (an epoch of a pretrained detector at 256-384 px
-# takes tens of seconds, and exporting it in every format about two minutes).
-AUTO_TIME_BUDGET = {"classification": 2, "detection": 7, "instance_segmentation": 7}
+# half) and under 10 for detection and segmentation (an epoch of a pretrained detector at 256-384 px
+# takes tens of seconds, and exporting and scoring it in every format two to three minutes).
+AUTO_TIME_BUDGET = {"classification": 2, "detection": 6, "instance_segmentation": 6}
 
 
 def _validate(config: dict) -> None:

@@ -54,3 +54,40 @@ def test_no_deadline_means_no_callback():
     adapter = BaseAdapter.__new__(BaseAdapter)
     adapter.model_specs = {}
     assert adapter.deadline_callbacks() == []
+
+
+def _run_one_epoch(callback, batch_seconds, clock, first_batch_seconds):
+    """Feed one epoch of len(batch_seconds) batches; the batches it ran before it stopped training."""
+    model = _Model()
+    callback.set_model(model)
+    callback.set_params({"steps": len(batch_seconds)})
+    callback.on_epoch_begin(0)
+    for batch, seconds in enumerate(batch_seconds):
+        clock[0] += first_batch_seconds if batch == 0 else seconds
+        callback.on_train_batch_end(batch)
+        if model.stop_training:
+            return batch + 1
+    return len(batch_seconds)
+
+
+def test_an_epoch_whose_batches_say_it_would_cross_the_deadline_stops_inside_it(monkeypatch):
+    clock = [0.0]
+    monkeypatch.setattr(time, "time", lambda: clock[0])
+    adapter = BaseAdapter.__new__(BaseAdapter)
+    adapter.model_specs = {"deadline": 100.0}
+    (callback,) = adapter.deadline_callbacks()
+    # 50 batches of 4 s after a 20 s first one (tracing): the epoch would end at 216 s. After batch 3
+    # (t=28) two timed batches of 4 s project 47 more, to 216 > 100: it stops there
+    assert _run_one_epoch(callback, [4.0] * 50, clock, first_batch_seconds=20.0) == 3
+    assert clock[0] == 28.0
+
+
+def test_an_epoch_that_fits_is_not_cut_even_after_a_slow_first_batch(monkeypatch):
+    clock = [0.0]
+    monkeypatch.setattr(time, "time", lambda: clock[0])
+    adapter = BaseAdapter.__new__(BaseAdapter)
+    adapter.model_specs = {"deadline": 100.0}
+    (callback,) = adapter.deadline_callbacks()
+    # the 30 s first batch alone, projected over 20 batches, would cross 100 s; the others (2 s) fit:
+    # 30 + 19 * 2 = 68 s
+    assert _run_one_epoch(callback, [2.0] * 20, clock, first_batch_seconds=30.0) == 20

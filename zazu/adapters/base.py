@@ -219,9 +219,12 @@ class BaseAdapter:
         return deadline is not None and time.time() >= deadline
 
     def deadline_callbacks(self) -> list:
-        """Stop training at the end of an epoch when the next one, as long as this one was, would end past
-        the search's time budget (`model_specs["deadline"]`, a `time.time()`): the budget is kept rather
-        than overrun by an epoch. The best epoch so far is what the trial keeps."""
+        """Stop training when the search's time budget (`model_specs["deadline"]`, a `time.time()`)
+        would be overrun: at an epoch end when the next epoch, as long as this one was, would end past
+        it; and inside an epoch when its batches so far say it will end past it (the first epoch of a
+        fine-tuning phase can take many times a frozen-phase epoch: nothing measured before says how
+        long). An epoch stopped early is still validated, and the best epoch so far is what the trial
+        keeps."""
         import time
 
         import keras
@@ -233,6 +236,20 @@ class BaseAdapter:
         class StopAtDeadline(keras.callbacks.Callback):
             def on_epoch_begin(self, epoch, logs=None):
                 self.epoch_start = time.time()
+                self.first_batch_end = None
+
+            def on_train_batch_end(self, batch, logs=None):
+                # the projection leaves out the first batch, which pays for tracing the step
+                now = time.time()
+                if self.first_batch_end is None:
+                    self.first_batch_end = now
+                    return
+                steps = (self.params or {}).get("steps")
+                timed = batch  # batches after the first that have ended
+                if not steps or batch + 1 >= steps or timed < 2:
+                    return
+                if now + (now - self.first_batch_end) / timed * (steps - batch - 1) > deadline:
+                    self.model.stop_training = True
 
             def on_epoch_end(self, epoch, logs=None):
                 now = time.time()
