@@ -177,6 +177,7 @@ class DetectionAdapter(BaseAdapter):
         trainer.compile(optimizer=keras.optimizers.Adam(phase.learning_rate, clipnorm=10.0), loss=self.coder.losses())
         patience = int(self.hp.get("patience", 8))
         fitted = trainer.fit(batches(train), validation_data=batches(val), epochs=phase.end_epoch, verbose=0,
+                             shuffle=False,  # tf.data shuffles
                              callbacks=[keras.callbacks.EarlyStopping(monitor="val_loss", mode="min", patience=patience,
                                                                       restore_best_weights=True),
                                         keras.callbacks.CSVLogger(str(folder / "history.csv")),
@@ -217,7 +218,7 @@ class DetectionAdapter(BaseAdapter):
         """The float model on the val split, batched through the val pipeline (fast, for trials)."""
         predictions = []
         for images in self.val_images:
-            outputs = [np.asarray(o) for o in self.model(images, training=False)]
+            outputs = [np.asarray(o) for o in self.model.predict_on_batch(images)]
             for i in range(outputs[0].shape[0]):
                 predictions.append(self.postprocess([o[i] for o in outputs], self._val_context(len(predictions))))
         return predictions

@@ -160,7 +160,8 @@ def keras_predict_fn(model):
     import numpy as np
 
     def predict(batch):
-        outputs = model(batch, training=False)
+        # predict_on_batch runs a traced function: eager calls cost ~0.5 s an image on a detector
+        outputs = model.predict_on_batch(batch)
         if not isinstance(outputs, (list, tuple)):
             outputs = [outputs]
         return [np.asarray(o) for o in outputs]
