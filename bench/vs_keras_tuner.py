@@ -28,6 +28,7 @@ from pathlib import Path
 import numpy as np
 
 BENCH = Path(__file__).resolve().parent
+sys.path.insert(0, str(BENCH.parent))  # run from a checkout without installing
 SHARED = BENCH.parent.parent / "shared" / "datasets"
 SCRIPT_SIZE = 32
 SCRIPT_EPOCHS = 5
