@@ -9,6 +9,7 @@ search never meets an unreadable image in the middle of an epoch.
 from __future__ import annotations
 
 import hashlib
+import math
 from collections import Counter
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -97,6 +98,11 @@ def _check_boxes(record: ImageRecord, width: int, height: int, problems: list[Pr
     where = record.source or record.path
     for inst in record.instances:
         x0, y0, x1, y1 = inst.box
+        if not all(math.isfinite(v) for v in (*inst.box, *(c for p in inst.polygons for c in p))):
+            # NaN fails every comparison below: clipped, it would become a full-width box
+            problems.append(Problem(where, f"box {_fmt(inst.box)} in {record.path} has a coordinate that is not "
+                                           "a finite number (NaN or infinity); object dropped"))
+            continue
         if x1 - x0 <= 0 or y1 - y0 <= 0:
             problems.append(Problem(where, f"box {_fmt(inst.box)} in {record.path} has zero area; dropped"))
             continue

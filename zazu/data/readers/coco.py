@@ -11,10 +11,21 @@ import json
 from pathlib import Path
 
 from zazu.data.paths import inside_root
+from zazu.data.readers.fields import (BOX, FLAG, ID, INTEGER, LIST, POSITIVE_NUMBER, SEGMENTATION, TEXT,
+                                      field_errors)
 from zazu.data.records import Dataset, ImageRecord, Instance, Problem
 from zazu.errors import DatasetError
 
 SPLIT_WORDS = ("train", "val", "test")
+
+# What the reader takes from a COCO file. A file that breaks the first three tables is refused; an
+# annotation that breaks its tables is left out with a warning naming it.
+TOP_LEVEL = {"images": LIST, "annotations": LIST, "categories": LIST}
+CATEGORY = {"id": INTEGER, "name": TEXT}
+IMAGE = {"id": ID, "file_name": TEXT}
+IMAGE_OPTIONAL = {"width": POSITIVE_NUMBER, "height": POSITIVE_NUMBER}
+ANNOTATION = {"image_id": ID, "category_id": INTEGER, "bbox": BOX}
+ANNOTATION_OPTIONAL = {"segmentation": SEGMENTATION, "iscrowd": FLAG}
 
 
 def is_coco_json(path: Path) -> bool:
@@ -66,6 +77,7 @@ def read_coco_dataset(root: str | Path) -> Dataset:
             data = json.loads(path.read_text(encoding="utf-8"))
         except (json.JSONDecodeError, UnicodeDecodeError) as e:
             raise DatasetError(f"{path}: not valid JSON ({e}).") from None
+        _check_structure(path, data)
         for cat in data["categories"]:
             if categories.get(cat["id"], cat["name"]) != cat["name"]:
                 raise DatasetError(f"{path}: category id {cat['id']} is {cat['name']!r} here and "
@@ -87,7 +99,11 @@ def read_coco_dataset(root: str | Path) -> Dataset:
         by_image: dict[int, list[Instance]] = {}
         image_ids = {img["id"] for img in data["images"]}
         for ann in data["annotations"]:
-            where = f"{rel_json} annotation {ann.get('id')}"
+            where = f"{rel_json} annotation {ann.get('id') if isinstance(ann, dict) else '?'}"
+            errors = field_errors(ann, ANNOTATION, ANNOTATION_OPTIONAL)
+            if errors:
+                problems.extend(Problem(where, f"{error}; ignored") for error in errors)
+                continue
             if ann.get("image_id") not in image_ids:
                 problems.append(Problem(where, f"refers to image_id {ann.get('image_id')} that is not in `images`; ignored"))
                 continue
@@ -129,16 +145,34 @@ def read_coco_dataset(root: str | Path) -> Dataset:
                    problems=problems)
 
 
+def _check_structure(path: Path, data) -> None:
+    """The file's lists, its categories and its images have the fields the reader needs (fatal if
+    not: without them nothing can be matched); image ids are unique (a repeated id would silently
+    give one image the other's objects)."""
+    errors = [f"top level: {e}" for e in field_errors(data, TOP_LEVEL)]
+    if not errors:
+        for kind, entries, table, optional in (("category", data["categories"], CATEGORY, {}),
+                                               ("image", data["images"], IMAGE, IMAGE_OPTIONAL)):
+            for k, entry in enumerate(entries):
+                errors += [f"{kind} #{k}: {e}" for e in field_errors(entry, table, optional)]
+    if not errors:
+        ids = [img["id"] for img in data["images"]]
+        repeated = sorted({i for i in ids if ids.count(i) > 1}, key=str) if len(set(ids)) < len(ids) else []
+        if repeated:
+            errors.append(f"image ids must be unique. Received the id {repeated[0]!r} on "
+                          f"{ids.count(repeated[0])} images" + (f" (and {len(repeated) - 1} more ids repeated)"
+                                                                if len(repeated) > 1 else ""))
+    if errors:
+        more = f" (and {len(errors) - 3} more)" if len(errors) > 3 else ""
+        raise DatasetError(f"{path}: " + "; ".join(errors[:3]) + more + ".")
+
+
 def _instance(ann: dict, index: dict, where: str, problems: list[Problem]) -> Instance | None:
-    bbox = ann.get("bbox")
-    if not (isinstance(bbox, list) and len(bbox) == 4):
-        problems.append(Problem(where, f"bbox must be [x, y, width, height]; got {bbox!r}; ignored"))
-        return None
-    x, y, w, h = (float(v) for v in bbox)
+    x, y, w, h = (float(v) for v in ann["bbox"])
     polygons: list[tuple[float, ...]] = []
     rle = None
     segmentation = ann.get("segmentation")
-    if isinstance(segmentation, list):
+    if isinstance(segmentation, list):  # field_errors made it a list of lists of finite numbers
         for poly in segmentation:
             if len(poly) < 6 or len(poly) % 2:
                 problems.append(Problem(where, f"polygon with fewer than 3 points ({len(poly)} numbers); polygon dropped"))

@@ -8,8 +8,12 @@ machine) is ignored. ImageSets/Main/{train,val,test}.txt make the given split.
 
 from __future__ import annotations
 
+import math
 import xml.etree.ElementTree as ET
 from pathlib import Path
+
+import defusedxml.ElementTree as SafeET
+from defusedxml import DefusedXmlException
 
 from zazu.data.paths import inside_root
 from zazu.data.records import Dataset, ImageRecord, Instance, Problem
@@ -29,6 +33,23 @@ def _text(node, tag: str, default=None):
     return child.text.strip() if child is not None and child.text else default
 
 
+def _size(tree, key: str, rel_xml: str, problems: list[Problem]) -> int:
+    """<size><width> or <height> as a positive integer, or 0 (unknown: the image's own size is used)."""
+    size = tree.find("size")
+    text = _text(size, key) if size is not None else None
+    if text is None:
+        return 0
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and value > 0):
+        problems.append(Problem(rel_xml, f"<size><{key}> must be a positive number. Received: {key}={text!r}; "
+                                         "the image's own size is used"))
+        return 0
+    return int(value)
+
+
 def read_voc_dataset(root: str | Path) -> Dataset:
     root = Path(root)
     files = find_voc_files(root)
@@ -40,9 +61,13 @@ def read_voc_dataset(root: str | Path) -> Dataset:
     for path in files:
         rel_xml = path.relative_to(root).as_posix()
         try:
-            tree = ET.parse(path).getroot()
+            tree = SafeET.parse(path).getroot()  # refuses entity declarations: a bomb is not expanded
         except ET.ParseError as e:
             problems.append(Problem(rel_xml, f"not valid XML ({e}); left out"))
+            continue
+        except DefusedXmlException as e:
+            problems.append(Problem(rel_xml, f"declares XML entities or DTDs ({type(e).__name__}), which "
+                                             "annotation files never need; refused", severity="fatal"))
             continue
         if tree.tag != "annotation":
             continue
@@ -68,9 +93,7 @@ def read_voc_dataset(root: str | Path) -> Dataset:
         if rel is None:
             problems.append(Problem(filename, f"missing image file (named in {rel_xml}); left out"))
             continue
-        size = tree.find("size")
-        width = int(float(_text(size, "width", 0))) if size is not None else 0
-        height = int(float(_text(size, "height", 0))) if size is not None else 0
+        width, height = (_size(tree, key, rel_xml, problems) for key in ("width", "height"))
         instances = []
         for obj in tree.findall("object"):
             name = _text(obj, "name", "")

@@ -29,7 +29,15 @@ def read_class_names(root: Path) -> list[str] | None:
             raise DatasetError(f"{yaml_path}: expected a mapping with `names`. Received: {type(data).__name__}")
         names = data.get("names")
         if isinstance(names, dict):
-            return [str(names[k]) for k in sorted(names, key=int)]
+            indices = {k: _class_index(k) for k in names}
+            bad = [k for k, i in indices.items() if i is None]
+            if bad:
+                raise DatasetError(f"{yaml_path}: `names` as a map must have class indices 0, 1, ... as keys. "
+                                   f"Received: names key {bad[0]!r}")
+            if sorted(indices.values()) != list(range(len(names))):
+                raise DatasetError(f"{yaml_path}: `names` as a map must number the classes 0 to {len(names) - 1} "
+                                   f"without gaps. Received: keys {sorted(indices.values())}")
+            return [str(names[k]) for k in sorted(names, key=indices.get)]
         if isinstance(names, list):
             return [str(n) for n in names]
         raise DatasetError(f"{yaml_path}: expected `names` as a list or an index->name map. Received: {names!r}")
@@ -37,6 +45,14 @@ def read_class_names(root: Path) -> list[str] | None:
     if classes_txt.is_file():
         return [line.strip() for line in classes_txt.read_text(encoding="utf-8").splitlines() if line.strip()]
     return None
+
+
+def _class_index(key) -> int | None:
+    if isinstance(key, bool):
+        return None
+    if isinstance(key, int):
+        return key
+    return int(key) if isinstance(key, str) and key.strip().isdigit() else None
 
 
 def _label_path(root: Path, image: Path) -> Path:

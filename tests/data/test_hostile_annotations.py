@@ -1,0 +1,143 @@
+"""Annotation files with wrong types, NaNs, repeated ids and XML bombs: each is one clear problem or
+error naming the file and field, never a traceback and never a silently wrong box."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from PIL import Image
+
+from zazu.data.check import check_dataset
+from zazu.data.readers import read_dataset
+from zazu.errors import DatasetError
+
+GOOD_IMAGE = {"id": 1, "file_name": "a.png", "width": 64, "height": 64}
+GOOD_BOX = {"id": 7, "image_id": 1, "category_id": 1, "bbox": [10, 10, 20, 20]}
+
+
+def _coco(root, images=(GOOD_IMAGE,), annotations=(GOOD_BOX,), categories=({"id": 1, "name": "a"},), **top):
+    (root / "annotations").mkdir(parents=True, exist_ok=True)
+    (root / "images").mkdir(exist_ok=True)
+    for img in images:
+        if isinstance(img, dict) and isinstance(img.get("file_name"), str):
+            Image.new("RGB", (64, 64), (9, 9, 9)).save(root / "images" / img["file_name"])
+    data = {"images": list(images), "annotations": list(annotations), "categories": categories, **top}
+    (root / "annotations" / "instances.json").write_text(json.dumps(data))  # NaN is written as NaN
+    return root
+
+
+def _only_box(root):
+    report = check_dataset(read_dataset(root))
+    return [inst.box for r in report.dataset.records for inst in r.instances], [str(p) for p in report.problems]
+
+
+@pytest.mark.parametrize("bbox", [["1", "2", "3", "4"], None, [1, 2, 3], [1, 2, 3, True], [1, 2, 3, [4]]])
+def test_a_coco_bbox_of_the_wrong_type_drops_its_object_with_a_warning(tmp_path, bbox):
+    _coco(tmp_path, annotations=[{**GOOD_BOX, "bbox": bbox}, {**GOOD_BOX, "id": 8}])
+    boxes, problems = _only_box(tmp_path)
+    assert boxes == [(10.0, 10.0, 30.0, 30.0)]  # the good object stays
+    assert any("instances.json annotation 7" in p and "`bbox` must be" in p and "ignored" in p for p in problems)
+
+
+def test_a_coco_segmentation_nested_one_level_off_drops_its_object(tmp_path):
+    _coco(tmp_path, annotations=[{**GOOD_BOX, "segmentation": [5]}])
+    boxes, problems = _only_box(tmp_path)
+    assert boxes == []
+    assert any("`segmentation` must be a list of polygons" in p for p in problems)
+
+
+@pytest.mark.parametrize("bad, field", [
+    ({"images": [{"id": 1, "width": 64, "height": 64}]}, "file_name"),
+    ({"categories": [{"name": "a"}]}, "id"),
+    ({"categories": {"1": "a"}}, "categories"),
+    ({"images": [{**GOOD_IMAGE, "width": "abc"}]}, "width"),
+    ({"annotations": {"1": GOOD_BOX}}, "annotations"),
+])
+def test_a_coco_file_without_the_fields_it_needs_is_refused_naming_file_and_field(tmp_path, bad, field):
+    _coco(tmp_path)
+    path = tmp_path / "annotations" / "instances.json"
+    path.write_text(json.dumps({**json.loads(path.read_text()), **bad}))
+    with pytest.raises(DatasetError) as error:
+        read_dataset(tmp_path)
+    message = str(error.value)
+    assert message.startswith(str(path)) and f"`{field}`" in message
+
+
+def test_two_coco_images_with_the_same_id_are_refused(tmp_path):
+    second = {**GOOD_IMAGE, "file_name": "b.png"}
+    _coco(tmp_path, images=[GOOD_IMAGE, second])
+    with pytest.raises(DatasetError, match=r"instances.json: image ids must be unique. Received the id 1 on 2 images"):
+        read_dataset(tmp_path)
+
+
+@pytest.mark.parametrize("bbox", [[float("nan"), 10, 20, 20], [10, 10, float("inf"), 20], [10, 10, 20, float("-inf")]])
+def test_a_non_finite_coco_coordinate_is_a_problem_not_a_full_width_box(tmp_path, bbox):
+    _coco(tmp_path, annotations=[{**GOOD_BOX, "bbox": bbox}])
+    boxes, problems = _only_box(tmp_path)
+    assert boxes == []
+    assert any("`bbox` must be" in p for p in problems)
+
+
+def _voc(root, xml: str):
+    (root / "JPEGImages").mkdir(parents=True, exist_ok=True)
+    (root / "Annotations").mkdir(exist_ok=True)
+    Image.new("RGB", (64, 48)).save(root / "JPEGImages" / "a.jpg")
+    (root / "Annotations" / "a.xml").write_text(xml)
+    return root
+
+
+def _voc_object(xmin="1", width="64"):
+    return (f"<annotation><filename>a.jpg</filename><size><width>{width}</width><height>48</height></size>"
+            f"<object><name>cat</name><bndbox><xmin>{xmin}</xmin><ymin>1</ymin><xmax>20</xmax><ymax>20</ymax>"
+            "</bndbox></object></annotation>")
+
+
+def test_a_voc_nan_coordinate_is_a_problem_not_a_full_width_box(tmp_path):
+    boxes, problems = _only_box(_voc(tmp_path, _voc_object(xmin="nan")))
+    assert boxes == []
+    assert any("Annotations/a.xml" in p and "not a finite number" in p for p in problems)
+
+
+def test_a_voc_size_that_is_not_a_number_is_a_warning_and_the_image_size_is_used(tmp_path):
+    dataset = read_dataset(_voc(tmp_path, _voc_object(width="abc")))
+    assert any("<size><width> must be a positive number. Received: width='abc'" in str(p) for p in dataset.problems)
+    report = check_dataset(dataset)
+    assert (report.dataset.records[0].width, report.dataset.records[0].height) == (64, 48)
+    assert [i.box for i in report.dataset.records[0].instances] == [(1.0, 1.0, 20.0, 20.0)]
+
+
+def test_a_voc_file_declaring_entities_is_refused_without_expanding_them(tmp_path):
+    bomb = ('<?xml version="1.0"?><!DOCTYPE a [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;">'
+            '<!ENTITY c "&b;&b;&b;&b;&b;&b;&b;&b;&b;&b;">]>' + _voc_object().replace("cat", "&c;"))
+    dataset = read_dataset(_voc(tmp_path, bomb))
+    fatal = [str(p) for p in dataset.problems if p.fatal]
+    assert fatal and "Annotations/a.xml" in fatal[0] and "entities" in fatal[0]
+    assert dataset.classes == []  # nothing of the file was read
+
+
+def _yolo(root, names, line="0 0.5 0.5 0.2 0.2"):
+    (root / "images").mkdir(parents=True)
+    (root / "labels").mkdir()
+    Image.new("RGB", (50, 40)).save(root / "images" / "a.png")
+    (root / "labels" / "a.txt").write_text(line + "\n")
+    (root / "data.yaml").write_text(json.dumps({"names": names}))
+    return root
+
+
+@pytest.mark.parametrize("names, received", [({"cat": "a", "dog": "b"}, "names key 'cat'"),
+                                             ({0: "a", 2: "c"}, "keys [0, 2]")])
+def test_yolo_names_as_a_map_need_class_indices_from_zero(tmp_path, names, received):
+    with pytest.raises(DatasetError, match=r"data.yaml: `names` as a map") as error:
+        read_dataset(_yolo(tmp_path, names), "yolo")
+    assert received in str(error.value)
+
+
+def test_yolo_names_as_a_map_of_index_strings_still_read_in_order(tmp_path):
+    assert read_dataset(_yolo(tmp_path, {"1": "b", "0": "a"}), "yolo").classes == ["a", "b"]
+
+
+def test_a_yolo_nan_coordinate_is_a_problem_not_a_full_width_box(tmp_path):
+    boxes, problems = _only_box(_yolo(tmp_path, ["a"], line="0 nan 0.4 0.5 0.5"))
+    assert boxes == []
+    assert any("labels/a.txt" in p and "not a finite number" in p for p in problems)

@@ -1,0 +1,65 @@
+"""The types an annotation file's fields must have, checked where the file is read.
+
+A reader describes each kind of entry as a table {field: Kind} and calls `field_errors` on
+every entry: a wrong type (a string where a number belongs, a NaN, a list nested one level off)
+becomes one message "`field` must be <what>. Received: field=<value>", never an exception deep
+in a reader. Whether that message is fatal or only drops the entry is the reader's choice.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+
+
+def _number(v) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+
+
+def _integer(v) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def _numbers(v) -> bool:
+    return isinstance(v, list) and all(_number(x) for x in v)
+
+
+@dataclass(frozen=True)
+class Kind:
+    test: Callable[[object], bool]
+    expected: str
+
+
+INTEGER = Kind(_integer, "an integer")
+ID = Kind(lambda v: _integer(v) or isinstance(v, str), "an integer or a string")
+TEXT = Kind(lambda v: isinstance(v, str) and v != "", "a non-empty string")
+POSITIVE_NUMBER = Kind(lambda v: _number(v) and v > 0, "a positive number")
+BOX = Kind(lambda v: _numbers(v) and len(v) == 4, "[x, y, width, height]: four finite numbers")
+FLAG = Kind(lambda v: v in (0, 1) and not isinstance(v, float), "0 or 1")
+SEGMENTATION = Kind(lambda v: (isinstance(v, list) and all(_numbers(p) for p in v))
+                    or (isinstance(v, dict) and "counts" in v and "size" in v),
+                    "a list of polygons (lists of finite numbers) or an RLE {size, counts}")
+LIST = Kind(lambda v: isinstance(v, list), "a list")
+MAPPING = Kind(lambda v: isinstance(v, dict), "a JSON object")
+
+
+def field_errors(entry, required: dict[str, Kind], optional: dict[str, Kind] | None = None) -> list[str]:
+    """Messages for `entry`'s fields that are missing (required) or of the wrong kind; [] when all fit."""
+    if not isinstance(entry, dict):
+        return [f"must be a JSON object. Received: {_short(entry)}"]
+    errors = []
+    for name, kind in required.items():
+        if name not in entry:
+            errors.append(f"has no `{name}` ({kind.expected})")
+        elif not kind.test(entry[name]):
+            errors.append(f"`{name}` must be {kind.expected}. Received: {name}={_short(entry[name])}")
+    for name, kind in (optional or {}).items():
+        if entry.get(name) is not None and not kind.test(entry[name]):
+            errors.append(f"`{name}` must be {kind.expected}. Received: {name}={_short(entry[name])}")
+    return errors
+
+
+def _short(value, limit: int = 80) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[:limit - 3] + "..."
