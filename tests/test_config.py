@@ -53,7 +53,7 @@ def test_defaults_resolve_unchanged_but_for_the_time_budget_of_the_task():
     assert config["max_instances_at_once"] == 1
 
 
-@pytest.mark.parametrize("task, minutes", [("classification", 2), ("detection", 7), ("instance_segmentation", 7)])
+@pytest.mark.parametrize("task, minutes", [("classification", 2), ("detection", 6), ("instance_segmentation", 6)])
 def test_the_default_time_budget_depends_on_the_task_and_a_fixed_training_has_none(task, minutes, tmp_path):
     assert resolve_config(overrides={"task": task})["time_budget"] == minutes
     (tmp_path / "none.yaml").write_text("time_budget: null\n", encoding="utf-8")
@@ -267,3 +267,25 @@ def test_save_config_round_trips_defaults(tmp_path):
     config = resolve_config()
     save_config(config, tmp_path / "config.yaml")
     assert resolve_config(tmp_path / "config.yaml") == config
+
+
+@pytest.mark.parametrize("text, message", [
+    ("task: classification\noutput: [1, 2]\n", "`output` must be a non-empty string or null. Received: output=[1, 2]"),
+    ("task: classification\nzoo: 7\n", "`zoo` must be a non-empty string or null. Received: zoo=7"),
+    ("task: [x]\n", "`task` must be a non-empty string. Received: task=['x']"),
+    ("data: {home_path: 5}\n", "`data.home_path` must be a non-empty string or null. Received: home_path=5"),
+    ("search_method: 3\n", "`search_method` must be a non-empty string. Received: search_method=3"),
+])
+def test_a_value_of_the_wrong_type_is_one_config_error(tmp_path, text, message):
+    path = tmp_path / "c.yaml"
+    path.write_text(text)
+    with pytest.raises(ConfigError) as error:
+        resolve_config(path)
+    assert str(error.value) == message
+
+
+def test_a_config_file_that_is_not_utf8_is_one_config_error(tmp_path):
+    path = tmp_path / "c.yaml"
+    path.write_bytes(b"task: classification\nname: \xff\xfe\n")
+    with pytest.raises(ConfigError, match=r"c.yaml: not UTF-8 text \(byte 27\)"):
+        resolve_config(path)

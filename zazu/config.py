@@ -36,7 +36,11 @@ def read_config_file(path: str | Path) -> dict[str, Any]:
     path = Path(path)
     if not path.is_file():
         raise ConfigError(f"Config file not found. Expected an existing YAML or JSON file. Received: --config {path}")
-    text = path.read_text(encoding="utf-8")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as e:
+        raise ConfigError(f"{path}: not UTF-8 text (byte {e.start}). Expected a YAML or JSON file saved as "
+                          "UTF-8.") from None
     try:
         data = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
     except (json.JSONDecodeError, yaml.YAMLError) as e:
@@ -109,7 +113,25 @@ def _int(config: dict, key: str, minimum: int) -> None:
 AUTO_TIME_BUDGET = {"classification": 2, "detection": 6, "instance_segmentation": 6}
 
 
+# Keys whose value is text (a name or a path), and whether null is allowed; checked before any other
+# check reads them (a list where a path belongs would otherwise fail deep in the code).
+TEXT_KEYS = {"task": False, "search_method": False, "output": True, "zoo": True,
+             "data.home_path": True, "data.annotation_type": False}
+
+
+def _check_text_keys(config: dict) -> None:
+    for dotted, nullable in TEXT_KEYS.items():
+        section, _, key = dotted.rpartition(".")
+        value = (config[section] if section else config)[key]
+        if value is None and nullable:
+            continue
+        if not isinstance(value, str) or not value.strip():
+            expected = "a non-empty string" + (" or null" if nullable else "")
+            raise ConfigError(f"`{dotted}` must be {expected}. Received: {key}={value!r}")
+
+
 def _validate(config: dict) -> None:
+    _check_text_keys(config)
     if config["task"] not in TASKS:
         raise ConfigError(
             f"`task` must be one of {', '.join(TASKS)}. Received: task={config['task']!r}"
