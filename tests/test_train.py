@@ -29,6 +29,28 @@ def test_fixed_spec_rejects_an_unknown_name_with_the_valid_ones():
         fixed_spec(spec, {"depht": 2})
 
 
+@pytest.mark.parametrize("model, values, message", [
+    ("tiny_cnn", {"depth": "ten"}, "`depth` must be an integer. Received: depth='ten'"),
+    ("tiny_cnn", {"batch_size": 0}, "`batch_size` must be an integer from 1 to 1024. Received: batch_size=0"),
+    ("tiny_cnn", {"input_size": 100000}, "`input_size` must be an integer from 8 to 1024 (or [height, width])"),
+    ("tiny_cnn", {"input_size": [64, 0]}, "`input_size` must be an integer from 8 to 1024"),
+    ("tiny_cnn", {"learning_rate": "abc"}, "`learning_rate` must be a number from 1e-08 to 10"),
+    ("tiny_cnn", {"dropout": 1.5}, "`dropout` must be a number from 0 to 0.99"),
+    ("tiny_cnn", {"augment": "yes"}, "`augment` must be true or false. Received: augment='yes'"),
+    ("retinanet", {"anchor_ratios": 2}, "`anchor_ratios` must be a list. Received: anchor_ratios=2"),
+])
+def test_fixed_spec_refuses_a_value_of_the_wrong_kind_or_range(model, values, message):
+    with pytest.raises(ConfigError) as error:
+        fixed_spec(Registry.load().get(model), values)
+    assert f"Zoo model `{model}`: hyperparameter {message}" in str(error.value)
+
+
+def test_fixed_spec_takes_values_of_the_right_kind():
+    fixed = fixed_spec(Registry.load().get("tiny_cnn"), {"depth": 3, "learning_rate": 1, "input_size": [48, 64],
+                                                         "augment": True})
+    assert fixed.training_configs["input_size"] == [48, 64]
+
+
 def test_cli_train_rejects_bad_flags_before_training(tmp_path):
     runner = CliRunner()
     result = runner.invoke(cli, ["train", "--model", "tiny_cnn", "--hp", "learning_rat=0.1"])

@@ -72,9 +72,59 @@ def fixed_spec(spec: ModelSpec, values: dict) -> ModelSpec:
             raise ConfigError(f"Zoo model `{spec.name}` has no hyperparameter `{name}`.{did_you_mean(name, valid)} "
                               f"Valid names: {', '.join(valid)}.")
     searched = {e["name"]: e for e in spec.hp_search_space}
+    for name, value in values.items():
+        _check_fixed_value(spec, name, value, searched.get(name))
     space = []
     for name, entry in searched.items():
         default = entry.get("default", entry["values"][0] if "values" in entry else entry.get("min"))
         space.append({"name": name, "values": [values.get(name, default)]})
     configs = {**spec.training_configs, **{k: v for k, v in values.items() if k not in searched}}
     return dataclasses.replace(spec, hp_search_space=space, training_configs=configs)
+
+
+# Hyperparameters every task reads, with the range a fixed value must fall in (a 100000-px input
+# would run out of memory a minute into training instead of being refused here).
+COMMON_BOUNDS = {"batch_size": (int, 1, 1024), "input_size": (int, 8, 1024), "learning_rate": (float, 1e-8, 10.0),
+                 "freeze_epochs": (int, 0, 100000), "fine_tune_blocks": (int, 0, 1000), "patience": (int, 1, 100000),
+                 "dropout": (float, 0.0, 0.99), "fine_tune_lr": (float, 1e-8, 10.0)}
+_KIND_NAMES = {int: "an integer", float: "a number", bool: "true or false", str: "a string", list: "a list"}
+
+
+def _kind_of(value) -> type | None:
+    for kind in (bool, int, float, str, list):
+        if isinstance(value, kind):
+            return kind
+    return None
+
+
+def _fits(value, kind: type) -> bool:
+    if kind is float:
+        return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+    if kind is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    return isinstance(value, kind)
+
+
+def _check_fixed_value(spec: ModelSpec, name: str, value, entry: dict | None) -> None:
+    """A fixed value has the kind of the model's own default for it (its search-space values or its
+    training_configs) and, for the common hyperparameters, lies in COMMON_BOUNDS."""
+    def refuse(expected: str):
+        raise ConfigError(f"Zoo model `{spec.name}`: hyperparameter `{name}` must be {expected}. "
+                          f"Received: {name}={value!r}")
+
+    if name in COMMON_BOUNDS:
+        kind, low, high = COMMON_BOUNDS[name]
+        parts = value if name == "input_size" and isinstance(value, list) and len(value) == 2 else [value]
+        if not all(_fits(v, kind) and low <= v <= high for v in parts):
+            refuse(f"{_KIND_NAMES[kind]} from {low:g} to {high:g}" + (" (or [height, width])" if name == "input_size"
+                                                                       else ""))
+        return
+    if entry is not None:
+        default = entry["values"][0] if entry.get("values") else entry.get("min")
+        if isinstance(entry.get("min"), float) or isinstance(entry.get("max"), float):
+            default = float(default)
+    else:
+        default = spec.training_configs.get(name)
+    kind = _kind_of(default)
+    if kind is not None and value is not None and not _fits(value, kind):
+        refuse(_KIND_NAMES[kind])
