@@ -81,13 +81,25 @@ def read_json(path: Path) -> Any:
 RUN_MARKERS = ("config.yaml", "run.json", "trials", "tuner")
 
 
-def check_output_free(output: str | None) -> None:
-    """A new search never writes into another run's folder (its oracle state would be picked up)."""
+def check_output_free(output: str | None, dataset: str | None = None) -> None:
+    """A new run writes only into a new or empty folder: never over another run (its oracle state
+    would be picked up), over files that are not a run's, nor inside the dataset."""
     from zazu.errors import ConfigError
 
-    if output and Path(output).is_dir() and any((Path(output) / m).exists() for m in RUN_MARKERS):
+    if not output:
+        return
+    path = Path(output)
+    if path.exists() and not path.is_dir():
+        raise ConfigError(f"`output` names a file. Expected a new or empty folder for the run. Received: output={output}")
+    if path.is_dir() and any((path / m).exists() for m in RUN_MARKERS):
         raise ConfigError(f"`output` already holds a run. Expected a new or empty folder; resume that run with "
                           f"`zazu search --resume {output}`. Received: output={output}")
+    if path.is_dir() and any(path.iterdir()):
+        raise ConfigError(f"`output` holds files that are not a Zazu run; the run would overwrite some of them. "
+                          f"Expected a new or empty folder. Received: output={output}")
+    if dataset and (path.resolve() == Path(dataset).resolve() or Path(dataset).resolve() in path.resolve().parents):
+        raise ConfigError(f"`output` is inside the dataset folder {dataset}: the run's files would become part of "
+                          f"the dataset. Expected a folder outside it. Received: output={output}")
 
 
 def new_run_dir(task: str, output: str | None) -> Path:

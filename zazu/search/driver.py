@@ -109,7 +109,7 @@ def run_search(config: dict, reporter=None, registry: Registry | None = None) ->
     for spec in models:  # a missing weights package is one line now, not a failed trial later
         check_pretrained_weights(spec.name, spec.training_configs,
                                  {e["name"]: e["values"] for e in spec.hp_search_space if "values" in e})
-    check_output_free(config["output"])
+    check_output_free(config["output"], config["data"]["home_path"])
     wants_chief(config)  # a worker's KERASTUNER_TUNER_ID here is refused before anything is written
     reporter.message("Models entering the search: " + ", ".join(m.name for m in models))
     dataset, split = load_data(config, reporter)
