@@ -26,6 +26,11 @@ class DatasetError(ZazuError):
     """A dataset cannot be read or is unusable."""
 
 
+class RunFolderError(ZazuError):
+    """A run folder's state file is missing, corrupt or truncated: resuming or exporting from it would
+    lose or misreport work, so it is refused with the file named."""
+
+
 class WeightsError(ZazuError):
     """A pretrained weights file is missing, corrupt, unsafe or does not fit the network."""
 

@@ -7,7 +7,8 @@
     <run>/split.json            which images are train / val (same for every trial)
     <run>/models/               the searched models' models.json entries and adapter folders
                                 (a zoo folder: `zoo: <run>/models` reruns exactly this code)
-    <run>/tuner/<model>/        keras-tuner's own oracle state, one project per model
+    <run>/tuner/<model>/        keras-tuner's own oracle state, one project per model (oracle.json and
+                                oracle.last-good.json, the copy a resume falls back on)
     <run>/trials/<model>-<id>/  trial.json, hyperparameters.json, history.csv, log.txt, tensorboard/,
                                 traceback.txt (failed), model.keras (completed, best epoch only)
     <run>/workers/<id>.log      output of each local worker process (parallel search)
@@ -74,8 +75,17 @@ def atomic_write_json(path: Path, data: Any) -> None:
 
 
 def read_json(path: Path) -> Any:
-    with open(path, encoding="utf-8") as f:
-        return json.load(f)
+    """A state file Zazu wrote; one that no longer parses (truncated, edited, overwritten) is a
+    RunFolderError naming it, never a raw JSONDecodeError deep in a resume or an export."""
+    from zazu.errors import RunFolderError
+
+    try:
+        with open(path, encoding="utf-8") as f:
+            return json.load(f)
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        detail = f"line {e.lineno} column {e.colno}: {e.msg}" if isinstance(e, json.JSONDecodeError) else str(e)
+        raise RunFolderError(f"{path}: corrupt or truncated JSON ({detail}). Expected the file as Zazu wrote "
+                             "it; nothing was changed.") from None
 
 
 RUN_MARKERS = ("config.yaml", "run.json", "trials", "tuner")

@@ -78,6 +78,51 @@ def test_a_search_killed_with_sigkill_resumes_without_rerunning_finished_trials(
         max(float(r["val_accuracy"]) for r in rows)
 
 
+def test_a_truncated_oracle_json_is_restored_or_refused_never_taken_for_a_finished_search(
+        duck_zoo, shapes_dataset, tmp_path):
+    run_dir = tmp_path / "run"
+    config = write_config(tmp_path / "search.yaml", zoo=str(duck_zoo), models=["good", "other"], max_trials=4,
+                          data={"home_path": str(shapes_dataset)})
+    process = _start(main_py("--config", str(config), "--output", str(run_dir)), child_env(DUCK_HOLD="other-1"),
+                     tmp_path / "first.log")
+    try:
+        wait_for(lambda: ("other-1" in [name for name, _ in calls(run_dir)]), 120, "trial other-1 to start",
+                 process)
+        process.send_signal(signal.SIGKILL)
+        process.wait(30)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    oracle = run_dir / "tuner" / "other" / "oracle.json"
+    last_good = oracle.with_name("oracle.last-good.json")
+    good_copy = last_good.read_bytes()
+    assert good_copy == oracle.read_bytes()  # kept beside it at every save
+    oracle.write_bytes(oracle.read_bytes()[: len(good_copy) // 2])  # a copy cut short
+    last_good.write_bytes(b"")
+
+    # no good copy either: refused, naming the file, and nothing changes
+    before = {p: p.read_bytes() for p in run_dir.rglob("*") if p.is_file()}
+    refused = subprocess.run(main_py("--resume", str(run_dir)), env=child_env(), capture_output=True, text=True,
+                             timeout=240)
+    assert refused.returncode == 2, refused.stdout + refused.stderr
+    said = " ".join((refused.stdout + refused.stderr).split())
+    assert f"{oracle}: corrupt or truncated JSON" in said and "Traceback" not in said
+    assert {p: p.read_bytes() for p in run_dir.rglob("*") if p.is_file()} == before
+
+    # with the good copy: restored, and the search goes on to max_trials without rerunning a finished trial
+    last_good.write_bytes(good_copy)
+    resumed = subprocess.run(main_py("--resume", str(run_dir)), env=child_env(), capture_output=True, text=True,
+                             timeout=240)
+    assert resumed.returncode == 0, resumed.stdout + resumed.stderr
+    assert "restored from oracle.last-good.json" in " ".join((resumed.stdout + resumed.stderr).split())
+    rows = _leaderboard(run_dir)
+    assert sorted((r["model"], r["trial_id"]) for r in rows) == [("good", "0"), ("good", "1"), ("other", "0"),
+                                                                 ("other", "1")]
+    assert all(r["status"] == "COMPLETED" for r in rows)
+    ran = [name for name, _ in calls(run_dir)]
+    assert [ran.count(name) for name in ("good-0", "good-1", "other-0")] == [1, 1, 1]
+
+
 def test_ctrl_c_stops_cleanly_says_how_to_resume_and_resume_reruns_the_interrupted_trial(
         duck_zoo, shapes_dataset, tmp_path):
     from zazu.console import Reporter

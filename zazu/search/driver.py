@@ -28,6 +28,7 @@ from zazu.runs import (atomic_write_json, busy_seconds, check_output_free, load_
                        refresh_leaderboard, set_model_status, update_manifest, write_manifest)
 from zazu.search.distributed import wants_chief
 from zazu.search.run_folder import RunFolder, start_margin
+from zazu.search.state_files import check_resumable
 from zazu.search.snapshot import FOLDER as SNAPSHOT
 from zazu.search.snapshot import adapter_digest, snapshot_models
 from zazu.tasks import Task, get_task
@@ -132,6 +133,8 @@ def resume_search(run_dir: str | Path, reporter=None, max_instances: int | None 
         raise ConfigError(f"{run.run_dir}: this search finished; there is nothing to resume. Expected a run that "
                           f"was interrupted. Received: --resume {run_dir}")
     run.check_dataset_unchanged()
+    for note in check_resumable(run.run_dir):  # a broken state file: refused here, before anything runs
+        reporter.warning(note)
     records = load_trial_records(run.run_dir)
     finished = sum(r["status"] in ("COMPLETED", "FAILED") for r in records)
     reporter.message(f"Resuming {run.run_dir}: {finished} of {run.config['max_trials']} trials finished; "
@@ -234,6 +237,8 @@ def _search_model(run: RunFolder, index: int, reporter, deadline: float | None) 
     try:
         tuner = run.tuner(index, reporter, deadline, after_trial=lambda: _refresh(run))
         tuner.search(verbose=0)
+    except ZazuError:  # a broken run folder: refused whole, not counted as this model's search
+        raise
     except Exception as e:  # keras-tuner or the oracle broke: keep what this model did, go on to the next
         return f"{spec.name}: search stopped by an error: {type(e).__name__}: {e}"
     return stop_note(spec.name, tuner.oracle.stop_reason, run.config)

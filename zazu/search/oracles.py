@@ -27,6 +27,7 @@ from keras_tuner.src.engine import oracle as oracle_module
 from keras_tuner.src.engine import trial as trial_module
 
 from zazu.runs import atomic_write_text
+from zazu.search.state_files import save_oracle_state
 from zazu.tasks import Task
 
 BASES = {
@@ -104,7 +105,7 @@ class RunOracle:
         self.stop_reason = state.get("zazu_stop_reason")
 
     def save(self):
-        atomic_write_text(self._get_oracle_fname(), json.dumps(self.get_state()))
+        save_oracle_state(self._get_oracle_fname(), json.dumps(self.get_state()))
 
     def _save_trial(self, trial):
         atomic_write_text(os.path.join(self._get_trial_dir(trial.trial_id), "trial.json"),
