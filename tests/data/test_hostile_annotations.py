@@ -141,3 +141,23 @@ def test_a_yolo_nan_coordinate_is_a_problem_not_a_full_width_box(tmp_path):
     boxes, problems = _only_box(_yolo(tmp_path, ["a"], line="0 nan 0.4 0.5 0.5"))
     assert boxes == []
     assert any("labels/a.txt" in p and "not a finite number" in p for p in problems)
+
+
+def test_a_folder_dataset_with_one_class_is_refused(tmp_path):
+    (tmp_path / "cat").mkdir()
+    for k in range(3):
+        Image.new("RGB", (16, 16), (k, 0, 0)).save(tmp_path / "cat" / f"{k}.png")
+    report = check_dataset(read_dataset(tmp_path))
+    assert report.exit_code() == 2
+    with pytest.raises(DatasetError, match=r"at least two class folders with images. Received: 1 class \(cat\)"):
+        report.usable_for("classification", tmp_path)
+
+
+def test_webp_images_in_a_folder_dataset_are_listed_not_skipped_silently(tmp_path):
+    for name in ("cat", "dog"):
+        (tmp_path / name).mkdir()
+        Image.new("RGB", (16, 16)).save(tmp_path / name / "a.png")
+    Image.new("RGB", (16, 16)).save(tmp_path / "dog" / "b.webp")
+    dataset = read_dataset(tmp_path)
+    assert [r.path for r in dataset.records] == ["cat/a.png", "dog/a.png"]
+    assert any(p.file == "dog/b.webp" and ".webp images are not supported" in p.message for p in dataset.problems)

@@ -62,6 +62,8 @@ def test_file_names_with_markup_brackets_are_printed_verbatim(tmp_path):
     (tmp_path / "cls").mkdir()
     (tmp_path / "cls" / "[red]y.png").write_bytes(b"not an image")
     Image.new("RGB", (8, 8)).save(tmp_path / "cls" / "ok.png")
+    (tmp_path / "other").mkdir()  # a second class: one class alone is fatal
+    Image.new("RGB", (8, 8), (1, 2, 3)).save(tmp_path / "other" / "ok.png")
     result = CliRunner().invoke(cli, ["data", "check", str(tmp_path)])
     assert result.exit_code == 1, result.output
     assert "[red]y.png" in result.output

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from zazu.data.paths import IMAGE_SUFFIXES, is_image_file
+from zazu.data.paths import IMAGE_SUFFIXES, UNSUPPORTED_IMAGE_SUFFIXES, is_image_file
 from zazu.data.records import Dataset, ImageRecord, Problem
 from zazu.errors import DatasetError
 
@@ -48,6 +48,10 @@ def read_folder_dataset(root: str | Path) -> Dataset:
         for class_dir in _class_dirs(group):
             for path in sorted(class_dir.iterdir()):
                 if not is_image_file(path):
+                    if path.is_file() and path.suffix.lower() in UNSUPPORTED_IMAGE_SUFFIXES:
+                        problems.append(Problem(path.relative_to(root).as_posix(),
+                                                f"{path.suffix.lower()} images are not supported (expected "
+                                                f"{', '.join(IMAGE_SUFFIXES)}); left out"))
                     continue
                 rel = path.relative_to(root).as_posix()
                 problem = _readable(path)
@@ -62,5 +66,8 @@ def read_folder_dataset(root: str | Path) -> Dataset:
     empty = [c for c in classes if not any(r.label == index[c] for r in records)]
     if empty:
         raise DatasetError(f"{root}: class folder(s) {', '.join(empty)} hold no readable image.")
+    if len(classes) < 2:  # one class: every prediction is right and the accuracy says nothing
+        problems.append(Problem(str(root), "a classification dataset needs at least two class folders with images. "
+                                           f"Received: 1 class ({classes[0]})", severity="fatal"))
     return Dataset(root=root, format="folder", classes=classes, records=records,
                    given_split=given or None, problems=problems)
