@@ -352,6 +352,16 @@ def test_adapter_that_raises_on_import_names_the_file(tmp_path):
     assert "RuntimeError: boom at import" in msg
 
 
+def test_adapter_that_exits_on_import_is_reported_by_name_not_an_exit(tmp_path):
+    adapter = """
+    import sys
+    sys.exit(3)
+    """
+    msg = load_error(tmp_path, entry(), adapter)
+    assert adapter_path_text(tmp_path) in msg
+    assert "called sys.exit(3) while being imported" in msg
+
+
 def test_adapter_with_syntax_error_names_the_file(tmp_path):
     msg = load_error(tmp_path, entry(), "class AdaptModel(:\n")
     assert adapter_path_text(tmp_path) in msg

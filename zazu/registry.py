@@ -228,6 +228,10 @@ def _load_adapter_class(root: Path, name: str, adapter_path: Path) -> type:
     except Exception as e:  # the adapter's own code failed to import: report it, do not crash
         first_line = (str(e).splitlines() or [""])[0]
         raise RegistryError(f"{adapter_path}: import failed: {type(e).__name__}: {first_line}") from e
+    except SystemExit as e:  # sys.exit() at import would end Zazu silently with the adapter's code
+        sys.modules.pop(module_name, None)
+        raise RegistryError(f"{adapter_path}: import failed: the adapter called sys.exit({e.code!r}) while "
+                            "being imported. Expected a module that defines AdaptModel.") from None
     cls = getattr(module, "AdaptModel", None)
     if not inspect.isclass(cls):
         raise RegistryError(f"{adapter_path}: expected a class named `AdaptModel`; none is defined.")

@@ -161,3 +161,14 @@ def test_webp_images_in_a_folder_dataset_are_listed_not_skipped_silently(tmp_pat
     dataset = read_dataset(tmp_path)
     assert [r.path for r in dataset.records] == ["cat/a.png", "dog/a.png"]
     assert any(p.file == "dog/b.webp" and ".webp images are not supported" in p.message for p in dataset.problems)
+
+
+@pytest.mark.parametrize("flag", [["--size", "0"], ["--count", "0"]])
+def test_data_preview_refuses_a_size_or_count_below_one_before_reading_anything(tmp_path, flag):
+    from click.testing import CliRunner
+
+    from zazu.cli import cli
+
+    result = CliRunner().invoke(cli, ["data", "preview", str(tmp_path), *flag, "--output", str(tmp_path / "p.png")])
+    assert result.exit_code == 2 and f"Invalid value for '{flag[0]}'" in result.output
+    assert "Traceback" not in result.output and not (tmp_path / "p.png").exists()

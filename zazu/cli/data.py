@@ -65,8 +65,9 @@ def data_check(path, annotation_type, strict):
 @click.option("--augment", is_flag=True, help="Apply the config's augmentation, as training does.")
 @click.option("--config", "config_file", type=click.Path(dir_okay=False), default=None,
               help="Config file whose `augmentation` settings to use.")
-@click.option("--size", type=int, default=256, show_default=True, help="Square size the images are letterboxed to.")
-@click.option("--count", type=int, default=16, show_default=True)
+@click.option("--size", type=click.IntRange(8, 2048), default=256, show_default=True,
+              help="Square size the images are letterboxed to.")
+@click.option("--count", type=click.IntRange(1, 1024), default=16, show_default=True)
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--output", type=click.Path(dir_okay=False), default="preview.png", show_default=True)
 @fails_cleanly
