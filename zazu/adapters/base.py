@@ -265,7 +265,15 @@ class BaseAdapter:
 
         from zazu.nn.layers import custom_objects
 
-        return keras.saving.load_model(path, compile=compile, custom_objects=custom_objects())
+        from zazu.errors import ZazuError
+        from zazu.keras_archive import check_keras_archive
+
+        check_keras_archive(path)
+        try:  # safe_mode stays on: a Lambda layer's code is refused, never run
+            return keras.saving.load_model(path, compile=compile, custom_objects=custom_objects(), safe_mode=True)
+        except ValueError as error:
+            first = (str(error).strip().splitlines() or [""])[0]
+            raise ZazuError(f"{path}: Keras refused to load it: {first}") from None
 
     # -- helpers for build() ------------------------------------------------------
     def image_input(self):

@@ -91,13 +91,15 @@ def _tflite_metadata(path: Path) -> dict[str, Any] | None:
 
 
 def _keras_metadata(path: Path) -> dict[str, Any] | None:
+    from zazu.keras_archive import read_member
+
+    data = read_member(path, KERAS_MEMBER)  # size-capped: a member may be a zip bomb
+    if data is None:
+        return None
     try:
-        with zipfile.ZipFile(path) as archive:
-            if KERAS_MEMBER not in archive.namelist():
-                return None
-            return json.loads(archive.read(KERAS_MEMBER).decode("utf-8"))
-    except (zipfile.BadZipFile, ValueError) as error:
-        raise ZazuError(f"{path}: not a readable .keras archive ({error}).") from None
+        return json.loads(data.decode("utf-8"))
+    except (ValueError, UnicodeDecodeError) as error:
+        raise ZazuError(f"{path}: its {KERAS_MEMBER} cannot be read ({error}).") from None
 
 
 def _name(raw) -> str:
