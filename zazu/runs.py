@@ -217,3 +217,28 @@ def set_model_status(run_dir: Path, model: str, status: str, note: str | None = 
             entry["status"] = status
             entry["note"] = note
     write_manifest(run_dir, manifest)
+
+
+SNAPSHOT_FOLDER = "models"  # the searched models' code, copied into the run (zazu.search.snapshot)
+
+
+def check_snapshot(run_dir: Path, manifest: dict) -> None:
+    """Each snapshot adapter still has the sha256 run.json recorded for it, checked before any of them is
+    imported: importing runs its code, and a run folder can come from anywhere. (The record itself can
+    be rewritten by whoever sent the folder: a run folder from someone else is code, like a zoo.)"""
+    import hashlib
+
+    from zazu.errors import RunFolderError
+
+    for entry in manifest.get("models", []):
+        recorded = entry.get("adapter_sha256")
+        path = Path(run_dir) / SNAPSHOT_FOLDER / "zoo" / str(entry.get("name")) / "adapter.py"
+        if not recorded:
+            continue  # written before run.json recorded digests
+        if not path.is_file():
+            raise RunFolderError(f"{path}: missing. Expected the adapter the run searched (run.json records "
+                                 f"{recorded}).")
+        found = "sha256:" + hashlib.sha256(path.read_bytes()).hexdigest()
+        if found != recorded:
+            raise RunFolderError(f"{path}: changed since the run recorded it (run.json: {recorded}, now {found}). "
+                                 "Its code is not imported; expected the adapter the run searched.")

@@ -218,6 +218,26 @@ def test_resume_refuses_a_finished_run_a_missing_folder_and_other_options(finish
         assert "Traceback" not in outcome.output
 
 
+@pytest.mark.parametrize("command", ["resume", "export"])
+def test_a_run_folder_whose_adapter_changed_is_refused_before_its_code_runs(finished_run, tmp_path, command):
+    from zazu.errors import RunFolderError
+    from zazu.export.from_run import export_trial, trial_record
+    from zazu.runs import update_manifest
+    from zazu.search.driver import resume_search
+
+    result, config = finished_run
+    update_manifest(result.run_dir, status="interrupted")
+    adapter = result.run_dir / "models" / "zoo" / "other" / "adapter.py"
+    marker = tmp_path / "ran"
+    adapter.write_text(f"open({str(marker)!r}, 'w').write('x')\n" + adapter.read_text())
+    with pytest.raises(RunFolderError, match=r"other/adapter.py: changed since the run recorded it"):
+        if command == "resume":
+            resume_search(result.run_dir)
+        else:
+            export_trial(result.run_dir, trial_record(result.run_dir), config["export"])
+    assert not marker.exists()  # refused before the import
+
+
 def test_resume_refuses_a_dataset_that_changed(finished_run):
     from zazu.runs import update_manifest
     from zazu.search.driver import resume_search

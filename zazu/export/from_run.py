@@ -82,6 +82,10 @@ def _run_zoo(run_dir: Path) -> str | Path | None:
     import yaml
 
     if (run_dir / "models" / "models.json").is_file():
+        from zazu.runs import check_snapshot, read_manifest
+
+        if (run_dir / "run.json").is_file():  # before Registry.load imports the snapshot's adapters
+            check_snapshot(run_dir, read_manifest(run_dir))
         return run_dir / "models"
     config = yaml.safe_load((run_dir / "config.yaml").read_text(encoding="utf-8")) or {}
     return config.get("zoo")

@@ -19,7 +19,7 @@ from typing import Any
 from zazu.config import resolve_config
 from zazu.errors import ConfigError, DatasetError
 from zazu.registry import ModelSpec, Registry
-from zazu.runs import read_manifest
+from zazu.runs import check_snapshot, read_manifest
 from zazu.search.snapshot import FOLDER as MODELS_FOLDER
 from zazu.tasks import Task, get_task
 
@@ -61,6 +61,7 @@ class RunFolder:
         overrides = {"max_instances_at_once": max_instances} if max_instances is not None else None
         config = resolve_config(run_dir / "config.yaml", overrides)
         manifest = read_manifest(run_dir)
+        check_snapshot(run_dir, manifest)  # before Registry.load imports the snapshot's adapters
         registry = Registry.load(run_dir / MODELS_FOLDER)
         models = [registry.get(entry["name"]) for entry in manifest["models"]]
         if config.get("fixed_hyperparameters") is not None:  # zazu train: one model, every value fixed

@@ -15,9 +15,9 @@ import shutil
 from pathlib import Path
 
 from zazu.registry import ModelSpec
-from zazu.runs import atomic_write_json
+from zazu.runs import SNAPSHOT_FOLDER, atomic_write_json
 
-FOLDER = "models"
+FOLDER = SNAPSHOT_FOLDER
 
 
 def snapshot_models(models: list[ModelSpec], run_dir: Path) -> Path:
@@ -36,3 +36,4 @@ def snapshot_models(models: list[ModelSpec], run_dir: Path) -> Path:
 def adapter_digest(spec: ModelSpec) -> str:
     """sha256 of the adapter's source, for run.json (tells two runs' code apart at a glance)."""
     return "sha256:" + hashlib.sha256(Path(spec.adapter_path).read_bytes()).hexdigest()
+
