@@ -55,3 +55,82 @@ def test_a_lambda_layer_is_refused_in_one_line_and_its_code_never_runs(tmp_path)
     message = str(error.value)
     assert message.startswith(f"{path}: Keras refused to load it:") and "\n" not in message
     assert "safe_mode" in message
+
+
+@pytest.fixture(scope="module")
+def sealed_tflite(tmp_path_factory):
+    """A small float .tflite with Zazu's metadata embedded (and so sealed), as export writes it."""
+    import keras
+    import numpy as np
+    import tensorflow as tf
+
+    from zazu.export.metadata import embed_tflite_metadata
+
+    inputs = keras.Input((8, 8, 3))
+    model = keras.Model(inputs, keras.layers.Dense(2)(keras.layers.Flatten()(keras.layers.Conv2D(4, 3)(inputs))))
+    model.set_weights([np.full(w.shape, 0.25, np.float32) for w in model.get_weights()])
+    path = tmp_path_factory.mktemp("sealed") / "model.tflite"
+    path.write_bytes(tf.lite.TFLiteConverter.from_keras_model(model).convert())
+    embed_tflite_metadata(path, {"task": "classification", "classes": ["a", "b"]})
+    return path
+
+
+def _damaged(tmp_path, source, change) -> str:
+    data = bytearray(source.read_bytes())
+    change(data)
+    path = tmp_path / "damaged.tflite"
+    path.write_bytes(bytes(data))
+    return path
+
+
+def test_a_sealed_tflite_runs_and_reads_back_its_metadata(sealed_tflite):
+    import numpy as np
+
+    from zazu.export.litert import TFLiteRunner
+
+    assert read_metadata(sealed_tflite)["classes"] == ["a", "b"]
+    (out,) = TFLiteRunner(sealed_tflite)(np.ones((1, 8, 8, 3), np.float32))
+    assert out.shape == (1, 2)
+
+
+def test_a_flipped_weight_byte_is_refused_before_litert_runs(sealed_tflite, tmp_path):
+    import numpy as np
+
+    from zazu.export.litert import TFLiteRunner
+
+    weights = np.full(4, 0.25, np.float32).tobytes()  # the first 4 conv weights, as stored
+
+    def flip(data):
+        at = data.find(weights)
+        assert at > 0
+        data[at + 1] ^= 0x40
+
+    with pytest.raises(ZazuError, match=r"damaged.tflite: damaged TFLite file: its bytes no longer match"):
+        TFLiteRunner(_damaged(tmp_path, sealed_tflite, flip))
+
+
+@pytest.mark.parametrize("cut", [0.5, 0.9])
+def test_a_truncated_tflite_is_one_error(sealed_tflite, tmp_path, cut):
+    from zazu.export.litert import TFLiteRunner
+
+    path = _damaged(tmp_path, sealed_tflite, lambda data: data.__delitem__(slice(int(len(data) * cut), None)))
+    with pytest.raises(ZazuError, match=r"damaged.tflite: (damaged TFLite file|LiteRT cannot load it)"):
+        TFLiteRunner(path)
+
+
+def test_random_damage_is_always_refused_never_run(sealed_tflite, tmp_path):
+    """40 files, each with 8 random bytes changed (seeded): every one is refused in one line."""
+    import numpy as np
+
+    from zazu.export.litert import TFLiteRunner
+
+    rng = np.random.default_rng(0)
+    source = sealed_tflite.read_bytes()
+    for k in range(40):
+        def scramble(data):
+            for at in rng.integers(8, len(data), 8):
+                data[at] = (data[at] + 1 + int(rng.integers(0, 254))) % 256
+
+        with pytest.raises(ZazuError, match="damaged.tflite"):
+            TFLiteRunner(_damaged(tmp_path, sealed_tflite, scramble))
+    assert sealed_tflite.read_bytes() == source

@@ -12,9 +12,18 @@ class TFLiteRunner:
     def __init__(self, path: str | Path, num_threads: int | None = None):
         from ai_edge_litert.interpreter import Interpreter
 
+        from zazu.errors import ZazuError
+        from zazu.export.metadata import verify_tflite_seal
+
         self.path = Path(path)
-        self.interpreter = Interpreter(model_path=str(self.path), num_threads=num_threads)
-        self.interpreter.allocate_tensors()
+        verify_tflite_seal(self.path)  # a damaged file is refused before LiteRT reads it
+        try:
+            self.interpreter = Interpreter(model_path=str(self.path), num_threads=num_threads)
+            self.interpreter.allocate_tensors()
+        except Exception as error:
+            first = (str(error).strip().splitlines() or [type(error).__name__])[0]
+            raise ZazuError(f"{self.path}: LiteRT cannot load it ({first}). Expected a .tflite exported by "
+                            "Zazu.") from None
         self.input = self.interpreter.get_input_details()[0]
         self.outputs = _in_model_order(self.interpreter)
 

@@ -33,7 +33,8 @@ def embed_tflite_metadata(path: str | Path, metadata: dict[str, Any]) -> None:
 
     path = Path(path)
     model = schema.ModelT.InitFromPackedBuf(path.read_bytes(), 0)
-    payload = json.dumps({"schema_version": SCHEMA_VERSION, **metadata}, sort_keys=True).encode("utf-8")
+    payload = json.dumps({"schema_version": SCHEMA_VERSION, **metadata, "file_sha256": UNSEALED},
+                         sort_keys=True).encode("utf-8")
     buffer = schema.BufferT()
     buffer.data = list(payload)
     model.buffers = list(model.buffers or []) + [buffer]
@@ -43,7 +44,52 @@ def embed_tflite_metadata(path: str | Path, metadata: dict[str, Any]) -> None:
     model.metadata = [m for m in (model.metadata or []) if _name(m.name) != METADATA_NAME] + [entry]
     builder = flatbuffers.Builder(1024)
     builder.Finish(model.Pack(builder), file_identifier=b"TFL3")
-    atomic_write_bytes(path, bytes(builder.Output()))
+    data = bytearray(builder.Output())
+    start = data.find(payload)
+    digest = _file_digest(data, start, len(payload)).encode("ascii")  # as long as UNSEALED: nothing moves
+    data[start:start + len(payload)] = payload.replace(UNSEALED.encode("ascii"), digest)
+    atomic_write_bytes(path, bytes(data))
+
+
+# The .tflite seal: sha256 of the whole file with the bytes of Zazu's own metadata JSON zeroed (the
+# JSON holds the digest, so it cannot be part of it). Weights, tensors, quantization parameters and
+# operators are all covered: a file damaged after export is refused before LiteRT runs it.
+UNSEALED = "sha256:" + "0" * 64
+
+
+def _file_digest(data: bytes, start: int, length: int) -> str:
+    import hashlib
+
+    digest = hashlib.sha256()
+    digest.update(memoryview(data)[:start])
+    digest.update(bytes(length))
+    digest.update(memoryview(data)[start + length:])
+    return "sha256:" + digest.hexdigest()
+
+
+def verify_tflite_seal(path: str | Path) -> None:
+    """ZazuError naming `path` when a .tflite exported by Zazu no longer has the digest sealed into it.
+    Files without Zazu's metadata, or exported before the seal, pass unchecked."""
+    from ai_edge_litert import schema_py_generated as schema
+
+    path = Path(path)
+    data = path.read_bytes()
+    if len(data) < 8 or data[4:8] != b"TFL3":
+        raise ZazuError(f"Not a TFLite model. Expected a .tflite flatbuffer. Received: path={path}")
+    try:
+        model = schema.Model.GetRootAs(data, 0)
+        payload = next((model.Buffers(model.Metadata(i).Buffer()).DataAsNumpy().tobytes()
+                        for i in range(model.MetadataLength()) if _name(model.Metadata(i).Name()) == METADATA_NAME),
+                       None)
+        recorded = json.loads(payload.decode("utf-8")).get("file_sha256") if payload is not None else None
+    except Exception as error:  # a damaged flatbuffer fails anywhere in the generated reader
+        raise ZazuError(f"{path}: damaged TFLite file: its structure cannot be read ({type(error).__name__}).") from None
+    if recorded is None:
+        return
+    start = data.find(payload)
+    if _file_digest(data, start, len(payload)) != recorded:
+        raise ZazuError(f"{path}: damaged TFLite file: its bytes no longer match the digest sealed into it at "
+                        "export. Export it again.")
 
 
 def embed_keras_metadata(path: str | Path, metadata: dict[str, Any]) -> None:
