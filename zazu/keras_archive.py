@@ -9,6 +9,7 @@ has a size cap here, checked from the zip's directory before a byte is inflated.
 from __future__ import annotations
 
 import zipfile
+import zlib
 from pathlib import Path
 
 from zazu.errors import ZazuError
@@ -26,7 +27,7 @@ def check_keras_archive(path: str | Path) -> None:
     try:
         with zipfile.ZipFile(path) as archive:
             members = archive.infolist()
-    except (zipfile.BadZipFile, OSError) as error:
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError, NotImplementedError) as error:
         raise ZazuError(f"{path}: not a readable .keras archive ({error}). Expected a model saved by Keras 3.") from None
     for member in members:
         cap = MEMBER_CAPS.get(member.filename, OTHER_MEMBER_CAP)
@@ -39,5 +40,8 @@ def check_keras_archive(path: str | Path) -> None:
 def read_member(path: str | Path, name: str) -> bytes | None:
     """One member's bytes after `check_keras_archive`; None when the archive has no such member."""
     check_keras_archive(path)
-    with zipfile.ZipFile(path) as archive:
-        return archive.read(name) if name in archive.namelist() else None
+    try:
+        with zipfile.ZipFile(path) as archive:
+            return archive.read(name) if name in archive.namelist() else None
+    except (zipfile.BadZipFile, zlib.error, OSError, EOFError, ValueError) as error:
+        raise ZazuError(f"{path}: its member {name} cannot be read ({error}): the archive is damaged.") from None

@@ -1,0 +1,130 @@
+"""Seeded fuzzing of what users hand Zazu: broken COCO datasets through `zazu data check`, broken
+configs through `resolve_config` (what every command calls first), damaged `.keras` archives through
+the metadata read. Every case must end in a result or one ZazuError / exit code, never another
+exception or a traceback, and nothing outside the case's own folder may change."""
+
+from __future__ import annotations
+
+import copy
+import json
+import random
+
+import pytest
+import yaml
+from click.testing import CliRunner
+from PIL import Image
+
+from zazu.cli import cli
+from zazu.config import load_defaults, resolve_config
+from zazu.errors import ZazuError
+
+HOSTILE = [None, "x", "", -1, 0, 1e308 * 10, float("nan"), [], {}, [1], [[1, 2]], "../../etc/passwd", True, 2 ** 70,
+           {"counts": "zz", "size": [1]}, [float("nan")] * 4, ["1", "2", "3", "4"], 3.5]
+DATASET_CASES = 60
+CONFIG_CASES = 60
+ARCHIVE_CASES = 30
+
+
+def _valid_coco() -> dict:
+    return {"images": [{"id": k, "file_name": f"{k}.png", "width": 32, "height": 32} for k in (1, 2, 3)],
+            "annotations": [{"id": k, "image_id": 1 + k % 3, "category_id": 1 + k % 2, "bbox": [2, 2, 10, 12],
+                             "segmentation": [[2, 2, 12, 2, 12, 14]], "iscrowd": 0} for k in range(6)],
+            "categories": [{"id": 1, "name": "a"}, {"id": 2, "name": "b"}]}
+
+
+def _places(data, prefix=()):
+    """Every (path, container) in a JSON tree, to break one at random."""
+    if isinstance(data, dict):
+        for key, value in data.items():
+            yield (*prefix, key)
+            yield from _places(value, (*prefix, key))
+    elif isinstance(data, list):
+        for i, value in enumerate(data):
+            yield (*prefix, i)
+            yield from _places(value, (*prefix, i))
+
+
+def _break(data, rng: random.Random):
+    data = copy.deepcopy(data)
+    path = rng.choice(list(_places(data)))
+    parent = data
+    for key in path[:-1]:
+        parent = parent[key]
+    if isinstance(parent, dict) and rng.random() < 0.25:
+        del parent[path[-1]]
+    else:
+        parent[path[-1]] = copy.deepcopy(rng.choice(HOSTILE))
+    return data, path
+
+
+def _snapshot(folder):
+    return {p: p.read_bytes() for p in folder.rglob("*") if p.is_file()}
+
+
+def test_broken_coco_datasets_give_a_report_or_one_error_never_a_traceback(tmp_path):
+    rng = random.Random(20261130)
+    runner = CliRunner()
+    outcomes = {}
+    for case in range(DATASET_CASES):
+        root = tmp_path / f"case{case}"
+        (root / "images").mkdir(parents=True)
+        for k in (1, 2, 3):
+            Image.new("RGB", (32, 32), (k * 40, 0, 0)).save(root / "images" / f"{k}.png")
+        data, path = _break(_valid_coco(), rng)
+        (root / "annotations").mkdir()
+        (root / "annotations" / "instances.json").write_text(json.dumps(data))
+        before = _snapshot(tmp_path)
+        result = runner.invoke(cli, ["data", "check", str(root)])
+        where = f"case {case}: {'/'.join(map(str, path))} -> {json.dumps(data)[:300]}"
+        assert result.exit_code in (0, 1, 2), f"{where}\n{result.output}"
+        assert result.exception is None or isinstance(result.exception, SystemExit), \
+            f"{where}\n{type(result.exception).__name__}: {result.exception}"
+        assert "Traceback" not in result.output, f"{where}\n{result.output}"
+        assert _snapshot(tmp_path) == before, where  # data check writes nothing
+        outcomes[result.exit_code] = outcomes.get(result.exit_code, 0) + 1
+    assert outcomes.get(2, 0) >= 5 and outcomes.get(1, 0) + outcomes.get(0, 0) >= 5, outcomes  # both kinds met
+
+
+def test_broken_configs_resolve_or_raise_one_config_error(tmp_path):
+    rng = random.Random(7)
+    base = load_defaults()
+    for case in range(CONFIG_CASES):
+        data, path = _break(base, rng)
+        config = tmp_path / f"case{case}.yaml"
+        config.write_text(yaml.safe_dump(data))
+        try:
+            resolve_config(config)
+        except ZazuError as error:
+            assert "\n" not in str(error).strip(), f"case {case} {path}: {error}"
+        except Exception as error:  # noqa: BLE001 - what the test is looking for
+            pytest.fail(f"case {case}: {'.'.join(map(str, path))} = {data!r:.200}: "
+                        f"{type(error).__name__}: {error}")
+
+
+def test_damaged_keras_archives_read_or_raise_one_error(tmp_path):
+    import zipfile
+
+    from zazu.export.metadata import read_metadata
+
+    source = tmp_path / "ok.keras"
+    with zipfile.ZipFile(source, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("config.json", json.dumps({"class_name": "Functional", "config": {}}))
+        archive.writestr("zazu.json", json.dumps({"task": "classification", "classes": ["a", "b"]}))
+        archive.writestr("model.weights.h5", bytes(range(256)) * 64)
+    rng = random.Random(3)
+    good = source.read_bytes()
+    for case in range(ARCHIVE_CASES):
+        data = bytearray(good)
+        if case % 3 == 0:
+            del data[rng.randrange(10, len(data)):]
+        for _ in range(rng.randrange(1, 6)):
+            if data:
+                data[rng.randrange(len(data))] = rng.randrange(256)
+        path = tmp_path / f"case{case}.keras"
+        path.write_bytes(bytes(data))
+        try:
+            read_metadata(path)
+        except ZazuError as error:
+            assert str(path) in str(error)
+        except Exception as error:  # noqa: BLE001
+            pytest.fail(f"case {case}: {type(error).__name__}: {error}")
