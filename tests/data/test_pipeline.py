@@ -86,6 +86,17 @@ def test_representative_images_are_unaugmented_inference_inputs(tmp_path):
     assert np.array_equal(batches[0][0], pipeline.load_letterboxed(paths[0], (32, 32))[0].numpy())
 
 
+def test_calibration_images_come_from_the_whole_training_list_not_its_first_class(tmp_path):
+    paths = []
+    for k, grey in enumerate([0] * 30 + [200] * 30):  # listed class by class, as folder datasets are
+        path = tmp_path / f"{k:02d}.png"
+        Image.new("RGB", (8, 8), (grey, grey, grey)).save(path)
+        paths.append(str(path))
+    levels = [float(image.mean()) for image in pipeline.representative_images(paths, (8, 8), limit=10)]
+    assert len(levels) == 10
+    assert 3 <= sum(level == 0.0 for level in levels) <= 7  # both classes, about half each
+
+
 def test_embedded_detection_and_segmentation_sets_read_as_coco(tmp_path, monkeypatch):
     monkeypatch.setenv("ZAZU_CACHE", str(tmp_path / "cache"))
     for task, polygons in (("detection", False), ("instance_segmentation", True)):

@@ -253,6 +253,11 @@ def instance_dataset(
 
 def representative_images(paths: Sequence[str], size: tuple[int, int], limit: int = 100,
                           letterbox: bool = False) -> Iterator[np.ndarray]:
-    """Un-augmented training images, batch of 1, preprocessed exactly as at inference."""
-    for path in list(paths)[:limit]:
+    """Un-augmented training images, batch of 1, preprocessed exactly as at inference: `limit` of them
+    drawn from all of `paths` (seeded), not its first ones, which in a folder-per-class dataset are
+    one class (on scikit-learn's ten digits, the first 100 training images were all zeros)."""
+    paths = list(paths)
+    chosen = paths if len(paths) <= limit else [
+        paths[i] for i in sorted(np.random.default_rng(0).choice(len(paths), limit, replace=False))]
+    for path in chosen:
         yield load_pixels(path, size, letterbox).numpy()[None]
