@@ -14,6 +14,16 @@ class _Model:
     stop_training = False
 
 
+def _deadline_callback(monkeypatch, deadline: float, start: float = 0.0):
+    """The adapter's deadline callback on a fake clock ([seconds], advanced by the test)."""
+    clock = [start]
+    monkeypatch.setattr(time, "time", lambda: clock[0])
+    adapter = BaseAdapter.__new__(BaseAdapter)
+    adapter.model_specs = {"deadline": deadline}
+    (callback,) = adapter.deadline_callbacks()
+    return callback, clock
+
+
 def _run_epochs(callback, durations, clock):
     """Feed the callback epochs of the given lengths until it stops training; the epochs it ran."""
     model = _Model()
@@ -30,11 +40,7 @@ def _run_epochs(callback, durations, clock):
 
 
 def test_training_stops_before_an_epoch_that_would_cross_the_deadline(monkeypatch):
-    clock = [1000.0]
-    monkeypatch.setattr(time, "time", lambda: clock[0])
-    adapter = BaseAdapter.__new__(BaseAdapter)
-    adapter.model_specs = {"deadline": 1000.0 + 45}
-    (callback,) = adapter.deadline_callbacks()
+    callback, clock = _deadline_callback(monkeypatch, 1000.0 + 45, start=1000.0)
     # epochs of 10 s: after the 4th (t=40) a 5th would end at 50 > 45, so 4 run and the trial ends
     # inside its budget (stopping only once past the deadline would run a 5th, to t=50)
     assert _run_epochs(callback, [10] * 10, clock) == 4
@@ -42,11 +48,7 @@ def test_training_stops_before_an_epoch_that_would_cross_the_deadline(monkeypatc
 
 
 def test_a_slow_epoch_stops_training_even_well_before_the_deadline(monkeypatch):
-    clock = [0.0]
-    monkeypatch.setattr(time, "time", lambda: clock[0])
-    adapter = BaseAdapter.__new__(BaseAdapter)
-    adapter.model_specs = {"deadline": 100.0}
-    (callback,) = adapter.deadline_callbacks()
+    callback, clock = _deadline_callback(monkeypatch, 100.0)
     assert _run_epochs(callback, [5, 5, 60, 5], clock) == 3  # t=70 after the third: a fourth like it ends at 130
 
 
@@ -71,11 +73,7 @@ def _run_one_epoch(callback, batch_seconds, clock, first_batch_seconds):
 
 
 def test_an_epoch_whose_batches_say_it_would_cross_the_deadline_stops_inside_it(monkeypatch):
-    clock = [0.0]
-    monkeypatch.setattr(time, "time", lambda: clock[0])
-    adapter = BaseAdapter.__new__(BaseAdapter)
-    adapter.model_specs = {"deadline": 100.0}
-    (callback,) = adapter.deadline_callbacks()
+    callback, clock = _deadline_callback(monkeypatch, 100.0)
     # 50 batches of 4 s after a 20 s first one (tracing): the epoch would end at 216 s. After batch 3
     # (t=28) two timed batches of 4 s project 47 more, to 216 > 100: it stops there
     assert _run_one_epoch(callback, [4.0] * 50, clock, first_batch_seconds=20.0) == 3
@@ -83,11 +81,7 @@ def test_an_epoch_whose_batches_say_it_would_cross_the_deadline_stops_inside_it(
 
 
 def test_an_epoch_that_fits_is_not_cut_even_after_a_slow_first_batch(monkeypatch):
-    clock = [0.0]
-    monkeypatch.setattr(time, "time", lambda: clock[0])
-    adapter = BaseAdapter.__new__(BaseAdapter)
-    adapter.model_specs = {"deadline": 100.0}
-    (callback,) = adapter.deadline_callbacks()
+    callback, clock = _deadline_callback(monkeypatch, 100.0)
     # the 30 s first batch alone, projected over 20 batches, would cross 100 s; the others (2 s) fit:
     # 30 + 19 * 2 = 68 s
     assert _run_one_epoch(callback, [2.0] * 20, clock, first_batch_seconds=30.0) == 20

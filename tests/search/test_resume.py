@@ -32,11 +32,11 @@ def _start(args: list[str], env: dict, log: Path) -> subprocess.Popen:
                                 preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
 
 
-def test_a_search_killed_with_sigkill_resumes_without_rerunning_finished_trials(duck_zoo, shapes_dataset, tmp_path):
+def _killed_in_other_1(duck_zoo, dataset, tmp_path, max_trials: int) -> Path:
+    """A duck search of `good` then `other`, killed with SIGKILL while trial other-1 runs; its run folder."""
     run_dir = tmp_path / "run"
-    config = write_config(tmp_path / "search.yaml", zoo=str(duck_zoo), models=["good", "other"], max_trials=5,
-                          data={"home_path": str(shapes_dataset)})
-    # `good` gets trials 0-2, then the search moves on to `other` and holds in its second trial.
+    config = write_config(tmp_path / "search.yaml", zoo=str(duck_zoo), models=["good", "other"],
+                          max_trials=max_trials, data={"home_path": str(dataset)})
     process = _start(main_py("--config", str(config), "--output", str(run_dir)), child_env(DUCK_HOLD="other-1"),
                      tmp_path / "first.log")
     try:
@@ -47,6 +47,12 @@ def test_a_search_killed_with_sigkill_resumes_without_rerunning_finished_trials(
     finally:
         if process.poll() is None:
             process.kill()
+    return run_dir
+
+
+def test_a_search_killed_with_sigkill_resumes_without_rerunning_finished_trials(duck_zoo, shapes_dataset, tmp_path):
+    # `good` gets trials 0-2, then the search moves on to `other` and is killed in its second trial.
+    run_dir = _killed_in_other_1(duck_zoo, shapes_dataset, tmp_path, max_trials=5)
     finished = {name: json.loads((run_dir / "trials" / name / "trial.json").read_text())
                 for name in ("good-0", "good-1", "good-2", "other-0")}
     assert all(record["status"] == "COMPLETED" for record in finished.values())
@@ -80,19 +86,7 @@ def test_a_search_killed_with_sigkill_resumes_without_rerunning_finished_trials(
 
 def test_a_truncated_oracle_json_is_restored_or_refused_never_taken_for_a_finished_search(
         duck_zoo, shapes_dataset, tmp_path):
-    run_dir = tmp_path / "run"
-    config = write_config(tmp_path / "search.yaml", zoo=str(duck_zoo), models=["good", "other"], max_trials=4,
-                          data={"home_path": str(shapes_dataset)})
-    process = _start(main_py("--config", str(config), "--output", str(run_dir)), child_env(DUCK_HOLD="other-1"),
-                     tmp_path / "first.log")
-    try:
-        wait_for(lambda: ("other-1" in [name for name, _ in calls(run_dir)]), 120, "trial other-1 to start",
-                 process)
-        process.send_signal(signal.SIGKILL)
-        process.wait(30)
-    finally:
-        if process.poll() is None:
-            process.kill()
+    run_dir = _killed_in_other_1(duck_zoo, shapes_dataset, tmp_path, max_trials=4)
     oracle = run_dir / "tuner" / "other" / "oracle.json"
     last_good = oracle.with_name("oracle.last-good.json")
     good_copy = last_good.read_bytes()
