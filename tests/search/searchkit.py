@@ -18,6 +18,7 @@ REPO = Path(__file__).resolve().parents[2]
 #   DUCK_HOLD       sleep there for two minutes (the test kills or interrupts the process)
 #   DUCK_DIE_ONCE   the first run there kills its own process with SIGKILL
 #   DUCK_BARRIER    wait there until every listed trial has started (proves they ran at the same time)
+#   DUCK_SWALLOW_SIGINT  deliver Ctrl-C there and swallow it, as Python does when it lands in a __del__
 DUCK_ADAPTER = '''
 import os
 import random
@@ -52,6 +53,11 @@ class AdaptModel:
                 if time.time() > deadline:
                     raise RuntimeError(f"the trials {others} never ran at the same time")
                 time.sleep(0.05)
+        if _listed("DUCK_SWALLOW_SIGINT", name):
+            try:
+                signal.getsignal(signal.SIGINT)(signal.SIGINT, None)  # what the interpreter calls on Ctrl-C
+            except KeyboardInterrupt:
+                pass  # "Exception ignored in ...": the trial goes on
         time.sleep(float(os.environ.get("DUCK_SLEEP", "0.2")))
 
     def get_metrics(self):

@@ -232,6 +232,27 @@ def test_a_run_folder_whose_adapter_changed_is_refused_before_its_code_runs(fini
     assert not marker.exists()  # refused before the import
 
 
+def test_a_ctrl_c_that_python_swallowed_still_stops_the_search_before_export(duck_zoo, shapes_dataset, tmp_path,
+                                                                           monkeypatch):
+    """Seen once in four Ctrl-Cs on `zazu train`: the interrupt landed where Python only prints
+    "Exception ignored", and the run trained on, exported and exited 0."""
+    from zazu.console import Reporter
+    from zazu.search.driver import SearchInterrupted, resume_search, run_search
+
+    monkeypatch.setenv("DUCK_SWALLOW_SIGINT", "good-0")
+    config = resolve_config(overrides={"zoo": str(duck_zoo), "models": ["good"], "max_trials": 3,
+                                       "output": str(tmp_path / "run"), "data": {"home_path": str(shapes_dataset)}})
+    with pytest.raises(SearchInterrupted):
+        run_search(config, Reporter(quiet=True), registry=Registry.load(duck_zoo))
+    run_dir = tmp_path / "run"
+    assert [name for name, _ in calls(run_dir)] == ["good-0"]  # no trial started after it
+    assert json.loads((run_dir / "run.json").read_text())["status"] == "interrupted"
+    assert not (run_dir / "export").exists() and not (run_dir / "best_trial.json").exists()
+    monkeypatch.delenv("DUCK_SWALLOW_SIGINT")
+    resumed = resume_search(run_dir, Reporter(quiet=True))  # and it resumes like any interrupted search
+    assert len(resumed.ranked) == 3 and [name for name, _ in calls(run_dir)].count("good-0") == 1
+
+
 def test_resume_refuses_a_dataset_that_changed(finished_run):
     from zazu.runs import update_manifest
     from zazu.search.driver import resume_search

@@ -157,6 +157,7 @@ class BaseAdapter:
 
         from zazu.adapters import epoch_resume, transfer
         from zazu.console import epoch_callbacks
+        from zazu.interrupts import interrupt_callback
         from zazu.errors import TrialFailed
 
         folder = self.require_trial_dir()
@@ -195,6 +196,7 @@ class BaseAdapter:
                 resume_point,  # after keep_best: reads its best value
                 *epoch_callbacks(folder.name),  # per-epoch progress for the console, when a search listens
                 *self.deadline_callbacks(),
+                interrupt_callback(),  # a Ctrl-C Python swallowed is raised at the next batch end
             ]
             fitted = self.model.fit(self.train_ds, validation_data=self.val_ds, epochs=phase.end_epoch,
                                     initial_epoch=max(done, phase_start), callbacks=callbacks, verbose=0,

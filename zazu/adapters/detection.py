@@ -125,6 +125,7 @@ class DetectionAdapter(BaseAdapter):
 
         from zazu.adapters.base import CHECKPOINT
         from zazu.console import epoch_callbacks
+        from zazu.interrupts import interrupt_callback
         from zazu.nn.backbones import BACKBONE_LAYER, FEATURE_STRIDES
 
         folder = self.require_trial_dir()
@@ -181,7 +182,8 @@ class DetectionAdapter(BaseAdapter):
                              callbacks=[keras.callbacks.EarlyStopping(monitor="val_loss", mode="min", patience=patience,
                                                                       restore_best_weights=True),
                                         keras.callbacks.CSVLogger(str(folder / "history.csv")),
-                                        *epoch_callbacks(folder.name), *self.deadline_callbacks()])
+                                        *epoch_callbacks(folder.name), *self.deadline_callbacks(),
+                                        interrupt_callback()])
         best = float(min(fitted.history["val_loss"]))
         self.compile_for(phase.learning_rate)
         self.model.save(folder / CHECKPOINT)

@@ -21,6 +21,7 @@ from typing import Any
 from zazu import __version__
 from zazu.config import save_config
 from zazu.errors import ConfigError, ZazuError
+from zazu.interrupts import catching_interrupts, raise_if_interrupted
 from zazu.nn.backbones import check_pretrained_weights
 from zazu.ranking import select_models
 from zazu.registry import ModelSpec, Registry
@@ -179,30 +180,38 @@ def _search(run: RunFolder, reporter, resumed: bool) -> SearchResult:
     reporter.total = config["max_trials"] - sum(r["status"] in ("COMPLETED", "FAILED") for r in records)
     reporter.deadline = None if deadline is None else time.monotonic() + (deadline - time.time())
     try:
-        if parallel:
-            from zazu.search.distributed import search_in_parallel
-
-            notes = search_in_parallel(run, reporter, deadline, after_trial=lambda: _refresh(run))
-        else:
-            notes = _search_serially(run, reporter, deadline)
-        for note in notes:
-            reporter.warning(note)
-        ranked = _refresh(run)
-        best = ranked[0] if ranked and ranked[0]["status"] == "COMPLETED" else None
-        result = SearchResult(run_dir, ranked, best, notes=notes)
-        if best is None:
-            update_manifest(run_dir, status="finished")
-            _write_report(run_dir, reporter)
-            reporter.leaderboard(ranked, task.objective)
-            raise ZazuError(f"No trial completed; see the trial folders in {run_dir / 'trials'} for tracebacks.")
-        atomic_write_json(run_dir / "best_trial.json", best)
-        result.export = export_best(run.registry, best, task, run_dir, reporter, config["export"])
-        update_manifest(run_dir, status="finished")
-        _write_report(run_dir, reporter)
+        with catching_interrupts():
+            return _search_and_export(run, reporter, deadline, parallel)
     except KeyboardInterrupt:
         _refresh(run)
         update_manifest(run_dir, status="interrupted")
         raise SearchInterrupted(run_dir) from None
+
+
+def _search_and_export(run: RunFolder, reporter, deadline: float | None, parallel: bool) -> SearchResult:
+    """The trials, then the best trial's record, export and report."""
+    config, task, run_dir = run.config, run.task, run.run_dir
+    if parallel:
+        from zazu.search.distributed import search_in_parallel
+
+        notes = search_in_parallel(run, reporter, deadline, after_trial=lambda: _refresh(run))
+    else:
+        notes = _search_serially(run, reporter, deadline)
+    for note in notes:
+        reporter.warning(note)
+    ranked = _refresh(run)
+    best = ranked[0] if ranked and ranked[0]["status"] == "COMPLETED" else None
+    result = SearchResult(run_dir, ranked, best, notes=notes)
+    if best is None:
+        update_manifest(run_dir, status="finished")
+        _write_report(run_dir, reporter)
+        reporter.leaderboard(ranked, task.objective)
+        raise ZazuError(f"No trial completed; see the trial folders in {run_dir / 'trials'} for tracebacks.")
+    raise_if_interrupted()  # an interrupt swallowed during the trials still stops the search here
+    atomic_write_json(run_dir / "best_trial.json", best)
+    result.export = export_best(run.registry, best, task, run_dir, reporter, config["export"])
+    update_manifest(run_dir, status="finished")
+    _write_report(run_dir, reporter)
     reporter.leaderboard(ranked, task.objective)
     return result
 

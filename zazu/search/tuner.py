@@ -25,6 +25,7 @@ from typing import Any
 import keras_tuner
 
 from zazu.errors import TrialFailed
+from zazu.interrupts import raise_if_interrupted
 from zazu.registry import ModelSpec
 from zazu.runs import atomic_write_json, atomic_write_text, read_trial_record, trial_dir
 from zazu.search.lifecycle import run_lifecycle
@@ -91,6 +92,7 @@ class LifecycleTuner(keras_tuner.Tuner):
 
     # -- one trial ------------------------------------------------------------------
     def run_trial(self, trial, *args, **kwargs):
+        raise_if_interrupted()  # a Ctrl-C swallowed in the last trial starts no new one
         values = trial.hyperparameters.values
         sampled = self.codec.decode(values)
         epochs = int(values.get(f"{TUNER_PREFIX}epochs", self.epochs))
