@@ -14,12 +14,11 @@ the file, raised before a single file is changed.
 
 from __future__ import annotations
 
-import json
 import shutil
 from pathlib import Path
 
 from zazu.errors import RunFolderError
-from zazu.runs import atomic_write_text
+from zazu.runs import atomic_write_text, read_json
 
 ORACLE = "oracle.json"
 LAST_GOOD = "oracle.last-good.json"
@@ -32,14 +31,12 @@ def save_oracle_state(path: str | Path, text: str) -> None:
     atomic_write_text(path.with_name(LAST_GOOD), text)
 
 
-def _parses(path: Path) -> str | None:
-    """None when `path` is valid JSON; otherwise what is wrong with it."""
+def _problem(path: Path) -> RunFolderError | None:
+    """None when `path` parses as JSON; otherwise read_json's error naming it."""
     try:
-        json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as e:
-        return f"line {e.lineno} column {e.colno}: {e.msg}"
-    except (UnicodeDecodeError, OSError) as e:
-        return str(e)
+        read_json(path)
+    except RunFolderError as error:
+        return error
     return None
 
 
@@ -50,25 +47,23 @@ def check_resumable(run_dir: str | Path) -> list[str]:
     notes = []
     broken = []
     for oracle in sorted((run_dir / "tuner").glob(f"*/{ORACLE}")):
-        problem = _parses(oracle)
+        problem = _problem(oracle)
         if problem is None:
             continue
         backup = oracle.with_name(LAST_GOOD)
-        if backup.is_file() and _parses(backup) is None:
-            broken.append((oracle, problem, backup))
-        else:
-            raise RunFolderError(f"{oracle}: corrupt or truncated JSON ({problem}), and no good copy beside it "
-                                 f"({LAST_GOOD}). The search cannot be resumed from it; nothing was changed.")
+        if not (backup.is_file() and _problem(backup) is None):
+            raise RunFolderError(f"{problem} There is no good copy beside it ({LAST_GOOD}): the search cannot "
+                                 "be resumed from it.")
+        broken.append((oracle, backup))
     patterns = ("*/trial_*/trial.json", "*/tuner_*.json")
     state_files = [p for pattern in patterns for p in sorted((run_dir / "tuner").glob(pattern))]
     state_files += sorted((run_dir / "trials").glob("*/trial.json"))
     state_files += sorted((run_dir / "trials").glob("*/resume/state.json"))
     for path in state_files:
-        problem = _parses(path)
+        problem = _problem(path)
         if problem is not None:
-            raise RunFolderError(f"{path}: corrupt or truncated JSON ({problem}). The search cannot be resumed "
-                                 "from it; nothing was changed.")
-    for oracle, problem, backup in broken:  # only once every other file is known good
+            raise problem
+    for oracle, backup in broken:  # only once every other file is known good
         shutil.copyfile(backup, oracle)
-        notes.append(f"{oracle} was corrupt ({problem}); restored from {backup.name}")
+        notes.append(f"{oracle} was corrupt or truncated; restored from {backup.name}")
     return notes

@@ -8,6 +8,7 @@ named after splits (train, val, test) make the dataset's own split.
 from __future__ import annotations
 
 import json
+from collections import Counter
 from pathlib import Path
 
 from zazu.data.paths import inside_root
@@ -156,12 +157,12 @@ def _check_structure(path: Path, data) -> None:
             for k, entry in enumerate(entries):
                 errors += [f"{kind} #{k}: {e}" for e in field_errors(entry, table, optional)]
     if not errors:
-        ids = [img["id"] for img in data["images"]]
-        repeated = sorted({i for i in ids if ids.count(i) > 1}, key=str) if len(set(ids)) < len(ids) else []
+        counts = Counter(img["id"] for img in data["images"])  # one pass: COCO files hold 100k+ images
+        repeated = sorted((i for i, n in counts.items() if n > 1), key=str)
         if repeated:
             errors.append(f"image ids must be unique. Received the id {repeated[0]!r} on "
-                          f"{ids.count(repeated[0])} images" + (f" (and {len(repeated) - 1} more ids repeated)"
-                                                                if len(repeated) > 1 else ""))
+                          f"{counts[repeated[0]]} images" + (f" (and {len(repeated) - 1} more ids repeated)"
+                                                             if len(repeated) > 1 else ""))
     if errors:
         more = f" (and {len(errors) - 3} more)" if len(errors) > 3 else ""
         raise DatasetError(f"{path}: " + "; ".join(errors[:3]) + more + ".")
