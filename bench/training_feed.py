@@ -1,22 +1,24 @@
 """Does training wait for input? Each zoo model's training throughput fed by Zazu's real pipeline
 against the same training fed from tensors already in memory, side by side in one process.
 
-For each model in models.json (or --models), at its default input size and augmentation
-(`training_configs`; the config's default augmentation block), on Zazu's embedded synthetic dataset
-of its task (--images of them, 80% for training):
+For each model in models.json (or --models), at its default hyperparameters (`training_configs`
+and the first value of each searched one, as `zazu train` uses them: the pretrained models at their
+224-384 px) and the config's default augmentation block, on Zazu's embedded synthetic dataset of
+its task (--images of them, 80% for training):
 
 - pipeline: `model.fit` on the adapter's own training dataset (decode, resize or letterbox,
   cache, shuffle, augment, targets, batch, prefetch), exactly as a trial trains;
 - memory: `model.fit` on one pass of that same dataset cached in memory (`.cache()` filled
   beforehand): the batches are tensors already, nothing is decoded or augmented.
 
-Each side gets one untimed epoch (tracing, filling the caches) and then --epochs timed ones; the
-figure is training images per second over the timed epochs, and the ratio pipeline / memory is
+Each side gets one untimed epoch (tracing, filling the caches) and then timed epochs until
+--seconds have passed (at least one); the figure is training images per second over the timed
+epochs, and the ratio pipeline / memory is
 what the target is set on (>= 0.9: training never waits for input). The whole network trains
 (every layer trainable), as in fine-tuning: the slowest step the pipeline has to keep up with
 on these cores would be the frozen-backbone head training, which Zazu runs on cached features.
 
-    python bench/training_feed.py [--models tiny_cnn,centernet] [--images 160] [--epochs 2] [--quick]
+    python bench/training_feed.py [--models tiny_cnn,centernet] [--images 160] [--seconds 20] [--quick]
 """
 
 from __future__ import annotations
@@ -34,10 +36,18 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run from a ch
 TARGET = 0.9
 
 
+def default_hyperparameters(spec) -> dict:
+    """What `zazu train --model NAME` trains with: training_configs and each searched default."""
+    from zazu.ranking import fixed_spec
+
+    fixed = fixed_spec(spec, {})
+    return {**fixed.training_configs, **{e["name"]: e["values"][0] for e in fixed.hp_search_space}}
+
+
 def prepared_adapter(spec, data: Path, trial_dir: Path):
     """The zoo model's adapter through reformat, data_loader, preprocess and build, compiled."""
     adapter = spec.adapter_class({"name": spec.name, "task": spec.task, "seed": 0, "data": {"home_path": str(data)},
-                                  "trial_dir": str(trial_dir)}, {**spec.training_configs, "epochs": 1})
+                                  "trial_dir": str(trial_dir)}, {**default_hyperparameters(spec), "epochs": 1})
     adapter.reformat()
     adapter.data_loader()
     adapter.preprocess()
@@ -47,10 +57,13 @@ def prepared_adapter(spec, data: Path, trial_dir: Path):
     return adapter
 
 
-def images_per_second(model, dataset, images: int, epochs: int) -> float:
+def images_per_second(model, dataset, images: int, seconds: float) -> float:
+    """Training images per second over whole epochs, timed until `seconds` have passed."""
     model.fit(dataset, epochs=1, verbose=0)  # tracing, caches
-    started = time.perf_counter()
-    model.fit(dataset, epochs=epochs, verbose=0)
+    started, epochs = time.perf_counter(), 0
+    while not epochs or time.perf_counter() - started < seconds:
+        model.fit(dataset, epochs=1, verbose=0)
+        epochs += 1
     return images * epochs / (time.perf_counter() - started)
 
 
@@ -58,13 +71,13 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--models", default=None, help="comma-separated zoo models (default: all)")
     parser.add_argument("--images", type=int, default=160, help="synthetic images per task (80%% train)")
-    parser.add_argument("--epochs", type=int, default=2, help="timed epochs per side")
+    parser.add_argument("--seconds", type=float, default=20.0, help="timed seconds per side (whole epochs)")
     parser.add_argument("--quick", action="store_true", help="tiny_cnn on 40 images, 1 timed epoch: a code-path check")
     args = parser.parse_args(argv)
     if args.quick:
-        args.models, args.images, args.epochs = args.models or "tiny_cnn", 40, 1
-    if args.images < 10 or args.epochs < 1:
-        parser.error("--images must be >= 10 and --epochs >= 1")
+        args.models, args.images, args.seconds = args.models or "tiny_cnn", 40, 0.0
+    if args.images < 10 or args.seconds < 0:
+        parser.error("--images must be >= 10 and --seconds >= 0")
 
     import tensorflow as tf
 
@@ -73,7 +86,7 @@ def main(argv=None) -> int:
 
     registry = Registry.load()
     names = [n.strip() for n in args.models.split(",")] if args.models else list(registry.models)
-    print(f"{args.images} synthetic images per task, {args.epochs} timed epoch(s) per side after 1 untimed, "
+    print(f"{args.images} synthetic images per task, timed epochs for >= {args.seconds:g} s per side after 1 untimed, "
           f"TensorFlow {tf.__version__}, {os.cpu_count()} CPUs")
     header = f"{'model':<20}{'input':>9}{'batch':>7}{'augment':>9}{'pipeline img/s':>16}{'memory img/s':>14}{'ratio':>8}"
     print(header)
@@ -88,11 +101,11 @@ def main(argv=None) -> int:
             spec = registry.get(name)
             adapter = prepared_adapter(spec, data[spec.task], folder / name)
             train_images = len(getattr(adapter, "train_paths", None) or adapter.train_records)
-            pipeline = images_per_second(adapter.model, adapter.train_ds, train_images, args.epochs)
+            pipeline = images_per_second(adapter.model, adapter.train_ds, train_images, args.seconds)
             in_memory = adapter.train_ds.cache()
             for _ in in_memory:  # fill the cache: from here on the batches are tensors in memory
                 pass
-            memory = images_per_second(adapter.model, in_memory, train_images, args.epochs)
+            memory = images_per_second(adapter.model, in_memory, train_images, args.seconds)
             ratio = pipeline / memory
             if ratio < TARGET:
                 short.append(name)

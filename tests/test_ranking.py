@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from zazu.errors import ConfigError
-from zazu.ranking import rank_models, select_models
+from zazu.ranking import rank_models, select_models, smallest_input, upscale_note
 from zazu.registry import ModelSpec, Registry
 
 
@@ -23,14 +23,15 @@ class DummyAdapter:
         return {}
 
 
-def spec(name: str, ratings: tuple[float, float, float], task: str = "classification") -> ModelSpec:
+def spec(name: str, ratings: tuple[float, float, float], task: str = "classification",
+         hp_search_space: list | None = None, training_configs: dict | None = None) -> ModelSpec:
     space = dict(zip(("accuracy_rating", "speed_rating", "memory_rating"), ratings))
     return ModelSpec(
         name=name,
         task=task,
         model_space=space,
-        hp_search_space=[],
-        training_configs={},
+        hp_search_space=hp_search_space or [],
+        training_configs=training_configs or {},
         adapter_path=Path("/nowhere") / name / "adapter.py",
         adapter_class=DummyAdapter,
         entry={},
@@ -124,3 +125,45 @@ def test_select_unknown_model_suggests_near_name(registry):
 def test_select_for_a_task_without_models_is_a_config_error(registry):
     with pytest.raises(ConfigError):
         select_models(registry, config(task="instance_segmentation"))
+
+
+@pytest.fixture
+def sized() -> Registry:
+    """Models with input sizes: a pretrained one searched at 224 or 128 px, nearest the priorities,
+    a from-scratch one at 32 px, one at 32x24 (a [height, width] size) and one declaring none."""
+    specs = [
+        spec("pretrained", (9, 3, 2), hp_search_space=[{"name": "input_size", "values": [224, 128]}]),
+        spec("scratch", (6, 6, 6), training_configs={"input_size": 32}),
+        spec("oblong", (5, 5, 5), training_configs={"input_size": [32, 24]}),
+        spec("ranged", (8, 3, 2), hp_search_space=[{"name": "input_size", "min": 96, "max": 320, "step": 32}]),
+        spec("sizeless", (3, 10, 10)),
+    ]
+    return Registry(Path("/zoo"), {s.name: s for s in specs})
+
+
+def test_smallest_input_reads_the_search_space_then_training_configs(sized):
+    assert [smallest_input(sized.get(n)) for n in ("pretrained", "scratch", "oblong", "ranged", "sizeless")] \
+        == [128, 32, 24, 96, None]
+
+
+def test_models_that_would_upscale_tiny_images_rank_after_the_others(sized):
+    # 8-px images: 128 and 96 px are 16x and 12x (ranked last, by distance), 32 px is exactly 4x (kept)
+    names = [r.spec.name for r in rank_models(sized, "classification", [9, 3, 2], image_side=8)]
+    assert names == ["oblong", "scratch", "sizeless", "pretrained", "ranged"]
+    assert [s.name for s in select_models(sized, config(top_k=2), image_side=8)] == ["oblong", "scratch"]
+    note = upscale_note(sized, "classification", 8)
+    assert "pretrained (128 px)" in note and "ranged (96 px)" in note and "scratch" not in note
+
+
+def test_images_large_enough_leave_the_priority_order_alone(sized):
+    by_priority = [r.spec.name for r in rank_models(sized, "classification", [9, 3, 2])]
+    assert by_priority[:2] == ["pretrained", "ranged"]
+    assert [r.spec.name for r in rank_models(sized, "classification", [9, 3, 2], image_side=32)] == by_priority
+    assert upscale_note(sized, "classification", 32) is None
+    # 31 px: 128 > 4 x 31
+    assert [r.spec.name for r in rank_models(sized, "classification", [9, 3, 2], image_side=31)][-1] == "pretrained"
+
+
+def test_explicit_models_are_never_reordered_by_the_data(sized):
+    chosen = select_models(sized, config(models=["pretrained", "scratch"]), image_side=8)
+    assert [s.name for s in chosen] == ["pretrained", "scratch"]

@@ -2,7 +2,8 @@
 
 Each model is a point (accuracy, speed, memory) in the ZazuML model space; the
 user's `model_priority_space` is another point; the nearest models (Euclidean
-distance) enter the search.
+distance) enter the search. Models that would upscale the dataset's images more
+than MAX_UPSCALE times go after the others (the data's scale, known once it is read).
 """
 
 from __future__ import annotations
@@ -14,24 +15,61 @@ from zazu.errors import ConfigError
 from zazu.registry import ModelSpec, Registry
 
 
+# A model whose smallest input side is more than this many times the images' median shorter side
+# would upscale them: pixels it cannot use, paid for in time. Measured on 8-px digits (bench/
+# vs_keras_tuner.py): efficientnet_lite0 at 224 px spent the 2-minute budget on one trial for
+# 0.908, small_resnet at 32 px reached 0.997 in 86 s. Photo crops (median 90 px) keep the
+# pretrained models first: 224 px is 2.5x.
+MAX_UPSCALE = 4
+
+
 @dataclass(frozen=True)
 class Ranked:
     spec: ModelSpec
     distance: float
+    upscaling: bool = False  # its smallest input is more than MAX_UPSCALE x the images' median side
 
 
-def rank_models(registry: Registry, task: str, priorities: list[float]) -> list[Ranked]:
-    """Models of `task`, nearest to `priorities` first (ties broken by name)."""
+def smallest_input(spec: ModelSpec) -> int | None:
+    """The smallest input side a model can be searched at (its searched `input_size` values, else
+    its `training_configs` one); None if it declares none."""
+    entry = next((e for e in spec.hp_search_space if e["name"] == "input_size"), None)
+    candidates = (entry.get("values") or [entry.get("min")]) if entry else [spec.training_configs.get("input_size")]
+    sides = [min(v) if isinstance(v, (list, tuple)) else v for v in candidates if v is not None]
+    return min(sides) if sides else None
+
+
+def rank_models(registry: Registry, task: str, priorities: list[float],
+                image_side: float | None = None) -> list[Ranked]:
+    """Models of `task`, nearest to `priorities` first (ties broken by name); with `image_side`
+    (the images' median shorter side), the models that would upscale them more than MAX_UPSCALE
+    times come after all the others."""
     candidates = registry.for_task(task)
     if not candidates:
         raise ConfigError(f"The zoo at {registry.root} has no model for task={task!r}.")
-    ranked = [Ranked(spec, math.dist(spec.ratings, priorities)) for spec in candidates]
-    ranked.sort(key=lambda r: (r.distance, r.spec.name))
+    ranked = [Ranked(spec, math.dist(spec.ratings, priorities), upscales(spec, image_side)) for spec in candidates]
+    ranked.sort(key=lambda r: (r.upscaling, r.distance, r.spec.name))
     return ranked
 
 
-def select_models(registry: Registry, config: dict) -> list[ModelSpec]:
-    """The models that enter the search: `models` if given, else the top_k ranked.
+def upscales(spec: ModelSpec, image_side: float | None) -> bool:
+    """Would `spec` upscale images of median shorter side `image_side` more than MAX_UPSCALE times?"""
+    side = smallest_input(spec)
+    return bool(image_side and side and side > MAX_UPSCALE * image_side)
+
+
+def upscale_note(registry: Registry, task: str, image_side: float) -> str | None:
+    """Which of the task's models rank last for upscaling, and why; None if none does."""
+    names = [f"{s.name} ({smallest_input(s)} px)" for s in registry.for_task(task) if upscales(s, image_side)]
+    if not names:
+        return None
+    return (f"Ranked last, as they would upscale images of median shorter side {image_side:g} px more than "
+            f"{MAX_UPSCALE}x: " + ", ".join(names))
+
+
+def select_models(registry: Registry, config: dict, image_side: float | None = None) -> list[ModelSpec]:
+    """The models that enter the search: `models` if given, else the top_k ranked (by the
+    priorities and, with `image_side`, the data's scale: see `rank_models`).
 
     With `fixed_hyperparameters` (what `zazu train` sets), the one model in
     `models` enters with every hyperparameter fixed (`fixed_spec`)."""
@@ -46,7 +84,7 @@ def select_models(registry: Registry, config: dict) -> list[ModelSpec]:
             if spec.task != task:
                 raise ConfigError(f"Zoo model `{spec.name}` is a {spec.task} model. Expected a {task} model.")
         return [fixed_spec(chosen[0], fixed)] if fixed is not None else chosen
-    ranked = rank_models(registry, task, config["model_priority_space"])
+    ranked = rank_models(registry, task, config["model_priority_space"], image_side)
     return [r.spec for r in ranked[: config["top_k"]]]
 
 

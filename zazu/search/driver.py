@@ -23,7 +23,7 @@ from zazu.config import save_config
 from zazu.errors import ConfigError, ZazuError
 from zazu.interrupts import catching_interrupts, raise_if_interrupted
 from zazu.nn.backbones import check_pretrained_weights
-from zazu.ranking import select_models
+from zazu.ranking import select_models, upscale_note
 from zazu.registry import ModelSpec, Registry
 from zazu.runs import (atomic_write_json, busy_seconds, check_output_free, load_trial_records, new_run_dir,
                        refresh_leaderboard, set_model_status, update_manifest, write_manifest)
@@ -73,6 +73,14 @@ def load_data(config: dict, reporter):
     return dataset, split_dataset(dataset, config["val_split"], config["seed"], config["test_split"])
 
 
+def median_shorter_side(dataset) -> float | None:
+    """The median of the images' shorter sides (the data's scale, for ranking); None if no size is known."""
+    import statistics
+
+    sides = [min(r.width, r.height) for r in dataset.records if r.width and r.height]
+    return statistics.median(sides) if sides else None
+
+
 def write_data(config: dict, run_dir: Path, dataset, split: dict, reporter) -> dict[str, Any]:
     """<run>/dataset.json (the checked records every trial reads back) and <run>/split.json;
     returns the `data` part of every trial's model_specs."""
@@ -103,7 +111,15 @@ def run_search(config: dict, reporter=None, registry: Registry | None = None) ->
     reporter = reporter or Reporter()
     registry = registry or Registry.load(config["zoo"])
     task = get_task(config["task"])
-    models = select_models(registry, config)
+    models = select_models(registry, config)  # `models` and fixed values are checked before the data is read
+    check_output_free(config["output"], config["data"]["home_path"])
+    wants_chief(config)  # a worker's KERASTUNER_TUNER_ID here is refused before anything is written
+    dataset, split = load_data(config, reporter)
+    if not config["models"]:  # ranked again, now that the images' scale is known
+        side = median_shorter_side(dataset)
+        models = select_models(registry, config, side)
+        if note := upscale_note(registry, task.name, side):
+            reporter.note(note)
     if len(models) > config["max_trials"]:  # a model with no trial would be searched without a limit
         reporter.message(f"Not searched, max_trials={config['max_trials']} leaves them no trial: "
                          + ", ".join(m.name for m in models[config["max_trials"]:]))
@@ -111,10 +127,7 @@ def run_search(config: dict, reporter=None, registry: Registry | None = None) ->
     for spec in models:  # a missing weights package is one line now, not a failed trial later
         check_pretrained_weights(spec.name, spec.training_configs,
                                  {e["name"]: e["values"] for e in spec.hp_search_space if "values" in e})
-    check_output_free(config["output"], config["data"]["home_path"])
-    wants_chief(config)  # a worker's KERASTUNER_TUNER_ID here is refused before anything is written
     reporter.message("Models entering the search: " + ", ".join(m.name for m in models))
-    dataset, split = load_data(config, reporter)
     run_dir = new_run_dir(task.name, config["output"])
     save_config(config, run_dir / "config.yaml")
     reporter.message(f"Run folder: {run_dir}")
