@@ -65,6 +65,23 @@ def format_job_row(row: dict) -> str:
             f"{row['input_size']} px, {row['epochs']:.0f} epochs) | {row['int8']:.3f}{kib} |")
 
 
+def variants_table(run_dir: Path) -> str:
+    """The README's "what ships" table: every exported variant of a finished job, scored on the same
+    validation images, with its file size, LiteRT latency and peak activation memory."""
+    export = json.loads((run_dir / "export" / "export.json").read_text())
+    objective, profile = export["objective"], export.get("profile", {})
+    lines = [f"| variant | {objective} | file | latency p50 / p90 | peak activations |",
+             "| --- | --- | --- | --- | --- |"]
+    for variant, metrics in export["metrics"].items():
+        path = Path(export["files"][variant])
+        size = sum(f.stat().st_size for f in path.rglob("*")) if path.is_dir() else path.stat().st_size
+        timing = profile.get(variant)
+        latency = (f"{timing['latency_median_ms']:.2f} / {timing['latency_p90_ms']:.2f} ms" if timing else "-")
+        peak = f"{timing['peak_activation_bytes'] / 1024:.0f} KiB" if timing else "-"
+        lines.append(f"| {variant} | {metrics[objective]:.4f} | {size / 1024:.0f} KiB | {latency} | {peak} |")
+    return "\n".join(lines) + f"\n({export['val_images']} validation images; {export['model']}, trial {export['trial_id']})"
+
+
 def run_job(name: str, quick: bool, folder: Path) -> str:
     run_dir = folder / f"run-{name}"
     argv = [sys.executable, str(REPO / "main.py"), *JOBS[name][0], "--output", str(run_dir),
@@ -105,6 +122,9 @@ def main(argv=None) -> int:
                 line = run_job(name, args.quick, Path(folder))
                 failed += "failed (exit" in line
                 print(line, flush=True)
+            if "classification" in jobs and (Path(folder) / "run-classification" / "export").is_dir():
+                print("\nWhat ships, `python main.py --task classification`:\n"
+                      + variants_table(Path(folder) / "run-classification"), flush=True)
         for name in (n for n in wanted if n in BENCHES):
             command = f"python bench/{name}.py {' '.join(['--quick'] if args.quick else BENCHES[name])}".strip()
             print(f"\n$ {command}", flush=True)

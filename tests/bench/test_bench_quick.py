@@ -40,12 +40,17 @@ def test_bench_script_runs_quick(script, tmp_path):
     assert EXPECTED[script] in result.stdout, result.stdout[-3000:]
 
 
-def test_run_all_reads_a_default_job_row_from_its_run_folder(tmp_path):
+def _run_all():
     import importlib.util
 
     spec = importlib.util.spec_from_file_location("bench_run_all", REPO / "bench" / "run_all.py")
     run_all = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(run_all)
+    return run_all
+
+
+def test_run_all_reads_a_default_job_row_from_its_run_folder(tmp_path):
+    run_all = _run_all()
     run = tmp_path / "run"
     (run / "export").mkdir(parents=True)
     (run / "export" / "model_int8.tflite").write_bytes(b"x" * 3072)
@@ -58,3 +63,20 @@ def test_run_all_reads_a_default_job_row_from_its_run_folder(tmp_path):
     row = run_all.format_job_row(run_all.job_row("raccoon", run, 712.4))
     assert row == ("| `python main.py --task detection --data ../shared/datasets/raccoon` | 11 m 52 s "
                    "| `val_mAP50` 0.965 (retinanet_lite, 320 px, 9 epochs) | 0.962, 3 KiB |")
+
+
+def test_run_all_prints_what_ships_from_the_export(tmp_path):
+    run = tmp_path / "run"
+    (run / "export" / "model.keras").mkdir(parents=True)  # a folder's size is the sum of its files
+    (run / "export" / "model.keras" / "a").write_bytes(b"x" * 2048)
+    (run / "export" / "model_int8.tflite").write_bytes(b"x" * 1024)
+    timing = {"latency_median_ms": 1.234, "latency_p90_ms": 2.0, "peak_activation_bytes": 4096}
+    (run / "export" / "export.json").write_text(json.dumps({
+        "objective": "val_accuracy", "val_images": 120, "model": "tiny_cnn", "trial_id": "3",
+        "files": {"keras": str(run / "export" / "model.keras"), "int8": str(run / "export" / "model_int8.tflite")},
+        "metrics": {"keras": {"val_accuracy": 0.95}, "int8": {"val_accuracy": 0.9416667}},
+        "profile": {"int8": timing}}))
+    assert _run_all().variants_table(run).splitlines()[2:] == [
+        "| keras | 0.9500 | 2 KiB | - | - |",
+        "| int8 | 0.9417 | 1 KiB | 1.23 / 2.00 ms | 4 KiB |",
+        "(120 validation images; tiny_cnn, trial 3)"]

@@ -84,7 +84,7 @@ class DetectionAdapter(BaseAdapter):
         self.coder = self.make_coder()
 
     def _pipeline(self, records, training: bool, augment: dict | None):
-        from zazu.data.pipeline import instance_dataset, instance_targets
+        from zazu.data.pipeline import feed, instance_dataset, instance_targets
 
         targets = instance_targets(records, self.input_size, int(self.hp.get("max_instances", 50)),
                                    with_masks=self.uses_masks)
@@ -102,8 +102,8 @@ class DetectionAdapter(BaseAdapter):
 
         train, _ = self._pipeline(self.train_records, True, self.augmentation())
         val, self.val_targets = self._pipeline(self.val_records, False, None)
-        self.train_ds = train.map(to_xy, num_parallel_calls=tf.data.AUTOTUNE)
-        self.val_ds = val.map(to_xy, num_parallel_calls=tf.data.AUTOTUNE)
+        self.train_ds = feed(train.map(to_xy, num_parallel_calls=tf.data.AUTOTUNE))
+        self.val_ds = feed(val.map(to_xy, num_parallel_calls=tf.data.AUTOTUNE))
         self.val_images = val.map(lambda b: b["images"])
 
     def compile_for(self, learning_rate: float) -> None:
@@ -125,6 +125,7 @@ class DetectionAdapter(BaseAdapter):
 
         from zazu.adapters.base import CHECKPOINT
         from zazu.console import epoch_callbacks
+        from zazu.data.pipeline import feed
         from zazu.interrupts import interrupt_callback
         from zazu.nn.backbones import BACKBONE_LAYER, FEATURE_STRIDES
 
@@ -172,7 +173,7 @@ class DetectionAdapter(BaseAdapter):
                                                   *([val_targets.masks] if self.uses_masks else [])))
 
         def batches(ds):
-            return ds.batch(batch).map(to_xy, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
+            return feed(ds.batch(batch).map(to_xy, num_parallel_calls=tf.data.AUTOTUNE))
 
         trainer = keras.Model(heads.inputs, heads.outputs)  # compiled instead of `heads`, which is saved inside the model
         trainer.compile(optimizer=keras.optimizers.Adam(phase.learning_rate, clipnorm=10.0), loss=self.coder.losses())

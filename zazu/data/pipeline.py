@@ -127,6 +127,17 @@ def decoded_images(paths: Sequence[str], size: tuple[int, int], letterbox: bool)
     return cache_images(images, paths, size, {"kind": "letterbox" if letterbox else "classification"})
 
 
+def feed(ds):
+    """`ds` prefetched, each of its ops on one thread. On 2 cores an op of the pipeline that took
+    both would stall the training step beside it: `bench/training_feed.py`'s mobilenet_v2 went
+    from 0.85-0.89 of the in-memory rate to 0.91-0.95 (median epochs, 512 images, 64 px)."""
+    import tensorflow as tf
+
+    options = tf.data.Options()
+    options.threading.max_intra_op_parallelism = 1
+    return ds.prefetch(tf.data.AUTOTUNE).with_options(options)
+
+
 def training_order(n: int, seed: int) -> np.ndarray:
     """A seeded permutation of the training set, applied before decoding: readers list files class by
     class, and a file-cached dataset too large for a full shuffle buffer must not see one class a batch."""
@@ -168,7 +179,7 @@ def classification_dataset(
         x = tf.cast(x, tf.float32)
         return (augment({"images": x})["images"] if augment is not None else x), y
 
-    return ds.batch(batch_size).map(model_batch, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
+    return feed(ds.batch(batch_size).map(model_batch, num_parallel_calls=tf.data.AUTOTUNE))
 
 
 @dataclass
@@ -248,7 +259,7 @@ def instance_dataset(
             batch["segmentation_masks"] = tf.cast(batch["segmentation_masks"], tf.float32)
         return batch
 
-    return ds.map(model_batch, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
+    return feed(ds.map(model_batch, num_parallel_calls=tf.data.AUTOTUNE))
 
 
 def representative_images(paths: Sequence[str], size: tuple[int, int], limit: int = 100,
