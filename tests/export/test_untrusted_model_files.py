@@ -118,6 +118,15 @@ def test_a_truncated_tflite_is_one_error(sealed_tflite, tmp_path, cut):
         TFLiteRunner(path)
 
 
+@pytest.mark.parametrize("keep", [100, 400])
+def test_a_tflite_cut_to_its_first_bytes_is_one_error_where_its_metadata_is_read(sealed_tflite, tmp_path, keep):
+    """`predict`, `evaluate` and `serve` read the metadata first: the flatbuffer reader's struct.error
+    on a file cut inside its tables was a traceback."""
+    path = _damaged(tmp_path, sealed_tflite, lambda data: data.__delitem__(slice(keep, None)))
+    with pytest.raises(ZazuError, match=r"damaged.tflite: damaged TFLite file: its structure cannot be read"):
+        read_metadata(path)
+
+
 def test_random_damage_is_always_refused_never_run(sealed_tflite, tmp_path):
     """40 files, each with 8 random bytes changed (seeded): every one is refused in one line."""
     import numpy as np

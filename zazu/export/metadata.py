@@ -70,26 +70,36 @@ def _file_digest(data: bytes, start: int, length: int) -> str:
 def verify_tflite_seal(path: str | Path) -> None:
     """ZazuError naming `path` when a .tflite exported by Zazu no longer has the digest sealed into it.
     Files without Zazu's metadata, or exported before the seal, pass unchecked."""
-    from ai_edge_litert import schema_py_generated as schema
-
     path = Path(path)
     data = path.read_bytes()
-    if len(data) < 8 or data[4:8] != b"TFL3":
-        raise ZazuError(f"Not a TFLite model. Expected a .tflite flatbuffer. Received: path={path}")
+    payload = _tflite_payload(path, data)
     try:
-        model = schema.Model.GetRootAs(data, 0)
-        payload = next((model.Buffers(model.Metadata(i).Buffer()).DataAsNumpy().tobytes()
-                        for i in range(model.MetadataLength()) if _name(model.Metadata(i).Name()) == METADATA_NAME),
-                       None)
         recorded = json.loads(payload.decode("utf-8")).get("file_sha256") if payload is not None else None
-    except Exception as error:  # a damaged flatbuffer fails anywhere in the generated reader
-        raise ZazuError(f"{path}: damaged TFLite file: its structure cannot be read ({type(error).__name__}).") from None
+    except (ValueError, UnicodeDecodeError, AttributeError) as error:
+        raise ZazuError(f"{path}: its Zazu metadata cannot be read ({error}).") from None
     if recorded is None:
         return
     start = data.find(payload)
     if _file_digest(data, start, len(payload)) != recorded:
         raise ZazuError(f"{path}: damaged TFLite file: its bytes no longer match the digest sealed into it at "
                         "export. Export it again.")
+
+
+def _tflite_payload(path: Path, data: bytes) -> bytes | None:
+    """The bytes of Zazu's metadata buffer in the .tflite `data` (read from `path`), None if it has none."""
+    from ai_edge_litert import schema_py_generated as schema
+
+    if len(data) < 8 or data[4:8] != b"TFL3":
+        raise ZazuError(f"Not a TFLite model. Expected a .tflite flatbuffer. Received: path={path}")
+    try:
+        model = schema.Model.GetRootAs(data, 0)
+        return next((model.Buffers(model.Metadata(i).Buffer()).DataAsNumpy().tobytes()
+                     for i in range(model.MetadataLength()) if _name(model.Metadata(i).Name()) == METADATA_NAME),
+                    None)
+    except Exception as error:  # a damaged flatbuffer fails anywhere in the generated reader (struct.error...)
+        kind = type(error).__name__ if type(error).__module__ == "builtins" else \
+            f"{type(error).__module__}.{type(error).__name__}"
+        raise ZazuError(f"{path}: damaged TFLite file: its structure cannot be read ({kind}).") from None
 
 
 def embed_keras_metadata(path: str | Path, metadata: dict[str, Any]) -> None:
@@ -120,20 +130,13 @@ def read_metadata(path: str | Path) -> dict[str, Any]:
 
 
 def _tflite_metadata(path: Path) -> dict[str, Any] | None:
-    from ai_edge_litert import schema_py_generated as schema
-
-    data = path.read_bytes()
-    if len(data) < 8 or data[4:8] != b"TFL3":
-        raise ZazuError(f"Not a TFLite model. Expected a .tflite flatbuffer. Received: path={path}")
+    payload = _tflite_payload(path, path.read_bytes())
+    if payload is None:
+        return None
     try:
-        model = schema.Model.GetRootAs(data, 0)
-        for i in range(model.MetadataLength()):
-            entry = model.Metadata(i)
-            if _name(entry.Name()) == METADATA_NAME:
-                return json.loads(model.Buffers(entry.Buffer()).DataAsNumpy().tobytes().decode("utf-8"))
-    except (ValueError, IndexError, UnicodeDecodeError) as error:
+        return json.loads(payload.decode("utf-8"))
+    except (ValueError, UnicodeDecodeError) as error:
         raise ZazuError(f"{path}: its Zazu metadata cannot be read ({error}).") from None
-    return None
 
 
 def _keras_metadata(path: Path) -> dict[str, Any] | None:
