@@ -1,8 +1,10 @@
 """Latency benchmark: every zoo model at its default size, Keras float32 against LiteRT int8.
 
-For each model in models.json (or --models), the model is built from its
-`training_configs` (untrained weights: latency does not depend on them) for 4
-classes, then timed side by side in this one process:
+For each model in models.json (or --models), the model is built at its default
+hyperparameters (`training_configs` and the first value of each searched one, as
+`zazu train` uses them: the pretrained models at their 224-384 px) for 4 classes
+(weights as they come: latency does not depend on them), then timed side by side
+in this one process:
 
 - Keras: single-image calls of the float32 model through `tf.function`,
   outputs read back to NumPy (`zazu.export.profile.keras_latency_ms`);
@@ -34,9 +36,11 @@ CLASSES = ["a", "b", "c", "d"]
 
 
 def build(spec):
-    """The zoo model's untrained network at its default hyperparameters."""
+    """The zoo model's network at its default hyperparameters."""
+    from zazu.ranking import default_hyperparameters
+
     adapter = spec.adapter_class({"name": spec.name, "task": spec.task, "seed": 0},
-                                 {**spec.training_configs, "epochs": 1})
+                                 {**default_hyperparameters(spec), "epochs": 1})
     adapter.prepare_inference(CLASSES)
     return adapter, adapter.build()
 

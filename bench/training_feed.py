@@ -40,16 +40,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run from a ch
 TARGET = 0.9
 
 
-def default_hyperparameters(spec) -> dict:
-    """What `zazu train --model NAME` trains with: training_configs and each searched default."""
-    from zazu.ranking import fixed_spec
-
-    fixed = fixed_spec(spec, {})
-    return {**fixed.training_configs, **{e["name"]: e["values"][0] for e in fixed.hp_search_space}}
-
-
 def prepared_adapter(spec, data: Path, trial_dir: Path):
     """The zoo model's adapter through reformat, data_loader, preprocess and build, compiled."""
+    from zazu.ranking import default_hyperparameters
+
     adapter = spec.adapter_class({"name": spec.name, "task": spec.task, "seed": 0, "data": {"home_path": str(data)},
                                   "trial_dir": str(trial_dir)}, {**default_hyperparameters(spec), "epochs": 1})
     adapter.reformat()

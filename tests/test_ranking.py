@@ -167,3 +167,13 @@ def test_images_large_enough_leave_the_priority_order_alone(sized):
 def test_explicit_models_are_never_reordered_by_the_data(sized):
     chosen = select_models(sized, config(models=["pretrained", "scratch"]), image_side=8)
     assert [s.name for s in chosen] == ["pretrained", "scratch"]
+
+
+def test_default_hyperparameters_are_training_configs_and_each_searched_default():
+    from zazu.ranking import default_hyperparameters
+
+    model = spec("m", (5, 5, 5), training_configs={"batch_size": 8, "input_size": 64},
+                 hp_search_space=[{"name": "input_size", "values": [224, 128]},
+                                  {"name": "depth", "min": 3, "max": 5, "step": 1},
+                                  {"name": "width", "values": [16, 32], "default": 32}])
+    assert default_hyperparameters(model) == {"batch_size": 8, "input_size": 224, "depth": 3, "width": 32}

@@ -120,6 +120,12 @@ def fixed_spec(spec: ModelSpec, values: dict) -> ModelSpec:
     return dataclasses.replace(spec, hp_search_space=space, training_configs=configs)
 
 
+def default_hyperparameters(spec: ModelSpec) -> dict:
+    """What `zazu train --model NAME` trains with: `training_configs` and each searched default."""
+    fixed = fixed_spec(spec, {})
+    return {**fixed.training_configs, **{e["name"]: e["values"][0] for e in fixed.hp_search_space}}
+
+
 # Hyperparameters every task reads, with the range a fixed value must fall in (a 100000-px input
 # would run out of memory a minute into training instead of being refused here).
 COMMON_BOUNDS = {"batch_size": (int, 1, 1024), "input_size": (int, 8, 1024), "learning_rate": (float, 1e-8, 10.0),

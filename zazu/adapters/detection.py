@@ -84,7 +84,7 @@ class DetectionAdapter(BaseAdapter):
         self.coder = self.make_coder()
 
     def _pipeline(self, records, training: bool, augment: dict | None):
-        from zazu.data.pipeline import feed, instance_dataset, instance_targets
+        from zazu.data.pipeline import instance_dataset, instance_targets
 
         targets = instance_targets(records, self.input_size, int(self.hp.get("max_instances", 50)),
                                    with_masks=self.uses_masks)
@@ -94,6 +94,8 @@ class DetectionAdapter(BaseAdapter):
 
     def preprocess(self) -> None:
         import tensorflow as tf
+
+        from zazu.data.pipeline import feed
 
         def to_xy(batch):
             y = self.coder.encode(batch["bounding_boxes"]["boxes"], batch["bounding_boxes"]["labels"],
