@@ -104,6 +104,14 @@ def _check_cases_through_the_cli(tmp_path, cases, fmt: str) -> dict[int, int]:
     return outcomes
 
 
+def _one_image_dataset(root, images: str, annotations: str, size: tuple[int, int]):
+    """`root` with one image `images/a.png` of `size` and an empty `annotations` folder."""
+    (root / images).mkdir(parents=True)
+    (root / annotations).mkdir()
+    Image.new("RGB", size, (90, 10, 10)).save(root / images / "a.png")
+    return root
+
+
 VOC_FIELDS = ["filename", "width", "height", "depth", "name", "difficult", "xmin", "ymin", "xmax", "ymax"]
 
 
@@ -125,10 +133,7 @@ def test_broken_voc_annotations_give_a_report_or_one_error_never_a_traceback(tmp
              "xmin": 4, "ymin": 5, "xmax": 30, "ymax": 33}
     cases = []
     for case in range(TEXT_CASES):
-        root = tmp_path / f"voc{case}"
-        (root / "JPEGImages").mkdir(parents=True)
-        (root / "Annotations").mkdir()
-        Image.new("RGB", (48, 40), (90, 10, 10)).save(root / "JPEGImages" / "a.png")
+        root = _one_image_dataset(tmp_path / f"voc{case}", "JPEGImages", "Annotations", (48, 40))
         values, field = dict(valid), rng.choice(VOC_FIELDS)
         values[field] = None if rng.random() < 0.2 else escape(rng.choice(HOSTILE_TEXT))
         xml = _voc_xml(values)
@@ -146,10 +151,7 @@ def test_broken_yolo_labels_give_a_report_or_one_error_never_a_traceback(tmp_pat
     rng = random.Random(12)
     cases = []
     for case in range(TEXT_CASES):
-        root = tmp_path / f"yolo{case}"
-        (root / "images").mkdir(parents=True)
-        (root / "labels").mkdir()
-        Image.new("RGB", (50, 40), (10, 90, 10)).save(root / "images" / "a.png")
+        root = _one_image_dataset(tmp_path / f"yolo{case}", "images", "labels", (50, 40))
         lines = [["0", "0.5", "0.5", "0.3", "0.4"], ["1", "0.2", "0.2", "0.6", "0.2", "0.4", "0.7"]]
         names = "names: [cat, dog]\n"
         if rng.random() < 0.2:
