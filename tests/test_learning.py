@@ -61,7 +61,7 @@ def _val_digits(run_dir: Path) -> tuple[np.ndarray, np.ndarray]:
 
 def test_a_classifier_learns_ten_digits_far_above_chance(digits_run):
     best = json.loads((digits_run / "best_trial.json").read_text())
-    assert best["metrics"]["val_accuracy"] >= 0.85  # chance is 0.10; measured 0.94
+    assert best["metrics"]["val_accuracy"] >= 0.85  # chance is 0.10; measured 0.967 at the run's seed
     history = _history(digits_run)
     assert history[-1]["loss"] < 0.4 * history[0]["loss"]  # measured 2.23 -> 0.49
 
@@ -140,9 +140,10 @@ def segmenter_run(shapes_128, tmp_path_factory) -> Path:
 
 def test_a_pretrained_detector_learns_the_shapes_and_its_int8_keeps_it(detector_run):
     metrics = _export_metrics(detector_run)
-    assert metrics["keras"]["val_mAP50"] >= 0.75  # measured 0.93
-    # int8 may not lose more than 0.03; on 36 images it has also scored 0.036 *above* float (CI,
-    # 0.966 vs 0.929), which is sampling noise in the two, not a loss, so the bar is one-sided
+    assert metrics["keras"]["val_mAP50"] >= 0.75  # measured 0.954 (int8 0.960) at the run's seed
+    # int8 may not lose more than 0.03; scoring above float is sampling noise on 36 images, not a loss,
+    # so the bar is one-sided. (Before trials were seeded, float ranged 0.83-0.95 from run to run and
+    # int8 once lost 0.034: CI failed on noise, not on a change.)
     assert metrics["int8"]["val_mAP50"] >= metrics["keras"]["val_mAP50"] - 0.03
     history = _history(detector_run)
     assert history[-1]["loss"] < 0.3 * history[0]["loss"]  # measured 3.65 -> 0.27
@@ -150,12 +151,12 @@ def test_a_pretrained_detector_learns_the_shapes_and_its_int8_keeps_it(detector_
 
 def test_a_pretrained_segmenter_learns_the_masks_and_its_int8_keeps_it(segmenter_run):
     metrics = _export_metrics(segmenter_run)
-    assert metrics["keras"]["val_mask_mAP50"] >= 0.6
-    # Issue 14 asks for 0.03 and protonet_lite at 128 px does not always keep it: this test passed
-    # within 0.03 on earlier runs and measured int8 0.887 / float 0.999 on one (its 32-channel mask
-    # output, range -1 to 6.4, loses up to 0.58 to int8). 0.15 still fails an int8 export that has lost
-    # the masks; closing the gap to 0.03 is an open item
-    assert metrics["int8"]["val_mask_mAP50"] >= metrics["keras"]["val_mask_mAP50"] - 0.15
+    assert metrics["keras"]["val_mask_mAP50"] >= 0.6  # measured 0.973 (int8 0.970) at the run's seed
+    # At this seed int8 keeps the masks within 0.03. At other seeds protonet_lite at 128 px has lost
+    # 0.010, 0.023 and 0.047 (its 32-channel mask output, range about -1 to 6.4, is where int8 loses):
+    # the bar holds this run, and the seeds where it would not are an open item, not hidden by a wider bar
+    assert metrics["int8"]["val_mask_mAP50"] >= metrics["keras"]["val_mask_mAP50"] - 0.03
+    assert metrics["int8"]["val_mAP50"] >= metrics["keras"]["val_mAP50"] - 0.03
     history = _history(segmenter_run)
     assert history[-1]["loss"] < 0.5 * history[0]["loss"]
 

@@ -18,6 +18,7 @@ import json
 import shutil
 import time
 import traceback
+import zlib
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -43,6 +44,18 @@ def failure_kind(error: BaseException) -> str:
     if isinstance(error, TrialFailed) and ("NaN" in str(error) or "not finite" in str(error)):
         return "not_finite"
     return "error"
+
+
+def trial_seed(base_seed: int, model: str, trial_id: str) -> int:
+    """The seed a trial starts from: the run's seed, varied by model and trial, the same on every rerun."""
+    return (int(base_seed) + zlib.crc32(f"{model}/{trial_id}".encode())) % 2**31
+
+
+def seed_everything(seed: int) -> None:
+    """Python, NumPy, TensorFlow and Keras's global generator, so weights start the same on a rerun."""
+    import keras
+
+    keras.utils.set_random_seed(seed)
 
 
 class LifecycleTuner(keras_tuner.Tuner):
@@ -110,9 +123,11 @@ class LifecycleTuner(keras_tuner.Tuner):
             "training_configs": self.spec.training_configs,
             "trial_dir": str(folder),
         }
+        seed = trial_seed(self.base_model_specs.get("seed", 0), self.spec.name, trial.trial_id)
         record = {
             "model": self.spec.name,
             "trial_id": trial.trial_id,
+            "seed": seed,
             "status": "RUNNING",
             "hyperparameters": sampled,
             "hp_values": hp_values,
@@ -136,6 +151,7 @@ class LifecycleTuner(keras_tuner.Tuner):
         self.reporter.trial_started(self.spec.name, trial.trial_id, sampled)
         started = time.perf_counter()
         try:
+            seed_everything(seed)
             adapter = self.spec.adapter_class(model_specs, hp_values)
             metrics = run_lifecycle(adapter, self.task.objective, log=log)
             if getattr(adapter, "resumed_from_epoch", 0):
