@@ -175,6 +175,9 @@ def _validate(config: dict) -> None:
     from zazu.export.options import resolve_export_options
 
     config["export"] = resolve_export_options(config["export"])
+    from zazu.budget import resolve_target
+
+    config["target"] = resolve_target(config["target"])
     models = config["models"]
     if models is not None and not (isinstance(models, list) and models and all(isinstance(m, str) for m in models)):
         raise ConfigError(f"`models` must be a non-empty list of zoo model names. Received: models={models!r}")

@@ -162,9 +162,16 @@ class Reporter:
         secs = f"{record.get('wall_time_s', 0):.1f}s"
         epochs = f" ({trial.epoch} epoch{'s' if trial.epoch != 1 else ''})" if trial and trial.epoch else ""
         value = (record.get("metrics") or {}).get(objective)
-        if record.get("status") == "COMPLETED" and isinstance(value, (int, float)):
-            self._update_best(float(value), objective, f"{record.get('model')} #{record.get('trial_id')}")
-            self.message(f"  [green]done[/green] {objective}={value:.4f} in {secs}{epochs}{escape(self._standing())}")
+        int8 = (record.get("int8_metrics") or {}).get(objective)
+        if record.get("status") == "OVER_BUDGET":
+            self.message(f"  [yellow]over budget[/yellow], not trained ({secs} to build and measure): "
+                         f"{escape('; '.join(record.get('over_budget') or []))}{escape(self._standing())}")
+        elif record.get("status") == "COMPLETED" and isinstance(value, (int, float)):
+            shipped = float(int8) if isinstance(int8, (int, float)) else float(value)
+            self._update_best(shipped, objective, f"{record.get('model')} #{record.get('trial_id')}")
+            int8_text = f", int8 {int8:.4f}" if isinstance(int8, (int, float)) else ""
+            self.message(f"  [green]done[/green] {objective}={value:.4f}{int8_text} in {secs}{epochs}"
+                         f"{escape(self._standing())}")
         else:
             self.message(f"  [red]failed[/red] after {secs}{epochs}: {escape(str(record.get('error', '')))} "
                          f"(traceback in {escape(str(record.get('trial_dir', '?')))}/traceback.txt)"
@@ -175,13 +182,20 @@ class Reporter:
 
         self.close()
         table = Table(title="Leaderboard", title_justify="left")
-        for column in ("rank", "model", "trial", objective, "status", "time", "hyperparameters"):
+        for column in ("rank", "model", "trial", objective, f"int8 {objective}", "int8 KiB", "RAM KiB",
+                       "latency ms", "status", "time", "hyperparameters"):
             table.add_column(column)
         for i, r in enumerate(ranked[:limit], 1):
             done = r["status"] == "COMPLETED"
+            int8 = (r.get("int8_metrics") or {}).get(objective)
+            cost = r.get("cost") or r.get("cost_before_training") or {}
+            latency = "-" if "latency_ms" not in cost else (
+                f"{cost['latency_ms']:.2f}" + (" (est.)" if cost.get("latency_source", "").startswith("estimate") else ""))
             table.add_row(
                 str(i) if done else "-", r["model"], r["trial_id"],
-                f"{r['metrics'][objective]:.4f}" if done else "-",
+                f"{r['metrics'][objective]:.4f}" if done else "-", "-" if int8 is None else f"{int8:.4f}",
+                f"{cost['model_kb']:.0f}" if "model_kb" in cost else "-",
+                f"{cost['ram_kb']:.0f}" if "ram_kb" in cost else "-", latency,
                 r["status"], f"{r.get('wall_time_s', 0):.1f}s", _short(r.get("hyperparameters", {})),
             )
         self.console.print(table)

@@ -130,6 +130,15 @@ def trial_dir(run_dir: Path, model: str, trial_id: str) -> Path:
     return Path(run_dir) / "trials" / f"{model}-{trial_id}"
 
 
+FINAL_STATUSES = ("COMPLETED", "OVER_BUDGET", "FAILED")  # a trial in one of these is not run again
+
+
+def read_trial_profile(folder: Path) -> dict[str, Any] | None:
+    """A trial folder's profile.json `int8` entry (its shipped model scored and measured), or None."""
+    path = Path(folder) / "profile.json"
+    return read_json(path).get("int8") if path.is_file() else None
+
+
 def read_trial_record(folder: Path) -> dict[str, Any] | None:
     """A trial folder's trial.json, or None if the trial never got that far."""
     path = Path(folder) / "trial.json"
@@ -145,46 +154,87 @@ def load_trial_records(run_dir: Path) -> list[dict[str, Any]]:
     return records
 
 
-def rank_trials(records: list[dict[str, Any]], objective: str, direction: str) -> list[dict[str, Any]]:
-    """Completed trials best first, then failed ones."""
-    done = [r for r in records if r["status"] == "COMPLETED" and objective in r.get("metrics", {})]
-    failed = [r for r in records if r not in done]
-    done.sort(key=lambda r: r["metrics"][objective], reverse=(direction == "max"))
-    return done + failed
+def shipped_value(record: dict[str, Any], objective: str) -> float | None:
+    """The objective of what ships: the trial's int8 model when it was scored, else its float model."""
+    int8 = (record.get("int8_metrics") or {}).get(objective)
+    return int8 if int8 is not None else (record.get("metrics") or {}).get(objective)
 
 
-def write_leaderboard(run_dir: Path, ranked: list[dict[str, Any]]) -> Path:
-    metric_names = sorted({m for r in ranked for m in r.get("metrics", {})})
+def chosen_by(record: dict[str, Any], objective: str) -> str:
+    """Which metric ranked a trial: 'int8 val_accuracy' or 'float val_accuracy'."""
+    return f"{'int8' if (record.get('int8_metrics') or {}).get(objective) is not None else 'float'} {objective}"
+
+
+def budget_cost(record: dict[str, Any]) -> dict[str, Any] | None:
+    """The figures a trial's budget is judged on: measured before training (what decided it would train),
+    else after (a model that could not be measured before)."""
+    return record.get("cost_before_training") or record.get("cost")
+
+
+def rank_trials(records: list[dict[str, Any]], objective: str, direction: str,
+                target: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+    """Best first: completed trials within the budget by their shipped (int8) objective; then completed ones
+    the budget cannot vouch for (over it after all, or never measured); then OVER_BUDGET ones, closest to
+    the budget first; then failed and unfinished ones. Without a budget every completed trial is within it."""
+    from zazu.budget import budget_excess, has_budget, over_budget
+
+    budgeted = target is not None and has_budget(target)
+
+    def fits(record) -> bool:
+        cost = budget_cost(record)
+        return not budgeted or (cost is not None and not over_budget(target, cost))
+
+    done = [r for r in records if r["status"] == "COMPLETED" and shipped_value(r, objective) is not None]
+    done.sort(key=lambda r: shipped_value(r, objective), reverse=(direction == "max"))
+    within = [r for r in done if fits(r)]
+    unvouched = [r for r in done if not fits(r)]
+    over = [r for r in records if r["status"] == "OVER_BUDGET"]
+    if budgeted:
+        over.sort(key=lambda r: budget_excess(target, r["cost_before_training"]))
+    rest = [r for r in records if r not in done and r not in over]
+    return within + unvouched + over + rest
+
+
+def write_leaderboard(run_dir: Path, ranked: list[dict[str, Any]], objective: str) -> Path:
+    """leaderboard.csv: per trial its status, float and int8 metrics, what its int8 model costs (size, RAM,
+    latency on the target, measured or estimated as `latency_source` says), hyperparameters and error."""
+    metric_names = [objective] + sorted({m for r in ranked for m in r.get("metrics", {})} - {objective})
     hp_names = sorted({h for r in ranked for h in r.get("hyperparameters", {})})
+    cost_names = ("model_kb", "ram_kb", "latency_ms")
     buf = io.StringIO()
     writer = csv.writer(buf)
-    writer.writerow(["rank", "model", "trial_id", "status", *metric_names, "wall_time_s",
-                     *[f"hp.{h}" for h in hp_names], "error"])
+    writer.writerow(["rank", "model", "trial_id", "status", *metric_names, *[f"int8_{m}" for m in metric_names],
+                     *cost_names, "latency_source", "wall_time_s", *[f"hp.{h}" for h in hp_names], "error"])
     for i, r in enumerate(ranked, 1):
-        metrics = r.get("metrics", {})
+        metrics, int8 = r.get("metrics") or {}, r.get("int8_metrics") or {}
+        cost = r.get("cost") or r.get("cost_before_training") or {}
         hps = r.get("hyperparameters", {})
+        problem = r.get("error") or "; ".join(r.get("over_budget") or [])
         writer.writerow([
             i if r["status"] == "COMPLETED" else "", r["model"], r["trial_id"], r["status"],
-            *[metrics.get(m, "") for m in metric_names], round(r.get("wall_time_s", 0.0), 2),
+            *[metrics.get(m, "") for m in metric_names], *[int8.get(m, "") for m in metric_names],
+            *[round(cost[c], 3) if c in cost else "" for c in cost_names], cost.get("latency_source", ""),
+            round(r.get("wall_time_s", 0.0), 2),
             *[json.dumps(hps[h]) if isinstance(hps.get(h), (list, dict)) else hps.get(h, "") for h in hp_names],
-            r.get("error", ""),
+            problem,
         ])
     path = Path(run_dir) / "leaderboard.csv"
     atomic_write_text(path, buf.getvalue())
     return path
 
 
-def refresh_leaderboard(run_dir: Path, objective: str, direction: str) -> list[dict[str, Any]]:
-    """Rewrite leaderboard.csv from the trial records; returns them ranked."""
-    ranked = rank_trials(load_trial_records(run_dir), objective, direction)
-    write_leaderboard(run_dir, ranked)
+def refresh_leaderboard(run_dir: Path, objective: str, direction: str,
+                        target: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+    """Rewrite leaderboard.csv from the trial records; returns them ranked (`rank_trials`)."""
+    ranked = rank_trials(load_trial_records(run_dir), objective, direction, target)
+    write_leaderboard(run_dir, ranked, objective)
     return ranked
 
 
 def busy_seconds(records: list[dict[str, Any]]) -> float:
     """Seconds during which at least one finished trial was running (overlaps counted once)."""
     spans = sorted((r["started_at"], r["started_at"] + r["wall_time_s"]) for r in records
-                   if r.get("status") in ("COMPLETED", "FAILED") and "started_at" in r and "wall_time_s" in r)
+                   if r.get("status") in FINAL_STATUSES and "started_at" in r and "wall_time_s" in r)
     total, end = 0.0, float("-inf")
     for start, stop in spans:
         if stop > end:

@@ -14,12 +14,13 @@ class Task:
     name: str
     objective: str  # the metric `get_metrics()` must return
     direction: str  # "max" or "min"
+    floor: float  # the objective's worst value: what a trial over budget reports to keras-tuner
 
 
 TASKS: dict[str, Task] = {
-    "classification": Task("classification", "val_accuracy", "max"),
-    "detection": Task("detection", "val_mAP", "max"),
-    "instance_segmentation": Task("instance_segmentation", "val_mask_mAP", "max"),
+    "classification": Task("classification", "val_accuracy", "max", 0.0),
+    "detection": Task("detection", "val_mAP", "max", 0.0),
+    "instance_segmentation": Task("instance_segmentation", "val_mask_mAP", "max", 0.0),
 }
 
 

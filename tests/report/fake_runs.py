@@ -81,7 +81,7 @@ def make_classification_run(run: Path, dataset: Path) -> Path:
     records = [_trial(run, model, tid, *values, started=1000.0 + i)
                for i, ((model, tid), values) in enumerate(TRIALS.items())]
     ranked = rank_trials(records, "val_accuracy", "max")
-    write_leaderboard(run, ranked)
+    write_leaderboard(run, ranked, "val_accuracy")
     atomic_write_json(run / "best_trial.json", ranked[0])
     export = run / "export"
     export.mkdir()

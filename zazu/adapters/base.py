@@ -291,7 +291,7 @@ class BaseAdapter:
     # -- after a trial, and for the winner ----------------------------------------------
     def save(self, trial_dir: Path) -> None:
         """Keep the trained model (`model.keras`) and its class names in the trial folder, and
-        (when the run's `export.profile_trials` is on) its int8 size and latency (`profile.json`)."""
+        (when the run's `export.profile_trials` is on) its int8 model scored and measured (`profile.json`)."""
         from zazu.runs import atomic_write_json
 
         path = Path(trial_dir) / CHECKPOINT
@@ -302,7 +302,7 @@ class BaseAdapter:
         if options and options.get("profile_trials"):
             from zazu.export.bundle import profile_trial
 
-            profile_trial(self, Path(trial_dir), options)
+            profile_trial(self, Path(trial_dir), options, (self.model_specs.get("target") or {}).get("device", "cpu"))
 
     def representative_images(self, limit: int = 100):
         """Un-augmented training images preprocessed as at inference, batches of 1 (int8 calibration)."""

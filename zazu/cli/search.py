@@ -24,8 +24,15 @@ from zazu.errors import ConfigError
 @click.option("--epochs", type=int, default=None, help="Epochs per trial.")
 @click.option("--time-budget", type=float, default=None,
               help="Minutes; no trial starts once spent, a running one stops at its best epoch. "
-                   "Default: 3 (classification), 7 (detection, segmentation).")
+                   "Default: 2 (classification), 6 (detection, segmentation).")
 @click.option("--seed", type=int, default=None)
+@click.option("--device", type=click.Choice(["cpu", "edgetpu"]), default=None,
+              help="Where the int8 model runs (target.device); edgetpu latency is an estimate. Default: cpu.")
+@click.option("--max-latency-ms", type=float, default=None, help="Budget: median latency of one image on the device.")
+@click.option("--max-model-kb", type=float, default=None, help="Budget: size of the int8 .tflite file, KiB.")
+@click.option("--max-ram-kb", type=float, default=None, help="Budget: peak memory LiteRT takes to run it, KiB.")
+@click.option("--edgetpu-full/--no-edgetpu-full", "edgetpu_full", default=None,
+              help="Budget: every op must map to the Edge TPU.")
 @click.option("--output", default=None, help="Run folder. Default: runs/<timestamp>-<task>.")
 @click.option("--parallel", "parallel", type=int, default=None,
               help="Trials at once (max_instances_at_once): a keras-tuner chief and this many worker processes.")
@@ -33,7 +40,7 @@ from zazu.errors import ConfigError
               help="Continue the interrupted search in this run folder, with its own config, data and code.")
 @fails_cleanly
 def search(task, data, config_file, priority, top_k, models, search_method, max_trials, epochs, time_budget, seed,
-           output, parallel, resume):
+           device, max_latency_ms, max_model_kb, max_ram_kb, edgetpu_full, output, parallel, resume):
     """Rank the zoo, search hyperparameters, train, and export the winner as int8 TFLite.
 
     Ctrl-C stops cleanly; `zazu search --resume RUN_DIR` continues where it stopped.
@@ -42,7 +49,9 @@ def search(task, data, config_file, priority, top_k, models, search_method, max_
 
     options = {"--task": task, "--data": data, "--config": config_file, "--priority": priority, "--top-k": top_k,
                "--models": models, "--search": search_method, "--max-trials": max_trials, "--epochs": epochs,
-               "--time-budget": time_budget, "--seed": seed, "--output": output}
+               "--time-budget": time_budget, "--seed": seed, "--device": device, "--max-latency-ms": max_latency_ms,
+               "--max-model-kb": max_model_kb, "--max-ram-kb": max_ram_kb, "--edgetpu-full": edgetpu_full,
+               "--output": output}
     if resume is not None:
         given = [name for name, value in options.items() if value is not None]
         if given:
@@ -65,6 +74,8 @@ def search(task, data, config_file, priority, top_k, models, search_method, max_
         "epochs": epochs,
         "time_budget": time_budget,
         "seed": seed,
+        "target": {"device": device, "max_latency_ms": max_latency_ms, "max_model_kb": max_model_kb,
+                   "max_ram_kb": max_ram_kb, "edgetpu_full": edgetpu_full},
         "output": output,
         "max_instances_at_once": parallel,
     }

@@ -107,23 +107,31 @@ def converter_settings(adapter, options: dict[str, Any]) -> dict[str, Any]:
     return {**adapter.converter_settings, **(options["tflite_converter"] or {})}
 
 
-def profile_trial(adapter, trial_dir: Path, options: dict[str, Any], calibration_images: int = 8,
-                  runs: int = 20) -> dict:
-    """The int8 cost of a trial's model, for comparing trials (the report's Pareto plot):
-    converted with a few calibration images (enough for size and latency, which do not
-    depend on the ranges), profiled with LiteRT, written as trial_dir/profile.json."""
+def profile_trial(adapter, trial_dir: Path, options: dict[str, Any], device: str = "cpu") -> dict:
+    """A trained trial as it would ship: its int8 model, calibrated on `export.calibration_images`
+    training images as the export is, scored on the val split with the task's metric, and measured on
+    `device` (`zazu.export.cost`). Written as trial_dir/profile.json {"int8": {...}}; the search chooses
+    its winner by these metrics and the report's Pareto plot draws these figures."""
     import tempfile
 
-    from zazu.export.profile import profile_tflite
+    from zazu.export.cost import tflite_cost
+    from zazu.export.litert import TFLiteRunner
     from zazu.export.tflite import convert_int8
 
-    with tempfile.TemporaryDirectory(prefix="zazu-trial-profile-") as folder:
-        path = convert_int8(adapter.model, lambda: adapter.representative_images(calibration_images),
+    count = options["calibration_images"]
+    with tempfile.TemporaryDirectory(prefix="zazu-trial-int8-") as folder:
+        path = convert_int8(adapter.model, lambda: adapter.representative_images(count),
                             Path(folder) / "model_int8.tflite", io_type=options["int8_io"],
                             settings=converter_settings(adapter, options))
-        profile = profile_tflite(path, runs=runs, num_threads=options["num_threads"])
-    profile = {**profile, "path": None, "note": "int8 of this trial's model, calibrated on "
-               f"{calibration_images} images: for size and latency, not accuracy"}
+        metrics, _ = adapter.evaluate_with(TFLiteRunner(path))
+        cost = tflite_cost(path, device, num_threads=options["num_threads"])
+    profile = {
+        "file_size_bytes": round(cost["model_kb"] * 1024), "parameters": cost["parameters"], "macs": cost["macs"],
+        "peak_activation_bytes": round(cost["arena_kb"] * 1024), "latency_median_ms": cost["cpu_latency_ms"],
+        "latency_p90_ms": cost["cpu_latency_p90_ms"], "num_threads": cost["cpu_threads"],
+        "metrics": metrics, "cost": cost, "calibration_images": count,
+        "note": f"this trial's trained model as int8, calibrated on {count} training images, scored on the val split",
+    }
     atomic_write_json(Path(trial_dir) / "profile.json", {"int8": profile})
     return profile
 

@@ -19,15 +19,18 @@ from pathlib import Path
 from typing import Any
 
 from zazu import __version__
+from zazu.budget import describe_target, has_budget, over_budget
 from zazu.config import save_config
 from zazu.errors import ConfigError, ZazuError
 from zazu.interrupts import catching_interrupts, raise_if_interrupted
 from zazu.nn.backbones import check_pretrained_weights
 from zazu.ranking import select_models, upscale_note
 from zazu.registry import ModelSpec, Registry
-from zazu.runs import (atomic_write_json, busy_seconds, check_output_free, load_trial_records, new_run_dir,
-                       refresh_leaderboard, set_model_status, update_manifest, write_manifest)
+from zazu.runs import (FINAL_STATUSES, atomic_write_json, budget_cost, busy_seconds, check_output_free, chosen_by,
+                       load_trial_records, new_run_dir, refresh_leaderboard, set_model_status, update_manifest,
+                       write_manifest)
 from zazu.search.distributed import wants_chief
+from zazu.search.costs import describe_cost
 from zazu.search.run_folder import RunFolder, start_margin
 from zazu.search.state_files import check_resumable
 from zazu.search.snapshot import FOLDER as SNAPSHOT
@@ -150,7 +153,7 @@ def resume_search(run_dir: str | Path, reporter=None, max_instances: int | None 
     for note in check_resumable(run.run_dir):  # a broken state file: refused here, before anything runs
         reporter.warning(note)
     records = load_trial_records(run.run_dir)
-    finished = sum(r["status"] in ("COMPLETED", "FAILED") for r in records)
+    finished = sum(r["status"] in FINAL_STATUSES for r in records)
     reporter.message(f"Resuming {run.run_dir}: {finished} of {run.config['max_trials']} trials finished; "
                      "finished trials are kept, an interrupted one is rerun")
     return _search(run, reporter, resumed=True)
@@ -190,7 +193,7 @@ def _search(run: RunFolder, reporter, resumed: bool) -> SearchResult:
         import keras_tuner  # noqa: F401  (TensorFlow's import, seconds, is not the trials' time)
 
         deadline = time.time() + config["time_budget"] * 60 - busy_seconds(records)
-    reporter.total = config["max_trials"] - sum(r["status"] in ("COMPLETED", "FAILED") for r in records)
+    reporter.total = config["max_trials"] - sum(r["status"] in FINAL_STATUSES for r in records)
     reporter.deadline = None if deadline is None else time.monotonic() + (deadline - time.time())
     try:
         with catching_interrupts():
@@ -213,15 +216,17 @@ def _search_and_export(run: RunFolder, reporter, deadline: float | None, paralle
     for note in notes:
         reporter.warning(note)
     ranked = _refresh(run)
-    best = ranked[0] if ranked and ranked[0]["status"] == "COMPLETED" else None
+    best = ranked[0] if ranked and ranked[0]["status"] == "COMPLETED" and within_budget(ranked[0], config["target"]) \
+        else None
     result = SearchResult(run_dir, ranked, best, notes=notes)
     if best is None:
         update_manifest(run_dir, status="finished")
         _write_report(run_dir, reporter)
         reporter.leaderboard(ranked, task.objective)
-        raise ZazuError(f"No trial completed; see the trial folders in {run_dir / 'trials'} for tracebacks.")
+        raise ZazuError(no_winner_reason(ranked, config["target"], run_dir))
     raise_if_interrupted()  # an interrupt swallowed during the trials still stops the search here
-    atomic_write_json(run_dir / "best_trial.json", best)
+    atomic_write_json(run_dir / "best_trial.json", {**best, "chosen_by": chosen_by(best, task.objective),
+                                                    "target": config["target"]})
     result.export = export_best(run.registry, best, task, run_dir, reporter, config["export"])
     update_manifest(run_dir, status="finished")
     _write_report(run_dir, reporter)
@@ -276,7 +281,28 @@ def stop_note(model: str, stop_reason: str | None, config: dict) -> str | None:
 
 
 def _refresh(run: RunFolder) -> list[dict[str, Any]]:
-    return refresh_leaderboard(run.run_dir, run.task.objective, run.task.direction)
+    return refresh_leaderboard(run.run_dir, run.task.objective, run.task.direction, run.config["target"])
+
+
+def within_budget(record: dict[str, Any], target: dict[str, Any]) -> bool:
+    """A completed trial can win when the run has no budget, or its measured cost fits it."""
+    if not has_budget(target):
+        return True
+    cost = budget_cost(record)
+    return cost is not None and not over_budget(target, cost)
+
+
+def no_winner_reason(ranked: list[dict[str, Any]], target: dict[str, Any], run_dir: Path) -> str:
+    """The one line a search with no winner ends on: nothing completed, or nothing fits the budget (and the
+    trial closest to it)."""
+    if not has_budget(target) or not any(r["status"] in ("COMPLETED", "OVER_BUDGET") for r in ranked):
+        return f"No trial completed; see the trial folders in {run_dir / 'trials'} for tracebacks."
+    closest = next(r for r in ranked if r["status"] in ("COMPLETED", "OVER_BUDGET"))
+    cost = budget_cost(closest)
+    figures = describe_cost(cost) if cost else "not measured"
+    broken = "; ".join(over_budget(target, cost)) if cost else "its cost could not be measured"
+    return (f"No trial fits the budget ({describe_target(target)}). Closest: {closest['model']} "
+            f"#{closest['trial_id']}, {figures}: {broken}. Loosen a budget or search smaller models.")
 
 
 def _now() -> str:

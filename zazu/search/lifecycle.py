@@ -17,6 +17,8 @@ from zazu.errors import TrialFailed
 
 STEPS = ("reformat", "data_loader", "preprocess", "build", "train", "get_metrics")
 OPTIONAL_STEPS = ("reformat", "data_loader", "preprocess", "build")
+PREPARE_STEPS = STEPS[:4]  # up to a built, untrained model: what a budget check measures
+TRAINING_STEPS = STEPS[4:]
 
 
 def run_lifecycle(

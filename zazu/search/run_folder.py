@@ -81,7 +81,7 @@ class RunFolder:
                 "split": str(self.run_dir / "split.json"), "records": str(self.run_dir / "dataset.json"),
                 "augmentation": self.config["augmentation"]}
         return {"data": data, "run_dir": str(self.run_dir), "seed": self.config["seed"],
-                "epochs": self.config["epochs"], "export": self.config["export"]}
+                "epochs": self.config["epochs"], "export": self.config["export"], "target": self.config["target"]}
 
     def check_dataset_unchanged(self) -> None:
         """The images the run started with are still there, byte for byte (resuming otherwise mixes data)."""
@@ -114,7 +114,7 @@ class RunFolder:
             tuner = LifecycleTuner(
                 oracle, spec=spec, codec=codec, task=self.task, run_dir=self.run_dir,
                 base_model_specs=base_model_specs, epochs=config["epochs"], reporter=reporter,
-                after_trial=after_trial)
+                target=config["target"], after_trial=after_trial)
         if not tuner._is_worker():
             tuner.oracle.deadline = deadline
             tuner.oracle.start_margin = start_margin(config)

@@ -28,12 +28,14 @@ import keras_tuner
 from zazu.errors import TrialFailed
 from zazu.interrupts import raise_if_interrupted
 from zazu.registry import ModelSpec
-from zazu.runs import atomic_write_json, atomic_write_text, read_trial_record, trial_dir
-from zazu.search.lifecycle import run_lifecycle
+from zazu.budget import has_budget, over_budget
+from zazu.runs import (FINAL_STATUSES, atomic_write_json, atomic_write_text, read_trial_profile, read_trial_record,
+                       trial_dir)
+from zazu.search.costs import cost_before_training
+from zazu.search.lifecycle import PREPARE_STEPS, TRAINING_STEPS, run_lifecycle
 from zazu.search.space import TUNER_PREFIX, SpaceCodec
 from zazu.tasks import Task
 
-FINAL_STATUSES = ("COMPLETED", "FAILED")
 
 
 def failure_kind(error: BaseException) -> str:
@@ -70,6 +72,7 @@ class LifecycleTuner(keras_tuner.Tuner):
         base_model_specs: dict[str, Any],
         epochs: int,
         reporter,
+        target: dict[str, Any],
         after_trial: Callable[[], None] | None = None,
         **kwargs,
     ):
@@ -86,6 +89,7 @@ class LifecycleTuner(keras_tuner.Tuner):
         self.base_model_specs = base_model_specs
         self.epochs = epochs
         self.reporter = reporter
+        self.target = target
         self.after_trial = after_trial
 
     # -- keras-tuner state: same files, written atomically --------------------------
@@ -105,6 +109,11 @@ class LifecycleTuner(keras_tuner.Tuner):
 
     # -- one trial ------------------------------------------------------------------
     def run_trial(self, trial, *args, **kwargs):
+        """Start the trial's record, run it (measure, train, score), record how it ended.
+
+        Returns what keras-tuner's oracle learns from: the int8 objective when the trial's int8 model was
+        scored (the winner is chosen by it), else the float one; a trial over budget reports the worst
+        value of the objective (`Task.floor`), so the oracle scores its region low instead of skipping it."""
         raise_if_interrupted()  # a Ctrl-C swallowed in the last trial starts no new one
         values = trial.hyperparameters.values
         sampled = self.codec.decode(values)
@@ -115,6 +124,38 @@ class LifecycleTuner(keras_tuner.Tuner):
         if previous and previous["status"] in FINAL_STATUSES and previous.get("hyperparameters") == _as_json(sampled):
             return self._replay(previous)
         _clear_for_rerun(folder)
+        record, model_specs = self._start(trial.trial_id, folder, sampled, hp_values)
+        log = _trial_log(folder / "log.txt")
+        if previous:
+            log(f"--- rerun: the previous run of this trial ended {previous['status']} without finishing ---")
+        log(f"start on {self.tuner_id}: {json.dumps(_as_json(sampled))}")
+        self.reporter.trial_started(self.spec.name, trial.trial_id, sampled)
+        started = time.perf_counter()
+        try:
+            seed_everything(record["seed"])
+            adapter = self.spec.adapter_class(model_specs, hp_values)
+            outcome = self._run(adapter, folder, log)
+        except (Exception, SystemExit) as e:  # an adapter calling sys.exit() fails its trial, not the search
+            self._record_failure(record, folder, e, time.perf_counter() - started, log)
+            raise keras_tuner.errors.FailedTrialError(f"{type(e).__name__}: {e}") from e
+        except BaseException:  # Ctrl-C / SIGTERM: the oracle still holds the trial as ongoing and reruns it on resume
+            log("INTERRUPTED")
+            record.update(status="INTERRUPTED", wall_time_s=time.perf_counter() - started)
+            atomic_write_json(folder / "trial.json", record)
+            raise
+        finally:
+            adapter = None
+            _free_memory()
+        record.update(outcome, wall_time_s=time.perf_counter() - started, finished_at=time.time())
+        if record["status"] == "COMPLETED":
+            atomic_write_json(folder / "metrics.json", record["metrics"])
+        atomic_write_json(folder / "trial.json", record)
+        log(f"{record['status']}: {json.dumps(record['metrics'] or record.get('over_budget'))}")
+        self.reporter.trial_finished(record, self.task.objective)
+        return record["reported"]
+
+    def _start(self, trial_id: str, folder: Path, sampled: dict, hp_values: dict) -> tuple[dict, dict]:
+        """The trial's model_specs and its RUNNING record, written before anything runs."""
         model_specs = {
             **self.base_model_specs,
             "name": self.spec.name,
@@ -123,11 +164,10 @@ class LifecycleTuner(keras_tuner.Tuner):
             "training_configs": self.spec.training_configs,
             "trial_dir": str(folder),
         }
-        seed = trial_seed(self.base_model_specs.get("seed", 0), self.spec.name, trial.trial_id)
         record = {
             "model": self.spec.name,
-            "trial_id": trial.trial_id,
-            "seed": seed,
+            "trial_id": trial_id,
+            "seed": trial_seed(self.base_model_specs.get("seed", 0), self.spec.name, trial_id),
             "status": "RUNNING",
             "hyperparameters": sampled,
             "hp_values": hp_values,
@@ -139,51 +179,47 @@ class LifecycleTuner(keras_tuner.Tuner):
         }
         atomic_write_json(folder / "hyperparameters.json", hp_values)
         atomic_write_json(folder / "trial.json", record)
-        log_path = folder / "log.txt"
+        return record, model_specs
 
-        def log(message: str) -> None:
-            with open(log_path, "a", encoding="utf-8") as f:
-                f.write(f"{time.strftime('%H:%M:%S')} {message}\n")
+    def _run(self, adapter, folder: Path, log) -> dict[str, Any]:
+        """Build, measure against the budget (when the run has one), train, score, save: the record's new fields."""
+        objective = self.task.objective
+        outcome: dict[str, Any] = {}
+        if has_budget(self.target):
+            run_lifecycle(adapter, objective, steps=PREPARE_STEPS, log=log)
+            cost = cost_before_training(adapter, self.spec.name, self.run_dir, self.base_model_specs["export"],
+                                        self.target["device"], log)
+            if cost is not None:
+                outcome["cost_before_training"] = cost
+                if broken := over_budget(self.target, cost):
+                    log(f"over budget, not trained: {'; '.join(broken)}")
+                    return {**outcome, "status": "OVER_BUDGET", "over_budget": broken, "metrics": {},
+                            "reported": {objective: self.task.floor}}
+            metrics = run_lifecycle(adapter, objective, steps=TRAINING_STEPS, log=log)
+        else:
+            metrics = run_lifecycle(adapter, objective, log=log)
+        if getattr(adapter, "resumed_from_epoch", 0):
+            log(f"train: continued after epoch {adapter.resumed_from_epoch} from the trial's resume point")
+        save = getattr(adapter, "save", None)
+        if callable(save):
+            save(folder)
+            log("save: model written")
+        outcome.update(status="COMPLETED", metrics=metrics, reported=metrics)
+        shipped = read_trial_profile(folder)  # the trained model's int8 file, scored and measured by save()
+        if shipped is not None:
+            outcome["cost"] = shipped["cost"]
+            if shipped.get("metrics"):
+                outcome["int8_metrics"] = shipped["metrics"]
+                outcome["reported"] = {objective: shipped["metrics"][objective]}
+        return outcome
 
-        if previous:
-            log(f"--- rerun: the previous run of this trial ended {previous['status']} without finishing ---")
-        log(f"start on {self.tuner_id}: {json.dumps(_as_json(sampled))}")
-        self.reporter.trial_started(self.spec.name, trial.trial_id, sampled)
-        started = time.perf_counter()
-        try:
-            seed_everything(seed)
-            adapter = self.spec.adapter_class(model_specs, hp_values)
-            metrics = run_lifecycle(adapter, self.task.objective, log=log)
-            if getattr(adapter, "resumed_from_epoch", 0):
-                log(f"train: continued after epoch {adapter.resumed_from_epoch} from the trial's resume point")
-            save = getattr(adapter, "save", None)
-            if callable(save):
-                save(folder)
-                log("save: model written")
-        except (Exception, SystemExit) as e:  # an adapter calling sys.exit() fails its trial, not the search
-            tb = traceback.format_exc()
-            atomic_write_text(folder / "traceback.txt", tb)
-            log(f"FAILED: {type(e).__name__}: {e}")
-            record.update(status="FAILED", error=f"{type(e).__name__}: {e}", failure=failure_kind(e),
-                          wall_time_s=time.perf_counter() - started, finished_at=time.time())
-            atomic_write_json(folder / "trial.json", record)
-            self.reporter.trial_finished(record, self.task.objective)
-            raise keras_tuner.errors.FailedTrialError(f"{type(e).__name__}: {e}") from e
-        except BaseException:  # Ctrl-C / SIGTERM: the oracle still holds the trial as ongoing and reruns it on resume
-            log("INTERRUPTED")
-            record.update(status="INTERRUPTED", wall_time_s=time.perf_counter() - started)
-            atomic_write_json(folder / "trial.json", record)
-            raise
-        finally:
-            adapter = None
-            _free_memory()
-        record.update(status="COMPLETED", metrics=metrics, wall_time_s=time.perf_counter() - started,
-                      finished_at=time.time())
-        atomic_write_json(folder / "metrics.json", metrics)
+    def _record_failure(self, record: dict, folder: Path, error: BaseException, seconds: float, log) -> None:
+        atomic_write_text(folder / "traceback.txt", traceback.format_exc())
+        log(f"FAILED: {type(error).__name__}: {error}")
+        record.update(status="FAILED", error=f"{type(error).__name__}: {error}", failure=failure_kind(error),
+                      wall_time_s=seconds, finished_at=time.time())
         atomic_write_json(folder / "trial.json", record)
-        log(f"COMPLETED: {json.dumps(metrics)}")
         self.reporter.trial_finished(record, self.task.objective)
-        return metrics
 
     def _replay(self, record: dict[str, Any]):
         """The trial had finished, but the process died before the oracle heard of it: report what it recorded."""
@@ -194,7 +230,7 @@ class LifecycleTuner(keras_tuner.Tuner):
                               f"kept as {record['status']}, not rerun")
         if record["status"] == "FAILED":
             raise keras_tuner.errors.FailedTrialError(record.get("error", "failed"))
-        return record["metrics"]
+        return record.get("reported", record["metrics"])
 
     # Models are saved by the adapters themselves (adapter.save); keras-tuner's
     # checkpointing of a built-in hypermodel does not apply here.
@@ -203,6 +239,14 @@ class LifecycleTuner(keras_tuner.Tuner):
 
     def load_model(self, trial):
         raise NotImplementedError("Zazu adapters save their own models in the trial folder.")
+
+
+def _trial_log(path: Path) -> Callable[[str], None]:
+    def log(message: str) -> None:
+        with open(path, "a", encoding="utf-8") as f:
+            f.write(f"{time.strftime('%H:%M:%S')} {message}\n")
+
+    return log
 
 
 def _as_json(values: dict[str, Any]) -> Any:

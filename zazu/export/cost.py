@@ -1,0 +1,102 @@
+"""What an int8 .tflite costs on the user's target: file size, peak RAM, MACs, latency, Edge TPU mapping.
+
+The figures `zazu.budget` checks a model against. RAM and CPU latency are measured by running the file
+in a fresh process (`zazu.export.litert_probe`); on `device: edgetpu` the latency is Zazu's estimate
+(`zazu.export.edgetpu_estimate`), never a timing, and the cost says so in `latency_source`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+from zazu.errors import ZazuError
+from zazu.export.graph import op_macs, read_graph
+
+PROBE_RUNS, PROBE_WARMUP = 20, 3
+
+
+def tflite_cost(path: str | Path, device: str, num_threads: int | None = None, runs: int = PROBE_RUNS) -> dict[str, Any]:
+    """The cost figures of one int8 .tflite file (see the module docstring)."""
+    from zazu.export.edgetpu import compatibility_report
+    from zazu.export.edgetpu_estimate import estimate_edgetpu_ms
+    from zazu.export.profile import parameter_count, peak_activation_bytes
+
+    graph = read_graph(path)
+    report = compatibility_report(graph)
+    threads = num_threads or os.cpu_count() or 1
+    probe = run_probe(path, threads, runs)
+    fallback = report["first_fallback"]
+    cost = {
+        "device": device,
+        "model_kb": graph.file_size / 1024,
+        "ram_kb": probe["ram_bytes"] / 1024,
+        "arena_kb": peak_activation_bytes(graph) / 1024,
+        "macs": sum(op_macs(graph, op) for op in graph.ops),
+        "parameters": parameter_count(graph),
+        "cpu_latency_ms": probe["latency_median_ms"],
+        "cpu_latency_p90_ms": probe["latency_p90_ms"],
+        "cpu_threads": threads,
+        "edgetpu_ops_mapped": fallback is None,
+        "edgetpu_first_fallback": None if fallback is None else f"#{fallback['index']} {fallback['name']}",
+    }
+    if device == "edgetpu":
+        cost["latency_ms"] = estimate_edgetpu_ms(graph, report)
+        cost["latency_source"] = "estimate: Zazu's Edge TPU model (USB Accelerator), not a timing"
+    else:
+        cost["latency_ms"] = probe["latency_median_ms"]
+        cost["latency_source"] = f"measured: LiteRT on this CPU, {threads} threads, median of {runs}"
+    return cost
+
+
+def run_probe(path: str | Path, threads: int, runs: int = PROBE_RUNS, warmup: int = PROBE_WARMUP) -> dict[str, Any]:
+    """Run `path` in a fresh process (`zazu.export.litert_probe`); its RAM and latency figures."""
+    command = [sys.executable, "-m", "zazu.export.litert_probe", str(path), str(threads), str(runs), str(warmup)]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(Path(__file__).parents[2]),
+                                                                       os.environ.get("PYTHONPATH")]))}
+    done = subprocess.run(command, capture_output=True, text=True, env=env, timeout=600)
+    if done.returncode != 0:
+        last = (done.stderr.strip().splitlines() or ["no output"])[-1]
+        raise ZazuError(f"{path}: LiteRT could not run it in a fresh process ({last}).")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def architecture_key(model) -> str:
+    """A digest of what shapes a model's cost: each layer's kind, settings and weight shapes, in order.
+
+    Two builds with the same architecture-shaping hyperparameters (input size, width, depth...) get the
+    same key whatever their learning rate, dropout rate or Keras's automatic layer names, so a cost is
+    measured once. Settings that only act in training (`_training_only`) are left out."""
+    import hashlib
+
+    def unnamed(value):
+        if isinstance(value, dict):
+            return {k: unnamed(v) for k, v in value.items() if not _training_only(k)}
+        if isinstance(value, (list, tuple)):
+            return [unnamed(v) for v in value]
+        return value
+
+    def layers(layer):
+        for child in getattr(layer, "layers", []):
+            yield child
+            yield from layers(child)
+
+    parts: list[Any] = [list(model.input_shape) if not isinstance(model.input_shape, list)
+                        else [list(s) for s in model.input_shape]]
+    for layer in layers(model):
+        try:
+            settings = unnamed(layer.get_config())
+        except Exception:  # a custom layer without get_config: its kind and weights still count
+            settings = None
+        parts.append([type(layer).__name__, settings, [list(w.shape) for w in layer.weights]])
+    return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+def _training_only(key: str) -> bool:
+    """Layer settings that change training, not the inference graph a .tflite holds."""
+    return (key in ("name", "trainable", "seed", "rate", "noise_shape", "momentum", "dtype")
+            or key.endswith(("_initializer", "_regularizer", "_constraint")))

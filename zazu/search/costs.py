@@ -1,0 +1,57 @@
+"""A trial's int8 cost, measured before it trains, once per architecture in a run.
+
+The built, untrained model is converted to int8 with a few calibration images (size, RAM and latency do
+not depend on trained weights or calibrated ranges) and measured (`zazu.export.cost`). The figures are
+kept in `<run>/costs/<model>-<architecture key>.json`, one file per architecture so parallel workers never
+write the same file twice with different content; a trial whose hyperparameters shape the same network
+(only its learning rate differs, say) reads them instead of converting again.
+"""
+
+from __future__ import annotations
+
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from zazu.runs import atomic_write_json, read_json
+
+CALIBRATION_IMAGES = 4
+COSTS_FOLDER = "costs"
+
+
+def cost_before_training(adapter: Any, model_name: str, run_dir: Path, options: dict[str, Any], device: str,
+                         log: Callable[[str], None]) -> dict[str, Any] | None:
+    """The cost of the adapter's built model on `device`, or None when it cannot be measured before training
+    (an adapter that builds no Keras model in `build()`, or has no `representative_images`)."""
+    model = getattr(adapter, "model", None)
+    if model is None or not callable(getattr(adapter, "representative_images", None)):
+        log("budget: not measured before training (the adapter builds no Keras model in build(), or has no "
+            "representative_images())")
+        return None
+    from zazu.export.bundle import converter_settings
+    from zazu.export.cost import architecture_key, tflite_cost
+    from zazu.export.tflite import convert_int8
+
+    started = time.perf_counter()
+    cache = Path(run_dir) / COSTS_FOLDER / f"{model_name}-{architecture_key(model)}-{device}.json"
+    if cache.is_file():
+        cost = {**read_json(cache), "cached": True}
+        log(f"budget: cost read from {cache.name} (same architecture measured before)")
+        return cost
+    with tempfile.TemporaryDirectory(prefix="zazu-cost-") as folder:
+        path = convert_int8(model, lambda: adapter.representative_images(CALIBRATION_IMAGES),
+                            Path(folder) / "model_int8.tflite", io_type=options["int8_io"],
+                            settings=converter_settings(adapter, options))
+        cost = tflite_cost(path, device, num_threads=options["num_threads"])
+    cost["measure_seconds"] = time.perf_counter() - started
+    atomic_write_json(cache, cost)
+    log(f"budget: measured in {cost['measure_seconds']:.1f}s: {describe_cost(cost)}")
+    return {**cost, "cached": False}
+
+
+def describe_cost(cost: dict[str, Any]) -> str:
+    """'412 KiB, RAM 9120 KiB, 3.21 ms (measured: ...)' for logs and notes."""
+    return (f"int8 {cost['model_kb']:.0f} KiB, RAM {cost['ram_kb']:.0f} KiB, {cost['latency_ms']:.2f} ms "
+            f"({cost['latency_source']})")
