@@ -39,6 +39,7 @@ BENCHES = {
     "training_feed": [],
     "augment_ops": [],
     "serve": [],
+    "edgetpu_estimate": [],
 }
 GROUPS = {"jobs": list(JOBS), **{name: [name] for name in [*JOBS, *BENCHES]}}
 

@@ -8,6 +8,7 @@ inside a model's folder work and nothing else on `sys.path` is consulted.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import importlib
 import inspect
@@ -26,6 +27,8 @@ from zazu.suggest import did_you_mean
 from zazu.tasks import TASKS
 
 RATINGS = ("accuracy_rating", "speed_rating", "memory_rating")
+MEASURED_RATINGS = ("speed_rating", "memory_rating")  # what `zazu zoo calibrate` measures
+CALIBRATION_FILE = "calibration.json"  # beside models.json, written by `zazu zoo calibrate`
 MANDATORY_METHODS = ("train", "get_metrics")
 OPTIONAL_METHODS = ("reformat", "data_loader", "preprocess", "build")
 HP_KEYS = ("name", "values", "sampling", "min", "max", "step", "default")
@@ -45,9 +48,15 @@ class ModelSpec:
     adapter_path: Path
     adapter_class: type = field(repr=False)
     entry: dict[str, Any] = field(repr=False)
+    measured: dict[str, float] | None = None  # speed and memory ratings from calibration.json, if measured
 
     @property
     def ratings(self) -> tuple[float, float, float]:
+        """(accuracy, speed, memory) as the ranking uses them: measured where calibrated, else declared."""
+        return tuple(float((self.measured or {}).get(r, self.model_space[r])) for r in RATINGS)
+
+    @property
+    def declared_ratings(self) -> tuple[float, float, float]:
         return tuple(float(self.model_space[r]) for r in RATINGS)
 
 
@@ -68,6 +77,9 @@ class Registry:
     def load(cls, root: str | Path | None = None) -> "Registry":
         root = Path(root) if root is not None else default_zoo_root()
         models = {name: validate_entry(root, name, entry) for name, entry in read_entries(root).items()}
+        measured = read_calibration(root)
+        models = {name: dataclasses.replace(spec, measured=measured[name]) if name in measured else spec
+                  for name, spec in models.items()}
         return cls(root.resolve(), models)
 
     def for_task(self, task: str) -> list[ModelSpec]:
@@ -94,6 +106,30 @@ def read_entries(root: Path, hint: str = "") -> dict[str, Any]:
     if not isinstance(entries, dict):
         raise RegistryError(f"{models_json}: expected an object mapping model names to entries.")
     return entries
+
+
+def read_calibration(root: Path) -> dict[str, dict[str, float]]:
+    """{model: {speed_rating, memory_rating}} from `root/calibration.json` ({} when there is none);
+    RegistryError naming the file and field when it is malformed."""
+    path = Path(root) / CALIBRATION_FILE
+    if not path.is_file():
+        return {}
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise RegistryError(f"{path}: not valid JSON ({e}). Expected the file `zazu zoo calibrate` writes; delete "
+                            "it or run the command again.") from None
+    models = data.get("models") if isinstance(data, dict) else None
+    if not isinstance(models, dict):
+        raise RegistryError(f"{path}: expected an object with `models`. Received: {type(data).__name__}")
+    measured = {}
+    for name, figures in models.items():
+        values = {r: figures.get(r) for r in MEASURED_RATINGS} if isinstance(figures, dict) else {}
+        if not values or not all(_is_number(v) and 0 <= v <= 10 for v in values.values()):
+            raise RegistryError(f"{path}: models.{name}: expected speed_rating and memory_rating in [0, 10]. "
+                                f"Received: {figures!r}")
+        measured[name] = values
+    return measured
 
 
 def _fail(name: str, field_: str, expected: str, received: Any = inspect.Parameter.empty) -> RegistryError:

@@ -21,6 +21,7 @@ EXPECTED = {
     "real_crops.py": "pretrained",
     "vs_keras_tuner.py": "digits",
     "training_feed.py": "target: pipeline >= 0.9 x memory",
+    "edgetpu_estimate.py": "Zazu's estimate (not a timing)",
 }
 
 

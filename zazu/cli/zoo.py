@@ -23,14 +23,17 @@ def zoo_list(task):
     from zazu.registry import Registry
 
     registry = Registry.load()
-    table = Table(title=f"Zoo ({registry.root / 'models.json'})", title_justify="left")
+    table = Table(title=f"Zoo ({registry.root / 'models.json'}); speed and memory: declared / measured by "
+                        "`zazu zoo calibrate` (the ranking uses the measured one)", title_justify="left")
     for column in ("model", "task", "accuracy", "speed", "memory", "searched hyperparameters"):
         table.add_column(column)
     for spec in registry.models.values():
         if task and spec.task != task:
             continue
-        table.add_row(spec.name, spec.task, *(f"{r:g}" for r in spec.ratings),
-                      ", ".join(hp["name"] for hp in spec.hp_search_space))
+        declared, used = spec.declared_ratings, spec.ratings
+        cells = [f"{declared[0]:g}"] + [f"{d:g} / {u:g}" if spec.measured else f"{d:g} / -"
+                                        for d, u in zip(declared[1:], used[1:])]
+        table.add_row(spec.name, spec.task, *cells, ", ".join(hp["name"] for hp in spec.hp_search_space))
     Console(highlight=False).print(table)
 
 
@@ -57,6 +60,46 @@ def zoo_rank(task, priority):
     for i, r in enumerate(ranked, 1):
         table.add_row(str(i), r.spec.name, f"{r.distance:.2f}", *(f"{x:g}" for x in r.spec.ratings))
     Console(highlight=False).print(table)
+
+
+@zoo.command("calibrate")
+@click.option("--task", default=None, type=click.Choice(["classification", "detection", "instance_segmentation"]),
+              help="Only models of this task. Default: every model.")
+@click.option("--device", default="cpu", show_default=True, type=click.Choice(["cpu", "edgetpu"]),
+              help="Latency on this CPU, or Zazu's Edge TPU estimate.")
+@click.option("--threads", type=int, default=None, help="LiteRT threads. Default: all cores.")
+@click.option("--zoo", "zoo_root", type=click.Path(file_okay=False), default=None,
+              help="Folder holding models.json and zoo/. Default: $ZAZU_ZOO, else Zazu's own.")
+@fails_cleanly
+def zoo_calibrate(task, device, threads, zoo_root):
+    """Measure each model's int8 size and latency here; write speed and memory ratings the ranking uses."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from zazu.cli._base import quiet_tensorflow
+    from zazu.registry import Registry
+
+    quiet_tensorflow()
+    from zazu.zoo_calibrate import calibrate_zoo
+
+    registry = Registry.load(zoo_root)
+    calibration = calibrate_zoo(registry, task, device, threads, progress=click.echo)
+    table = Table(title=f"Measured on this machine ({device}); written to {registry.root / 'calibration.json'}",
+                  title_justify="left")
+    for column in ("model", "input", "int8 KiB", "RAM KiB", "latency ms", "MACs", "speed declared -> measured",
+                   "memory declared -> measured"):
+        table.add_column(column)
+    for name, m in calibration["models"].items():
+        spec = registry.models.get(name)
+        if spec is None or (task and spec.task != task):
+            continue
+        table.add_row(name, str(m["input_size"]), f"{m['model_kb']:.0f}", f"{m['ram_kb']:.0f}",
+                      f"{m['latency_ms']:.2f}", f"{m['macs'] / 1e6:.0f} M",
+                      f"{m['declared']['speed_rating']:g} -> {m['speed_rating']:g}",
+                      f"{m['declared']['memory_rating']:g} -> {m['memory_rating']:g}")
+    Console(highlight=False).print(table)
+    click.echo("speed = 10 - 2.5 log10(latency_ms / 0.1), memory = 10 - 2.5 log10(int8 KiB / 10), clipped to 0-10. "
+               "`zazu zoo rank` and every search now rank with them.")
 
 
 ZOO_OPTION = click.option("--zoo", "zoo_root", type=click.Path(file_okay=False), default=None,
