@@ -129,7 +129,7 @@ def test_trials_over_the_budget_are_measured_in_seconds_and_never_trained(digits
     zoo = _zoo(tmp_path / "zoo", {"cnn": _entry([{"name": "filters", "values": [8, 64], "sampling": None},
                                                    {"name": "dropout", "values": [0.1, 0.2], "sampling": None}])}, {})
     result = _search(zoo, digits_300, tmp_path / "run", models=["cnn"], search_method="grid", max_trials=4,
-                     epochs=6, target={"max_model_kb": 100})
+                     epochs=4, target={"max_model_kb": 100})
 
     by_filters = {}
     for record in result.ranked:
@@ -148,6 +148,9 @@ def test_trials_over_the_budget_are_measured_in_seconds_and_never_trained(digits
     best = json.loads((result.run_dir / "best_trial.json").read_text())
     assert best["hyperparameters"]["filters"] == 8 and best["chosen_by"] == "int8 val_accuracy"
     assert best["int8_metrics"]["val_accuracy"] >= 0.5  # chance is 0.10: the scored int8 model learned
+    front = json.loads((result.run_dir / "pareto.json").read_text())
+    assert front["chosen"] == f"cnn-{best['trial_id']}" and "fastest" in front["rule"]
+    assert {t["trial_id"] for t in front["trials"]} <= {r["trial_id"] for r in by_filters[8]}  # within budget only
     shipped = result.run_dir / "export" / "model_int8.tflite"
     assert shipped.stat().st_size <= 100 * 1024
     with open(result.run_dir / "leaderboard.csv", newline="") as f:
@@ -205,9 +208,9 @@ class AdaptModel(ClassificationAdapter):
 def test_the_winner_is_the_best_int8_model_not_the_best_float_one(digits_300, tmp_path):
     zoo = _zoo(tmp_path / "zoo", {
         "fragile": _entry([{"name": "dropout", "values": [0.1], "sampling": None}]),
-        "sturdy": _entry([{"name": "filters", "values": [4], "sampling": None}]),  # too narrow to match fragile
+        "sturdy": _entry([{"name": "filters", "values": [4], "sampling": None}], depth=2),  # too small to match fragile
     }, {"fragile": BADLY_QUANTIZED})
-    result = _search(zoo, digits_300, tmp_path / "run", models=["fragile", "sturdy"], max_trials=2)
+    result = _search(zoo, digits_300, tmp_path / "run", models=["fragile", "sturdy"], max_trials=2, epochs=6)
     records = {r["model"]: r for r in result.ranked}
     fragile, sturdy = records["fragile"], records["sturdy"]
     # the premise: fragile wins on float and loses as int8

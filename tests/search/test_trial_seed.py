@@ -39,7 +39,7 @@ def _search(zoo: Path, data: Path, output: Path, seed: int) -> dict[str, dict]:
     from zazu.console import Reporter
     from zazu.search.driver import run_search
 
-    config = resolve_config(overrides={"zoo": str(zoo), "models": ["drawer"], "max_trials": 3, "seed": seed,
+    config = resolve_config(overrides={"zoo": str(zoo), "models": ["drawer"], "max_trials": 2, "seed": seed,
                                        "output": str(output), "data": {"home_path": str(data)}})
     result = run_search(config, Reporter(quiet=True), registry=Registry.load(zoo))
     return {r["trial_id"]: r for r in result.ranked}
@@ -51,9 +51,9 @@ def test_a_rerun_starts_from_the_same_weights_and_two_trials_do_not(shapes_datas
     again = _search(zoo, shapes_dataset, tmp_path / "again", seed=7)
     other = _search(zoo, shapes_dataset, tmp_path / "other", seed=8)
 
-    assert len(first) == 3 and first.keys() == again.keys()
+    assert len(first) == 2 and first.keys() == again.keys()
     draws = {trial: record["metrics"]["val_accuracy"] for trial, record in first.items()}
     assert draws == {trial: record["metrics"]["val_accuracy"] for trial, record in again.items()}
-    assert len(set(draws.values())) == 3  # each trial its own seed
+    assert len(set(draws.values())) == 2  # each trial its own seed
     assert {r["seed"] for r in first.values()} == {r["seed"] for r in again.values()}
     assert not set(draws.values()) & {r["metrics"]["val_accuracy"] for r in other.values()}  # the run's seed counts

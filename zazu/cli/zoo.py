@@ -73,6 +73,8 @@ def zoo_rank(task, priority):
 @fails_cleanly
 def zoo_calibrate(task, device, threads, zoo_root):
     """Measure each model's int8 size and latency here; write speed and memory ratings the ranking uses."""
+    import sys
+
     from rich.console import Console
     from rich.table import Table
 
@@ -97,7 +99,7 @@ def zoo_calibrate(task, device, threads, zoo_root):
                       f"{m['latency_ms']:.2f}", f"{m['macs'] / 1e6:.0f} M",
                       f"{m['declared']['speed_rating']:g} -> {m['speed_rating']:g}",
                       f"{m['declared']['memory_rating']:g} -> {m['memory_rating']:g}")
-    Console(highlight=False).print(table)
+    Console(highlight=False, width=None if sys.stdout.isatty() else 200).print(table)
     click.echo("speed = 10 - 2.5 log10(latency_ms / 0.1), memory = 10 - 2.5 log10(int8 KiB / 10), clipped to 0-10. "
                "`zazu zoo rank` and every search now rank with them.")
 

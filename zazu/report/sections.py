@@ -14,7 +14,7 @@ from pathlib import Path
 from zazu.report import plots
 from zazu.report.confusion import class_scores, matrix_for, variants
 from zazu.report.html import esc, image, images, not_available, paragraph, table
-from zazu.report.pareto import pareto_front
+from zazu.pareto import pareto_front
 from zazu.report.rundata import RunData, Trial, numbers_only
 
 REPORT_DIR = "report"  # PNGs live in <run>/report/, next to <run>/report.html

@@ -216,8 +216,7 @@ def _search_and_export(run: RunFolder, reporter, deadline: float | None, paralle
     for note in notes:
         reporter.warning(note)
     ranked = _refresh(run)
-    best = ranked[0] if ranked and ranked[0]["status"] == "COMPLETED" and within_budget(ranked[0], config["target"]) \
-        else None
+    best = choose_winner(run_dir, ranked, task.objective, config)
     result = SearchResult(run_dir, ranked, best, notes=notes)
     if best is None:
         update_manifest(run_dir, status="finished")
@@ -282,6 +281,27 @@ def stop_note(model: str, stop_reason: str | None, config: dict) -> str | None:
 
 def _refresh(run: RunFolder) -> list[dict[str, Any]]:
     return refresh_leaderboard(run.run_dir, run.task.objective, run.task.direction, run.config["target"])
+
+
+def choose_winner(run_dir: Path, ranked: list[dict[str, Any]], objective: str, config: dict) -> dict | None:
+    """The trial to ship, written with the front it was picked from (pareto.json): among the completed trials
+    within budget, `zazu.pareto.pick_from_front`'s rule; without measured costs (export.profile_trials off),
+    the best-ranked one. None when no completed trial fits."""
+    from zazu.pareto import METRIC_TOLERANCE, front_trials, pick_from_front
+
+    target = config["target"]
+    front = front_trials(ranked, objective, lambda r: within_budget(r, target))
+    picked = pick_from_front(front, objective, config["model_priority_space"])
+    atomic_write_json(run_dir / "pareto.json", {
+        "axes": [f"int8 {objective} (higher)", "latency_ms (lower)", "model_kb (lower)"],
+        "rule": f"front trials within {METRIC_TOLERANCE} of the best int8 {objective} are equally accurate; among "
+                "them the fastest when the speed priority >= the memory priority, else the smallest",
+        "priorities": config["model_priority_space"], "trials": front,
+        "chosen": None if picked is None else f"{picked['model']}-{picked['trial_id']}"})
+    if picked is not None:
+        return next(r for r in ranked if r["model"] == picked["model"] and r["trial_id"] == picked["trial_id"])
+    first = ranked[0] if ranked else None
+    return first if first and first["status"] == "COMPLETED" and within_budget(first, target) else None
 
 
 def within_budget(record: dict[str, Any], target: dict[str, Any]) -> bool:
