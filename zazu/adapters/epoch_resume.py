@@ -6,7 +6,12 @@ When the same trial is run again after a kill (`zazu search --resume`,
 `zazu train --resume`), `fit_keeping_best` starts from there instead of epoch
 0. Not carried over: the optimizer's moment estimates and early stopping's
 patience count, which start afresh. The folder is removed when training ends,
-so a finished trial keeps only its best checkpoint.
+so a finished trial keeps only its best checkpoint, and its last state without
+the weights (`final_state.json`).
+
+A trial Hyperband promotes continues its parent the same way (`continue_from`):
+the parent's best checkpoint and final state become the child's resume point,
+so it starts at the parent's epoch and weights instead of from scratch.
 
 Each epoch's weights go to a new file before `state.json` (written atomically)
 points at it, so a kill at any moment leaves a consistent pair.
@@ -23,6 +28,7 @@ from zazu.runs import atomic_write_json, read_json
 
 FOLDER = "resume"
 STATE = "state.json"
+FINAL_STATE = "final_state.json"  # a finished trial's last state (no weights: its checkpoint holds them)
 
 
 def saved_state(trial_dir: Path) -> dict[str, Any] | None:
@@ -89,4 +95,27 @@ def resume_callback(trial_dir: Path, keep_best, state: dict[str, Any] | None):
 
 
 def finish(trial_dir: Path) -> None:
+    """Training ended: keep the last state (what a promoted Hyperband trial continues), drop the weights."""
+    state = saved_state(trial_dir)
+    if state is not None:
+        atomic_write_json(Path(trial_dir) / FINAL_STATE, {k: v for k, v in state.items() if k != "weights"})
     shutil.rmtree(Path(trial_dir) / FOLDER, ignore_errors=True)
+
+
+def continue_from(parent_dir: Path, trial_dir: Path, checkpoint: str, load_weights_of) -> int | None:
+    """Make `parent_dir`'s finished training `trial_dir`'s resume point: its best checkpoint (copied) and
+    its final state, with the checkpoint's weights as the state's weights. Returns the epoch the trial
+    will continue after, or None when the parent left nothing to continue (then it trains from scratch).
+    `load_weights_of(path)` loads a checkpoint file as a Keras model (the task adapter's `load_trained`)."""
+    parent_dir, trial_dir = Path(parent_dir), Path(trial_dir)
+    final = parent_dir / FINAL_STATE
+    if not (final.is_file() and (parent_dir / checkpoint).is_file()):
+        return None
+    state = read_json(final)
+    folder = trial_dir / FOLDER
+    folder.mkdir(parents=True, exist_ok=True)
+    shutil.copy2(parent_dir / checkpoint, trial_dir / checkpoint)
+    weights = f"epoch-{state['epochs_done']}.weights.h5"
+    load_weights_of(trial_dir / checkpoint).save_weights(folder / weights)
+    atomic_write_json(folder / STATE, {**state, "weights": weights})
+    return int(state["epochs_done"])

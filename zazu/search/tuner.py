@@ -25,17 +25,16 @@ from typing import Any
 
 import keras_tuner
 
+from zazu.budget import has_budget, over_budget
 from zazu.errors import TrialFailed
 from zazu.interrupts import raise_if_interrupted
 from zazu.registry import ModelSpec
-from zazu.budget import has_budget, over_budget
 from zazu.runs import (FINAL_STATUSES, atomic_write_json, atomic_write_text, read_trial_profile, read_trial_record,
                        trial_dir)
 from zazu.search.costs import cost_before_training
 from zazu.search.lifecycle import PREPARE_STEPS, TRAINING_STEPS, run_lifecycle
 from zazu.search.space import TUNER_PREFIX, SpaceCodec
 from zazu.tasks import Task
-
 
 
 def failure_kind(error: BaseException) -> str:
@@ -129,6 +128,8 @@ class LifecycleTuner(keras_tuner.Tuner):
         if previous:
             log(f"--- rerun: the previous run of this trial ended {previous['status']} without finishing ---")
         log(f"start on {self.tuner_id}: {json.dumps(_as_json(sampled))}")
+        if parent := values.get(f"{TUNER_PREFIX}trial_id"):
+            record["continues"] = self._continue_parent(str(parent), folder, log)
         self.reporter.trial_started(self.spec.name, trial.trial_id, sampled)
         started = time.perf_counter()
         try:
@@ -153,6 +154,23 @@ class LifecycleTuner(keras_tuner.Tuner):
         log(f"{record['status']}: {json.dumps(record['metrics'] or record.get('over_budget'))}")
         self.reporter.trial_finished(record, self.task.objective)
         return record["reported"]
+
+    def _continue_parent(self, parent_id: str, folder: Path, log) -> dict[str, Any]:
+        """A trial Hyperband promoted: its parent's best weights and final state become this trial's resume
+        point, so training goes on from the parent's epoch (keras-tuner's `tuner/trial_id`)."""
+        from zazu.adapters import epoch_resume
+        from zazu.adapters.base import CHECKPOINT
+
+        if epoch_resume.saved_state(folder) is not None:  # a rerun: its own resume point is further on
+            return {"parent": parent_id, "from_epoch": None, "note": "rerun: continues its own resume point"}
+        parent = trial_dir(self.run_dir, self.spec.name, parent_id)
+        load = getattr(self.spec.adapter_class, "load_trained", None)
+        epoch = epoch_resume.continue_from(parent, folder, CHECKPOINT, lambda p: load(p, compile=False)) \
+            if load else None
+        log(f"promoted by Hyperband from trial {parent_id}: " + (f"continues after its epoch {epoch}"
+                                                                  if epoch is not None else
+                                                                  "it left no checkpoint to continue, trains from scratch"))
+        return {"parent": parent_id, "from_epoch": epoch}
 
     def _start(self, trial_id: str, folder: Path, sampled: dict, hp_values: dict) -> tuple[dict, dict]:
         """The trial's model_specs and its RUNNING record, written before anything runs."""
