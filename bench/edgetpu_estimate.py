@@ -12,7 +12,8 @@ op count, parameter bytes beyond the 8 MiB cache, MACs falling back to the CPU) 
 - the constants fitted to all of them (what `CONSTANTS` in zazu/export/edgetpu_estimate.py holds).
 
 Published figures: coral.ai/docs/edgetpu/benchmarks, "Desktop CPU + USB Accelerator (USB 3.0) with
-Edge TPU" column (ms per inference, C++ benchmark). Converted models are cached in
+Edge TPU" column (ms per inference, C++ benchmark); MobileNet v1 0.25 at 128 px from the latency column
+of coral.ai/models/all. Converted models are cached in
 $ZAZU_CACHE/bench/edgetpu (the first run converts them: minutes).
 
     python bench/edgetpu_estimate.py [--quick] [--models mobilenet_v1,densenet121]
@@ -32,6 +33,7 @@ import numpy as np  # noqa: E402
 
 # name: (keras.applications builder, its arguments, input side, published ms on the USB Accelerator)
 MODELS = {
+    "mobilenet_v1_025": ("MobileNet", {"alpha": 0.25}, 128, 0.9),  # coral.ai/models/all (the others: benchmarks)
     "mobilenet_v1": ("MobileNet", {"alpha": 1.0}, 224, 2.4),
     "mobilenet_v2": ("MobileNetV2", {"alpha": 1.0}, 224, 2.6),
     "densenet121": ("DenseNet121", {}, 224, 20.0),
