@@ -42,10 +42,11 @@ def over_budget(target: dict[str, Any], cost: dict[str, Any]) -> list[str]:
     """Every budget `cost` breaks, each as one phrase ("model 620 KiB > max_model_kb 500"); [] if it fits."""
     broken = []
     for key, (figure, unit) in LIMITS.items():
-        limit = target[key]
-        if limit is not None and cost[figure] > limit:
-            broken.append(f"{figure.split('_')[0]} {cost[figure]:.4g} {unit} > {key} {limit:g}")
-    if target["edgetpu_full"] and not cost["edgetpu_ops_mapped"]:
+        limit, value = target[key], cost.get(figure)
+        if limit is not None and value is not None and value > limit:
+            at_least = ">= " if figure == "model_kb" and cost.get("model_kb_is_lower_bound") else ""
+            broken.append(f"{figure.split('_')[0]} {at_least}{value:.4g} {unit} > {key} {limit:g}")
+    if target["edgetpu_full"] and cost.get("edgetpu_ops_mapped") is False:
         broken.append(f"not every op maps to the Edge TPU (first falling back: {cost.get('edgetpu_first_fallback')})")
     return broken
 
@@ -54,8 +55,8 @@ def budget_excess(target: dict[str, Any], cost: dict[str, Any]) -> float:
     """How far `cost` is over budget: the sum, over the broken limits, of cost / limit - 1 (0 when it fits);
     an Edge TPU fallback when `edgetpu_full` counts 1. Ranks the trials when none fits ("the closest")."""
     excess = sum(max(0.0, cost[figure] / target[key] - 1.0)
-                 for key, (figure, _) in LIMITS.items() if target[key] is not None)
-    if target["edgetpu_full"] and not cost["edgetpu_ops_mapped"]:
+                 for key, (figure, _) in LIMITS.items() if target[key] is not None and cost.get(figure) is not None)
+    if target["edgetpu_full"] and cost.get("edgetpu_ops_mapped") is False:
         excess += 1.0
     return excess
 

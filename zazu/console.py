@@ -189,13 +189,13 @@ class Reporter:
             done = r["status"] == "COMPLETED"
             int8 = (r.get("int8_metrics") or {}).get(objective)
             cost = r.get("cost") or r.get("cost_before_training") or {}
-            latency = "-" if "latency_ms" not in cost else (
+            latency = "-" if cost.get("latency_ms") is None else (
                 f"{cost['latency_ms']:.2f}" + (" (est.)" if cost.get("latency_source", "").startswith("estimate") else ""))
             table.add_row(
                 str(i) if done else "-", r["model"], r["trial_id"],
                 f"{r['metrics'][objective]:.4f}" if done else "-", "-" if int8 is None else f"{int8:.4f}",
-                f"{cost['model_kb']:.0f}" if "model_kb" in cost else "-",
-                f"{cost['ram_kb']:.0f}" if "ram_kb" in cost else "-", latency,
+                ">=" * bool(cost.get("model_kb_is_lower_bound")) + f"{cost['model_kb']:.0f}" if "model_kb" in cost
+                else "-", f"{cost['ram_kb']:.0f}" if cost.get("ram_kb") is not None else "-", latency,
                 r["status"], f"{r.get('wall_time_s', 0):.1f}s", _short(r.get("hyperparameters", {})),
             )
         self.console.print(table)

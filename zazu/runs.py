@@ -213,7 +213,8 @@ def write_leaderboard(run_dir: Path, ranked: list[dict[str, Any]], objective: st
         writer.writerow([
             i if r["status"] == "COMPLETED" else "", r["model"], r["trial_id"], r["status"],
             *[metrics.get(m, "") for m in metric_names], *[int8.get(m, "") for m in metric_names],
-            *[round(cost[c], 3) if c in cost else "" for c in cost_names], cost.get("latency_source", ""),
+            *[round(cost[c], 3) if cost.get(c) is not None else "" for c in cost_names],
+            cost.get("latency_source", ""),
             round(r.get("wall_time_s", 0.0), 2),
             *[json.dumps(hps[h]) if isinstance(hps.get(h), (list, dict)) else hps.get(h, "") for h in hp_names],
             problem,

@@ -139,11 +139,10 @@ def test_trials_over_the_budget_are_measured_in_seconds_and_never_trained(digits
     for record in by_filters[64]:
         folder = Path(record["trial_dir"])
         assert not (folder / "model.keras").exists() and not (folder / "history.csv").exists()  # never trained
-        assert record["cost_before_training"]["model_kb"] > 100
+        cost = record["cost_before_training"]
+        assert cost["model_kb"] > 100 and cost["model_kb_is_lower_bound"]  # its kernels alone: not converted
         assert record["wall_time_s"] < 15
-        assert "model" in record["over_budget"][0] and "max_model_kb 100" in record["over_budget"][0]
-    # the second filters=64 trial differs only in its dropout rate: its cost was read, not measured again
-    assert sorted(r["cost_before_training"]["cached"] for r in by_filters[64]) == [False, True]
+        assert record["over_budget"][0].startswith("model >= ") and "> max_model_kb 100" in record["over_budget"][0]
 
     best = json.loads((result.run_dir / "best_trial.json").read_text())
     assert best["hyperparameters"]["filters"] == 8 and best["chosen_by"] == "int8 val_accuracy"
@@ -157,22 +156,32 @@ def test_trials_over_the_budget_are_measured_in_seconds_and_never_trained(digits
         rows = list(csv.DictReader(f))
     assert [row["status"] for row in rows] == ["COMPLETED", "COMPLETED", "OVER_BUDGET", "OVER_BUDGET"]
     assert all(float(row["model_kb"]) > 0 and float(row["ram_kb"]) > 0 and float(row["latency_ms"]) > 0
-               for row in rows)
+               for row in rows[:2])
+    assert all(float(row["model_kb"]) > 100 and row["ram_kb"] == row["latency_ms"] == "" for row in rows[2:])
     assert all(row["int8_val_accuracy"] for row in rows[:2]) and not any(row["int8_val_accuracy"] for row in rows[2:])
 
 
 def test_when_no_trial_fits_the_search_says_so_and_names_the_closest(digits_300, tmp_path):
-    zoo = _zoo(tmp_path / "zoo", {"cnn": _entry([{"name": "filters", "values": [16, 64], "sampling": None}])}, {})
+    # a latency budget no model meets: each trial is converted and run before it would train
+    zoo = _zoo(tmp_path / "zoo", {"cnn": _entry([{"name": "filters", "values": [8, 32], "sampling": None},
+                                                   {"name": "dropout", "values": [0.1, 0.2], "sampling": None}])}, {})
     with pytest.raises(ZazuError) as caught:
-        _search(zoo, digits_300, tmp_path / "run", models=["cnn"], search_method="grid", max_trials=2, epochs=1,
-                target={"max_model_kb": 1})
+        _search(zoo, digits_300, tmp_path / "run", models=["cnn"], search_method="grid", max_trials=4, epochs=1,
+                target={"max_latency_ms": 0.001})
     message = str(caught.value)
-    assert message.startswith("No trial fits the budget (cpu, max_model_kb 1). Closest: cnn #")
-    assert "model" in message and "> max_model_kb 1" in message
+    assert message.startswith("No trial fits the budget (cpu, max_latency_ms 0.001). Closest: cnn #")
+    assert "> max_latency_ms 0.001" in message and "measured: LiteRT on this CPU" in message
     records = [json.loads(p.read_text()) for p in (tmp_path / "run" / "trials").glob("*/trial.json")]
-    closest = min(records, key=lambda r: r["cost_before_training"]["model_kb"])
-    assert f"cnn #{closest['trial_id']}" in message and closest["hyperparameters"]["filters"] == 16
+    assert {r["status"] for r in records} == {"OVER_BUDGET"} and len(records) == 4
+    named = next(r for r in records if message.startswith(f"No trial fits the budget (cpu, max_latency_ms 0.001). "
+                                                           f"Closest: cnn #{r['trial_id']},"))
+    assert named["cost_before_training"]["latency_ms"] == min(r["cost_before_training"]["latency_ms"] for r in records)
     assert not (tmp_path / "run" / "export").exists()
+    # trials that differ only in their dropout rate share an architecture: measured once, then read
+    for filters in (8, 32):
+        same = [r for r in records if r["hyperparameters"]["filters"] == filters]
+        assert sorted(r["cost_before_training"]["cached"] for r in same) == [False, True]
+        assert len({r["cost_before_training"]["model_kb"] for r in same}) == 1
 
 
 # A classifier whose features pass through one tensor holding a constant 3000 before the head reads them

@@ -21,10 +21,13 @@ CALIBRATION_IMAGES = 4
 COSTS_FOLDER = "costs"
 
 
-def cost_before_training(adapter: Any, model_name: str, run_dir: Path, options: dict[str, Any], device: str,
-                         log: Callable[[str], None]) -> dict[str, Any] | None:
-    """The cost of the adapter's built model on `device`, or None when it cannot be measured before training
-    (an adapter that builds no Keras model in `build()`, or has no `representative_images`)."""
+def cost_before_training(adapter: Any, model_name: str, run_dir: Path, options: dict[str, Any],
+                         target: dict[str, Any], log: Callable[[str], None]) -> dict[str, Any] | None:
+    """The cost of the adapter's built model on the target's device, or None when it cannot be measured before
+    training (an adapter that builds no Keras model in `build()`, or has no `representative_images`).
+
+    When the model's kernels alone already break `max_model_kb` (`kernel_bytes`), it is not converted: the
+    cost holds that lower bound (`model_kb_is_lower_bound`) and no RAM or latency, and takes a second."""
     model = getattr(adapter, "model", None)
     if model is None or not callable(getattr(adapter, "representative_images", None)):
         log("budget: not measured before training (the adapter builds no Keras model in build(), or has no "
@@ -35,6 +38,14 @@ def cost_before_training(adapter: Any, model_name: str, run_dir: Path, options: 
     from zazu.export.tflite import convert_int8
 
     started = time.perf_counter()
+    device = target["device"]
+    lower_bound_kb = kernel_bytes(model) / 1024
+    if target["max_model_kb"] is not None and lower_bound_kb > target["max_model_kb"]:
+        log(f"budget: its kernels alone take {lower_bound_kb:.0f} KiB as int8 (> max_model_kb "
+            f"{target['max_model_kb']:g}): not converted")
+        return {"device": device, "model_kb": lower_bound_kb, "model_kb_is_lower_bound": True, "ram_kb": None,
+                "latency_ms": None, "latency_source": "not measured (over max_model_kb before conversion)",
+                "edgetpu_ops_mapped": None, "measure_seconds": time.perf_counter() - started, "cached": False}
     cache = Path(run_dir) / COSTS_FOLDER / f"{model_name}-{architecture_key(model)}-{device}.json"
     if cache.is_file():
         cost = {**read_json(cache), "cached": True}
@@ -51,7 +62,17 @@ def cost_before_training(adapter: Any, model_name: str, run_dir: Path, options: 
     return {**cost, "cached": False}
 
 
+def kernel_bytes(model) -> int:
+    """Elements of every convolution and dense kernel: an int8 .tflite stores each as one byte (BatchNorm folds
+    into them; biases, other constants and the flatbuffer come on top), so this is a lower bound on its size."""
+    import math
+
+    return sum(math.prod(v.shape) for v in model.weights if v.name.endswith("kernel"))
+
+
 def describe_cost(cost: dict[str, Any]) -> str:
-    """'412 KiB, RAM 9120 KiB, 3.21 ms (measured: ...)' for logs and notes."""
+    """'int8 412 KiB, RAM 9120 KiB, 3.21 ms (measured: ...)' for logs and notes."""
+    if cost.get("model_kb_is_lower_bound"):
+        return f"int8 >= {cost['model_kb']:.0f} KiB (its kernels alone; not converted)"
     return (f"int8 {cost['model_kb']:.0f} KiB, RAM {cost['ram_kb']:.0f} KiB, {cost['latency_ms']:.2f} ms "
             f"({cost['latency_source']})")

@@ -206,7 +206,7 @@ class LifecycleTuner(keras_tuner.Tuner):
         if has_budget(self.target):
             run_lifecycle(adapter, objective, steps=PREPARE_STEPS, log=log)
             cost = cost_before_training(adapter, self.spec.name, self.run_dir, self.base_model_specs["export"],
-                                        self.target["device"], log)
+                                        self.target, log)
             if cost is not None:
                 outcome["cost_before_training"] = cost
                 if broken := over_budget(self.target, cost):
