@@ -166,9 +166,9 @@ def chosen_by(record: dict[str, Any], objective: str) -> str:
 
 
 def budget_cost(record: dict[str, Any]) -> dict[str, Any] | None:
-    """The figures a trial's budget is judged on: measured before training (what decided it would train),
-    else after (a model that could not be measured before)."""
-    return record.get("cost_before_training") or record.get("cost")
+    """The figures a trial's budget is judged on: its trained int8 model's (what ships), else the ones
+    measured before training (an OVER_BUDGET trial has no other)."""
+    return record.get("cost") or record.get("cost_before_training")
 
 
 def rank_trials(records: list[dict[str, Any]], objective: str, direction: str,

@@ -9,6 +9,7 @@ write the same file twice with different content; a trial whose hyperparameters 
 
 from __future__ import annotations
 
+import contextlib
 import tempfile
 import time
 from collections.abc import Callable
@@ -51,7 +52,7 @@ def cost_before_training(adapter: Any, model_name: str, run_dir: Path, options: 
         cost = {**read_json(cache), "cached": True}
         log(f"budget: cost read from {cache.name} (same architecture measured before)")
         return cost
-    with tempfile.TemporaryDirectory(prefix="zazu-cost-") as folder:
+    with tempfile.TemporaryDirectory(prefix="zazu-cost-") as folder, weights_as_if_trained(model):
         path = convert_int8(model, lambda: adapter.representative_images(CALIBRATION_IMAGES),
                             Path(folder) / "model_int8.tflite", io_type=options["int8_io"],
                             settings=converter_settings(adapter, options))
@@ -60,6 +61,26 @@ def cost_before_training(adapter: Any, model_name: str, run_dir: Path, options: 
     atomic_write_json(cache, cost)
     log(f"budget: measured in {cost['measure_seconds']:.1f}s: {describe_cost(cost)}")
     return {**cost, "cached": False}
+
+
+@contextlib.contextmanager
+def weights_as_if_trained(model):
+    """Every float weight nudged by a little noise while the block runs, then restored exactly.
+
+    An untrained model holds many identical constants (zero biases, BatchNorm's ones and zeros), and the
+    converter stores identical buffers once: measured on mobilenet_v2, the untrained int8 file was 588 KiB
+    and the trained one 631. Trained weights are all distinct; nudged ones are too, so the size measured
+    here is the size that ships."""
+    import numpy as np
+
+    saved = model.get_weights()
+    rng = np.random.default_rng(0)
+    model.set_weights([w + rng.normal(0, 1e-3, w.shape).astype(w.dtype) * (1 + np.abs(w))
+                       if np.issubdtype(w.dtype, np.floating) else w for w in saved])
+    try:
+        yield model
+    finally:
+        model.set_weights(saved)
 
 
 def kernel_bytes(model) -> int:
