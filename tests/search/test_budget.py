@@ -228,3 +228,18 @@ def test_the_winner_is_the_best_int8_model_not_the_best_float_one(digits_300, tm
     best = json.loads((result.run_dir / "best_trial.json").read_text())
     assert best["model"] == "sturdy" and best["chosen_by"] == "int8 val_accuracy"
     assert json.loads((result.run_dir / "export" / "export.json").read_text())["model"] == "sturdy"
+
+
+def test_when_the_front_rule_picks_a_tied_faster_trial_it_heads_the_leaderboard(tmp_path):
+    from zazu.search.driver import choose_winner, winner_first
+
+    config = resolve_config(overrides={"model_priority_space": [8, 6, 6]})
+    cost = {"ram_kb": 9000.0, "edgetpu_ops_mapped": True, "latency_source": "measured"}
+    slow = {**_record("slow", float_=1.0, int8=1.0), "trial_dir": "t/slow",
+            "cost": {**cost, "model_kb": 3883.0, "latency_ms": 5.02}}
+    fast = {**_record("fast", float_=1.0, int8=1.0), "trial_dir": "t/fast",
+            "cost": {**cost, "model_kb": 3883.0, "latency_ms": 4.87}}
+    best = choose_winner(tmp_path, [slow, fast], "val_accuracy", config)  # ranked by metric: a tie, slow first
+    assert best is fast
+    assert [r["trial_id"] for r in winner_first([slow, fast], best)] == ["fast", "slow"]
+    assert json.loads((tmp_path / "pareto.json").read_text())["chosen"] == "m-fast"

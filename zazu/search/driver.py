@@ -28,7 +28,7 @@ from zazu.ranking import select_models, upscale_note
 from zazu.registry import ModelSpec, Registry
 from zazu.runs import (FINAL_STATUSES, atomic_write_json, budget_cost, busy_seconds, check_output_free, chosen_by,
                        load_trial_records, new_run_dir, refresh_leaderboard, set_model_status, update_manifest,
-                       write_manifest)
+                       write_leaderboard, write_manifest)
 from zazu.search.distributed import wants_chief
 from zazu.search.costs import describe_cost
 from zazu.search.run_folder import RunFolder, start_margin
@@ -217,6 +217,9 @@ def _search_and_export(run: RunFolder, reporter, deadline: float | None, paralle
         reporter.warning(note)
     ranked = _refresh(run)
     best = choose_winner(run_dir, ranked, task.objective, config)
+    if best is not None and ranked[0] is not best:  # the front's rule chose an equally accurate, faster one
+        ranked = winner_first(ranked, best)
+        write_leaderboard(run_dir, ranked, task.objective)
     result = SearchResult(run_dir, ranked, best, notes=notes)
     if best is None:
         update_manifest(run_dir, status="finished")
@@ -302,6 +305,11 @@ def choose_winner(run_dir: Path, ranked: list[dict[str, Any]], objective: str, c
         return next(r for r in ranked if r["model"] == picked["model"] and r["trial_id"] == picked["trial_id"])
     first = ranked[0] if ranked else None
     return first if first and first["status"] == "COMPLETED" and within_budget(first, target) else None
+
+
+def winner_first(ranked: list[dict[str, Any]], best: dict[str, Any]) -> list[dict[str, Any]]:
+    """The leaderboard with the chosen trial on top, the others in their order (so rank 1 is what ships)."""
+    return [best] + [r for r in ranked if r is not best]
 
 
 def within_budget(record: dict[str, Any], target: dict[str, Any]) -> bool:
