@@ -1,0 +1,54 @@
+"""The fast int8 conversion that prices a trial before it trains must produce what the shipping conversion
+produces: the same ops in the same order, the same tensors and quantisation, the same size within bytes."""
+
+import numpy as np
+import pytest
+
+from zazu.export.graph import read_graph
+
+
+def _representative():
+    rng = np.random.default_rng(0)
+    return (rng.uniform(0, 255, (1, 24, 24, 3)).astype(np.float32) for _ in range(3))
+
+
+@pytest.fixture(scope="module")
+def both(tmp_path_factory):
+    """A two-headed model (like a detector's) with BatchNorm to fold and a depthwise layer, converted both ways."""
+    import keras
+
+    from zazu.export.tflite import convert_int8, convert_int8_to_measure
+
+    keras.utils.set_random_seed(0)
+    inputs = keras.Input((24, 24, 3))
+    x = keras.layers.Rescaling(1 / 127.5, offset=-1)(inputs)
+    x = keras.layers.Conv2D(16, 3, strides=2, padding="same", use_bias=False)(x)
+    x = keras.layers.BatchNormalization()(x)
+    x = keras.layers.ReLU(max_value=6)(x)
+    x = keras.layers.DepthwiseConv2D(3, padding="same")(x)
+    boxes = keras.layers.Conv2D(4, 1)(x)
+    scores = keras.layers.Conv2D(3, 1, activation="sigmoid")(x)
+    model = keras.Model(inputs, [boxes, scores])
+    folder = tmp_path_factory.mktemp("measure")
+    return (read_graph(convert_int8(model, _representative, folder / "shipped.tflite")),
+            read_graph(convert_int8_to_measure(model, _representative, folder / "measured.tflite")))
+
+
+def test_same_ops_tensors_and_quantisation(both):
+    shipped, measured = both
+    assert [op.name for op in measured.ops] == [op.name for op in shipped.ops]
+    assert len(measured.ops) >= 5
+
+    def tensors(graph):
+        return sorted((t.shape, t.dtype, t.is_constant) for t in graph.tensors)
+
+    assert tensors(measured) == tensors(shipped)
+    image_shipped, image_measured = shipped.tensors[shipped.inputs[0]], measured.tensors[measured.inputs[0]]
+    assert (image_measured.shape, image_measured.dtype) == ((1, 24, 24, 3), "INT8")
+    assert image_measured.shape == image_shipped.shape
+
+
+def test_same_size_within_a_few_hundred_bytes(both):
+    shipped, measured = both
+    # the SavedModel's signature names are the difference
+    assert abs(measured.file_size - shipped.file_size) < 512, (measured.file_size, shipped.file_size)
