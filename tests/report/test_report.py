@@ -53,8 +53,9 @@ def test_full_classification_run_has_every_section(classification_run):
     assert '<tr class="failed">' in section(html, "leaderboard")
 
     cost = table_rows(section(html, "cost"))
-    assert {r[0] for r in cost if r[4] == "yes"} == PARETO
-    assert {r[0] for r in cost} == PARETO | {"tiny_cnn #1"}
+    assert {r[0] for r in cost[:3] if r[4] == "yes"} == PARETO
+    assert {r[0] for r in cost[:3]} == PARETO | {"tiny_cnn #1"}
+    assert [(r[0], r[5]) for r in cost[3:]] == [("small_resnet-0", "shipped"), ("tiny_cnn-0", "")]
 
     export = section(html, "export")
     variants = [r[0] for r in table_rows(export)[:3]]
@@ -141,8 +142,42 @@ def test_exported_trial_falls_back_to_the_profile_in_export_json(classification_
     html = write_report(run).read_text(encoding="utf-8")
 
     cost = section(html, "cost")
-    assert [(r[0], r[5]) for r in table_rows(cost)] == [("small_resnet #0", "export/export.json")]
+    assert [(r[0], r[5]) for r in table_rows(cost) if " #" in r[0]] == [("small_resnet #0", "export/export.json")]
     assert "Not available: no int8 profile for tiny_cnn #0, tiny_cnn #1" in cost
+
+
+def test_the_choice_is_by_int8_metric_and_the_report_shows_the_front_it_came_from(classification_run):
+    """Today's run folder: each trial's profile.json holds its int8 metrics, best_trial.json names the metric
+    that chose it, pareto.json the front and rule. small_resnet #0 is the float leader but quantizes badly."""
+    run = classification_run
+    int8_accuracy = {"tiny_cnn-0": 0.79, "tiny_cnn-1": 0.78, "small_resnet-0": 0.60}
+    for name, accuracy in int8_accuracy.items():
+        path = run / "trials" / name / "profile.json"
+        profile = json.loads(path.read_text())
+        atomic_write_json(path, {"int8": {**profile, "metrics": {"val_accuracy": accuracy}}})
+    best = json.loads((run / "trials" / "tiny_cnn-0" / "trial.json").read_text())
+    target = {"device": "cpu", "max_latency_ms": None, "max_model_kb": 100, "max_ram_kb": None,
+              "edgetpu_full": False}
+    atomic_write_json(run / "best_trial.json", {**best, "int8_metrics": {"val_accuracy": 0.79},
+                                                "chosen_by": "int8 val_accuracy", "target": target})
+    atomic_write_json(run / "pareto.json", {
+        "rule": "front trials within 0.01 of the best int8 val_accuracy are equally accurate; ...",
+        "priorities": [1.0, 0.5, 0.5], "chosen": "tiny_cnn-0",
+        "trials": [{"model": "tiny_cnn", "trial_id": "0", "val_accuracy": 0.79, "latency_ms": 1.0,
+                    "model_kb": 48.8, "latency_source": "measured: LiteRT"}]})
+
+    html = write_report(run).read_text(encoding="utf-8")
+
+    summary = section(html, "summary")
+    assert "Chosen by its int8 val_accuracy (what ships), within the budget cpu, max_model_kb 100" in summary
+    assert ["val_accuracy", "0.8", "0.79"] in table_rows(summary)  # float beside int8
+    cost = section(html, "cost")
+    rows = table_rows(cost)
+    # by int8 metric tiny_cnn #0 beats small_resnet #0 on every axis; by float it would share the front
+    assert {r[0] for r in rows[:3] if r[4] == "yes"} == {"tiny_cnn #0"}
+    assert {r[0]: r[1] for r in rows[:3]}["small_resnet #0"] == "0.6000 (int8)"
+    assert rows[3] == ["tiny_cnn-0", "0.79", "1", "measured: LiteRT", "48.8", "shipped"]
+    assert "Rule: front trials within 0.01" in cost
 
 
 def test_malformed_files_are_reported_not_raised(classification_run):

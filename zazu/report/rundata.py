@@ -69,6 +69,7 @@ class RunData:
     leaderboard: list[dict[str, str]] | None = None
     leaderboard_columns: list[str] = field(default_factory=list)
     best: dict[str, Any] | None = None
+    pareto: dict[str, Any] | None = None  # the front the search picked its winner from, and the rule
     trials: list[Trial] = field(default_factory=list)
     export: dict[str, Any] | None = None
     val_predictions: dict[str, Any] | None = None
@@ -101,6 +102,7 @@ def read_run(run_dir: str | Path) -> RunData:
     run.config = _read_yaml(run, "config.yaml")
     run.leaderboard, run.leaderboard_columns = _read_csv(run, "leaderboard.csv")
     run.best = _read_json(run, "best_trial.json", dict)
+    run.pareto = _read_json(run, "pareto.json", dict)
     run.export = _read_json(run, "export/export.json", dict)
     run.val_predictions = _read_val_predictions(run)
     run.trials = _read_trials(run)

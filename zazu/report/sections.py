@@ -10,10 +10,12 @@ import json
 import re
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from zazu.report import plots
 from zazu.report.confusion import class_scores, matrix_for, variants
 from zazu.report.html import esc, image, images, not_available, paragraph, table
+from zazu.budget import describe_target, has_budget
 from zazu.pareto import pareto_front
 from zazu.report.rundata import RunData, Trial, numbers_only
 
@@ -59,7 +61,13 @@ def summary(run: RunData, figures: Figures) -> str:
     if run.best is not None:
         best_metrics = numbers_only(run.best.get("metrics"))
         parts.append(f"<h3>Best trial: {esc(run.best.get('model', '?'))} #{esc(run.best.get('trial_id', '?'))}</h3>")
-        parts.append(table(["metric", "value"], best_metrics.items()))
+        if run.best.get("chosen_by"):
+            parts.append(paragraph(f"Chosen by its {run.best['chosen_by']} (what ships)"
+                                   + _budget_words(run.best.get("target"))
+                                   + "; the rule and the front it was picked from are under Accuracy vs cost."))
+        int8_metrics = numbers_only(run.best.get("int8_metrics"))
+        parts.append(table(["metric", "float (Keras)", "int8 (.tflite)"],
+                           [(name, value, int8_metrics.get(name, "")) for name, value in best_metrics.items()]))
     else:
         parts.append("<h3>Best trial</h3>" + not_available(run.why("best_trial.json")))
     unreadable = [why for name, why in run.unavailable.items() if name.startswith("trials/")
@@ -82,6 +90,15 @@ def summary(run: RunData, figures: Figures) -> str:
                  else run.config[k]) for k in keys if k in run.config]
         parts.append(table(["key", "value"], rows))
     return "".join(parts)
+
+
+def _budget_words(target: Any) -> str:
+    if not isinstance(target, dict):
+        return ""
+    try:
+        return f", within the budget {describe_target(target)}" if has_budget(target) else ", with no budget set"
+    except (KeyError, TypeError):  # a hand-edited best_trial.json: leave the budget out rather than fail
+        return ""
 
 
 # -- leaderboard ---------------------------------------------------------------------------------
@@ -141,6 +158,12 @@ def export(run: RunData, figures: Figures) -> str:
 
 
 # -- accuracy vs cost ----------------------------------------------------------------------------
+def _shipped_metric(trial: Trial, objective: str) -> tuple[float, str]:
+    """The trial's int8 metric when its profile scored the int8 model, else its float one (and which)."""
+    int8 = numbers_only((trial.profile or {}).get("metrics")).get(objective)
+    return (int8, "int8") if int8 is not None else (trial.metrics[objective], "float")
+
+
 def cost(run: RunData, figures: Figures) -> str:
     if run.objective is None:
         return not_available("the run's task is unknown (config.yaml and trial records name none)")
@@ -148,23 +171,48 @@ def cost(run: RunData, figures: Figures) -> str:
     for t in _completed(run):
         profile = numbers_only(t.profile)
         if "latency_median_ms" in profile and "file_size_bytes" in profile:
-            points.append((t, t.metrics[run.objective], profile["latency_median_ms"], profile["file_size_bytes"]))
+            metric, kind = _shipped_metric(t, run.objective)
+            points.append((t, metric, kind, profile["latency_median_ms"], profile["file_size_bytes"]))
         else:
             missing.append(t.name)
     if not points:
         return not_available("no completed trial has an int8 profile (trials/<model>-<id>/profile.json with "
                              "latency_median_ms and file_size_bytes)")
     maximize = run.direction == "max"
-    front = pareto_front([(m, lat, size) for _, m, lat, size in points], (maximize, False, False))
+    front = pareto_front([(m, lat, size) for _, m, _k, lat, size in points], (maximize, False, False))
     cost_points = [plots.CostPoint(t.name, t.model, m, lat, size, on)
-                   for (t, m, lat, size), on in zip(points, front)]
+                   for (t, m, _k, lat, size), on in zip(points, front)]
     path = plots.pareto_plot(cost_points, run.objective, figures.path("pareto"))
-    rows = [[p.name, p.metric, p.latency_ms, p.size_bytes / 1024, "yes" if p.on_front else "", t.profile_source]
-            for p, (t, *_ignored) in zip(cost_points, points)]
+    rows = [[p.name, f"{p.metric:.4f} ({kind})", p.latency_ms, p.size_bytes / 1024, "yes" if p.on_front else "",
+             t.profile_source] for p, (t, _m, kind, *_ignored) in zip(cost_points, points)]
     parts = [image(figures.src(path), f"{run.objective} vs int8 latency and size; Pareto front ringed"),
-             table(["trial", run.objective, "latency median (ms)", "size (KiB)", "Pareto front", "profile from"], rows)]
+             paragraph(f"Every completed trial's int8 model, scored on the val split and timed on this CPU "
+                       f"(LiteRT); the metric is the int8 one unless the row says float."),
+             table(["trial", run.objective, "CPU latency median (ms)", "size (KiB)", "Pareto front", "profile from"],
+                   rows)]
     if missing:
         parts.append(not_available("no int8 profile for " + ", ".join(missing)))
+    parts.append("<h3>The front the winner was picked from</h3>" + _search_front(run))
+    return "".join(parts)
+
+
+def _search_front(run: RunData) -> str:
+    """pareto.json: the within-budget front on the target's latency (measured or estimated), the rule, the pick."""
+    if run.pareto is None:
+        return not_available(run.why("pareto.json"))
+    trials = [t for t in run.pareto.get("trials") or [] if isinstance(t, dict)]
+    chosen = run.pareto.get("chosen")
+    rows = [[f"{t.get('model')}-{t.get('trial_id')}", t.get(run.objective, ""), t.get("latency_ms", ""),
+             t.get("latency_source", ""), t.get("model_kb", ""),
+             "shipped" if f"{t.get('model')}-{t.get('trial_id')}" == chosen else ""] for t in trials]
+    parts = [paragraph(f"Rule: {run.pareto.get('rule', '?')}. Priorities (accuracy, speed, memory): "
+                       f"{run.pareto.get('priorities', '?')}.")]
+    if not rows:
+        parts.append(not_available("no completed trial within the budget has a measured cost"))
+    else:
+        parts.append(table(["trial", f"int8 {run.objective}", "latency (ms)", "latency from", "int8 size (KiB)",
+                            ""], rows))
+    parts.append(paragraph("Any of these ships with `zazu export RUN_DIR --trial <model>-<id>`."))
     return "".join(parts)
 
 
