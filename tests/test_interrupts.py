@@ -40,3 +40,18 @@ def test_the_previous_handler_comes_back():
     with catching_interrupts():
         pass
     assert signal.getsignal(signal.SIGINT) is before
+
+
+def test_sigterm_is_recorded_too_and_raised_as_terminated():
+    from zazu.interrupts import Terminated, exit_code
+
+    before = signal.getsignal(signal.SIGTERM)
+    with catching_interrupts():
+        try:
+            signal.getsignal(signal.SIGTERM)(signal.SIGTERM, None)  # swallowed, as in a __del__
+        except KeyboardInterrupt:
+            pass
+        with pytest.raises(Terminated) as stopped:
+            raise_if_interrupted()
+    assert exit_code(stopped.value) == 143 and exit_code(KeyboardInterrupt()) == 130
+    assert signal.getsignal(signal.SIGTERM) is before

@@ -1,4 +1,4 @@
-"""Ctrl-C is never lost.
+"""Ctrl-C and SIGTERM are never lost.
 
 Python turns SIGINT into a KeyboardInterrupt wherever the main thread happens to be. When that is
 inside a `__del__`, a weakref callback or code TensorFlow calls back from C++, Python prints
@@ -6,6 +6,10 @@ inside a `__del__`, a weakref callback or code TensorFlow calls back from C++, P
 and exited 0. While a search runs, `catching_interrupts()` installs a handler that records the
 interrupt before raising it; training checks the record at every batch end and the search before it
 exports, so an interrupt that was swallowed once is raised again where it cannot be.
+
+SIGTERM (`timeout`, `docker stop`, a batch scheduler ending a job) is handled the same way, as
+`Terminated`: by default Python would die on it at once, leaving the running trial and the run
+recorded as running. The CLI exits 130 for Ctrl-C and 143 (128 + 15) for SIGTERM, as a shell does.
 """
 
 from __future__ import annotations
@@ -14,39 +18,54 @@ import contextlib
 import signal
 import threading
 
-_interrupted = False
+_interrupted: int | None = None  # the signal that arrived in the current block
+HANDLED = (signal.SIGINT, signal.SIGTERM)
 
 
-def _on_sigint(signum, frame):
+class Terminated(KeyboardInterrupt):
+    """SIGTERM arrived: stop as on Ctrl-C (finished work kept, the run resumable)."""
+
+
+def _error_for(signum: int) -> KeyboardInterrupt:
+    return Terminated("SIGTERM") if signum == signal.SIGTERM else KeyboardInterrupt()
+
+
+def exit_code(error: KeyboardInterrupt) -> int:
+    """128 + the signal's number, as a shell reports a process a signal stopped."""
+    return 128 + (signal.SIGTERM if isinstance(error, Terminated) else signal.SIGINT)
+
+
+def _on_signal(signum, frame):
     global _interrupted
-    _interrupted = True
-    raise KeyboardInterrupt
+    _interrupted = signum
+    raise _error_for(signum)
 
 
 @contextlib.contextmanager
 def catching_interrupts():
-    """Record every SIGINT while the block runs (main thread only: Python delivers signals there)."""
+    """Record every SIGINT and SIGTERM while the block runs (main thread only: Python delivers signals there)."""
     global _interrupted
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-    _interrupted = False
-    previous = signal.getsignal(signal.SIGINT)
-    if previous is signal.SIG_IGN:  # a background job or a worker that ignores Ctrl-C keeps ignoring it
-        yield
-        return
-    signal.signal(signal.SIGINT, _on_sigint)
+    _interrupted = None
+    previous = {signum: signal.getsignal(signum) for signum in HANDLED}
+    for signum, handler in previous.items():
+        if handler is not signal.SIG_IGN:  # a background job or a worker that ignores Ctrl-C keeps ignoring it
+            signal.signal(signum, _on_signal)
     try:
         yield
     finally:
-        signal.signal(signal.SIGINT, previous)
-        _interrupted = False
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+        _interrupted = None
 
 
 def raise_if_interrupted() -> None:
-    """KeyboardInterrupt when a SIGINT arrived in the current block, even if it was swallowed."""
-    if _interrupted:
-        raise KeyboardInterrupt
+    """KeyboardInterrupt (`Terminated` for SIGTERM) when a signal arrived in the current block, even if it
+    was swallowed."""
+    if _interrupted is not None:
+        raise _error_for(_interrupted)
 
 
 def interrupt_callback():

@@ -117,8 +117,10 @@ def test_a_truncated_oracle_json_is_restored_or_refused_never_taken_for_a_finish
     assert [ran.count(name) for name in ("good-0", "good-1", "other-0")] == [1, 1, 1]
 
 
-def test_ctrl_c_stops_cleanly_says_how_to_resume_and_resume_reruns_the_interrupted_trial(
-        duck_zoo, shapes_dataset, tmp_path):
+@pytest.mark.parametrize("stop, code, said", [(signal.SIGINT, 130, "Search interrupted."),
+                                               (signal.SIGTERM, 143, "Search stopped by SIGTERM.")])
+def test_ctrl_c_or_sigterm_stops_cleanly_says_how_to_resume_and_resume_reruns_the_interrupted_trial(
+        duck_zoo, shapes_dataset, tmp_path, stop, code, said):
     from zazu.console import Reporter
     from zazu.search.driver import resume_search
 
@@ -129,12 +131,13 @@ def test_ctrl_c_stops_cleanly_says_how_to_resume_and_resume_reruns_the_interrupt
     process = _start(main_py("--config", str(config), "--output", str(run_dir)), child_env(DUCK_HOLD="good-1"), log)
     try:
         wait_for(lambda: "good-1" in [name for name, _ in calls(run_dir)], 120, "trial good-1 to start", process)
-        process.send_signal(signal.SIGINT)
-        assert process.wait(60) == 130
+        process.send_signal(stop)
+        assert process.wait(60) == code
     finally:
         if process.poll() is None:
             process.kill()
     output = log.read_text()
+    assert said in output
     assert f"Resume it with: zazu search --resume {run_dir.resolve()}" in output
     assert "Traceback" not in output
     assert trial_status(run_dir, "good-0") == "COMPLETED"

@@ -10,6 +10,7 @@ import click
 
 from zazu import __version__
 from zazu.errors import ZazuError
+from zazu.interrupts import exit_code
 
 
 class DefaultToSearch(click.Group):
@@ -20,7 +21,7 @@ class DefaultToSearch(click.Group):
 
 
 def fails_cleanly(fn):
-    """ZazuError -> one line on stderr, exit 2; Ctrl-C -> exit 130. No tracebacks for user errors."""
+    """ZazuError -> one line on stderr, exit 2; Ctrl-C -> exit 130 (SIGTERM in a search: 143). No tracebacks for user errors."""
 
     @wraps(fn)
     def wrapper(*args, **kwargs):
@@ -29,9 +30,9 @@ def fails_cleanly(fn):
         except ZazuError as e:
             click.echo(f"error: {e}", err=True)
             sys.exit(e.exit_code)
-        except KeyboardInterrupt:
+        except KeyboardInterrupt as stop:
             click.echo("interrupted", err=True)
-            sys.exit(130)
+            sys.exit(exit_code(stop))
 
     return wrapper
 

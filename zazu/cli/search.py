@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 import sys
 
 import click
@@ -95,9 +96,10 @@ def finish_search(start, resume_command: str = "zazu search --resume") -> None:
     try:
         result = start(reporter)
     except SearchInterrupted as e:
-        click.echo(f"\nSearch interrupted. Finished trials are kept in {e.run_dir}.\n"
+        how = "interrupted" if e.signal == "SIGINT" else f"stopped by {e.signal}"
+        click.echo(f"\nSearch {how}. Finished trials are kept in {e.run_dir}.\n"
                    f"Resume it with: {resume_command} {e.run_dir}", err=True)
-        sys.exit(130)
+        sys.exit(128 + getattr(signal, e.signal))
     reporter.message(f"\nBest: {result.best['model']} #{result.best['trial_id']} "
                      f"({', '.join(f'{k}={v:.4f}' for k, v in result.best['metrics'].items())})")
     reporter.message(f"Run folder: {result.run_dir}  (leaderboard.csv, best_trial.json, export/)")
