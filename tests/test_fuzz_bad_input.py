@@ -1,6 +1,7 @@
 """Seeded fuzzing of what users hand Zazu: broken COCO, VOC and YOLO datasets through `zazu data
 check`, broken configs through `resolve_config` (what every command calls first), damaged `.keras`
-archives through the metadata read (damaged `.tflite` files: tests/export/test_untrusted_model_files.py). Every case must end in a result or one ZazuError / exit code, never another
+archives through the metadata read (damaged `.tflite` files through predict, evaluate, serve and profile:
+tests/export/test_untrusted_model_files.py). Every case must end in a result or one ZazuError / exit code, never another
 exception or a traceback, and nothing outside the case's own folder may change."""
 
 from __future__ import annotations

@@ -59,7 +59,8 @@ def test_a_lambda_layer_is_refused_in_one_line_and_its_code_never_runs(tmp_path)
 
 @pytest.fixture(scope="module")
 def sealed_tflite(tmp_path_factory):
-    """A small float .tflite with Zazu's metadata embedded (and so sealed), as export writes it."""
+    """A small float .tflite classifier with Zazu's metadata embedded (and so sealed), as export writes it:
+    predict, evaluate and serve take it for a tiny_cnn trained on classes a and b."""
     import keras
     import numpy as np
     import tensorflow as tf
@@ -67,11 +68,15 @@ def sealed_tflite(tmp_path_factory):
     from zazu.export.metadata import embed_tflite_metadata
 
     inputs = keras.Input((8, 8, 3))
-    model = keras.Model(inputs, keras.layers.Dense(2)(keras.layers.Flatten()(keras.layers.Conv2D(4, 3)(inputs))))
+    features = keras.layers.Flatten()(keras.layers.Conv2D(4, 3)(inputs))
+    model = keras.Model(inputs, keras.layers.Dense(2, activation="softmax")(features))
     model.set_weights([np.full(w.shape, 0.25, np.float32) for w in model.get_weights()])
     path = tmp_path_factory.mktemp("sealed") / "model.tflite"
     path.write_bytes(tf.lite.TFLiteConverter.from_keras_model(model).convert())
-    embed_tflite_metadata(path, {"task": "classification", "classes": ["a", "b"]})
+    embed_tflite_metadata(path, {
+        "task": "classification", "model": "tiny_cnn", "classes": ["a", "b"], "input_size": [8, 8],
+        "input": {"dtype": "float32", "range": [0, 255], "channels": "RGB", "resize": "stretch"},
+        "objective": "val_accuracy", "hyperparameters": {"input_size": 8}, "variant": "float32"})
     return path
 
 
@@ -143,3 +148,46 @@ def test_random_damage_is_always_refused_never_run(sealed_tflite, tmp_path):
         with pytest.raises(ZazuError, match="damaged.tflite"):
             TFLiteRunner(_damaged(tmp_path, sealed_tflite, scramble))
     assert sealed_tflite.read_bytes() == source
+
+
+@pytest.mark.parametrize("command", ["predict", "evaluate", "serve", "profile"])
+def test_randomly_damaged_tflite_files_through_the_cli_are_one_error_line(sealed_tflite, tmp_path, command,
+                                                                        monkeypatch):
+    """What a user meets: 8 files, each with 4 random bytes of its weights changed (seeded; a flatbuffer still
+    well formed, which LiteRT would run), given to each command that reads a .tflite. Each ends in exit 2 and
+    one `error:` line naming the file; none runs, none tracebacks."""
+    import numpy as np
+    from click.testing import CliRunner
+    from PIL import Image
+
+    from zazu.cli import cli
+
+    data = tmp_path / "data"
+    for label in ("a", "b"):
+        (data / label).mkdir(parents=True)
+        for k in range(2):
+            Image.new("RGB", (8, 8), (40 * k, 200 if label == "a" else 0, 0)).save(data / label / f"{k}.png")
+    arguments = {"predict": [str(data / "a" / "0.png"), "--output", str(tmp_path / "out")],
+                 "evaluate": ["--data", str(data)], "serve": ["--port", "0"], "profile": ["--runs", "1"]}[command]
+    source = sealed_tflite.read_bytes()
+    weights = source.index(np.full(16, 0.25, "<f4").tobytes())  # the fixture sets every weight to 0.25
+    import uvicorn
+
+    # a model that loaded would be served until killed: return at once instead (exit 0, which fails below)
+    monkeypatch.setattr(uvicorn, "run", lambda *args, **kwargs: None)
+    rng = np.random.default_rng(1)
+    runner = CliRunner()
+    for case in range(8):
+        def scramble(content):
+            for at in rng.integers(weights, weights + 64, 4):
+                content[at] = (content[at] + 1 + int(rng.integers(0, 254))) % 256
+
+        path = _damaged(tmp_path, sealed_tflite, scramble)
+        result = runner.invoke(cli, [command, str(path), *arguments])
+        lines = [line for line in result.output.splitlines() if line.strip()]
+        where = f"case {case}: exit {result.exit_code}\n{result.output}"
+        assert result.exit_code == 2 and isinstance(result.exception, SystemExit), where
+        assert "Traceback" not in result.output, where
+        assert [line for line in lines if line.startswith("error:")] == [lines[-1]], where
+        assert "damaged.tflite" in lines[-1], where
+    assert not (tmp_path / "out").exists()  # predict wrote nothing for a file it refused
