@@ -47,7 +47,7 @@ def measure_model(spec: ModelSpec, device: str, num_threads: int | None = None) 
     import numpy as np
 
     from zazu.export.bundle import converter_settings
-    from zazu.export.cost import tflite_cost
+    from zazu.export.cost import tflite_cost, weights_as_if_trained
     from zazu.export.options import resolve_export_options
     from zazu.export.tflite import convert_int8_to_measure
     from zazu.config import load_defaults
@@ -60,7 +60,7 @@ def measure_model(spec: ModelSpec, device: str, num_threads: int | None = None) 
     shape = (1, *model.input_shape[1:])
     rng = np.random.default_rng(0)
     options = resolve_export_options(load_defaults()["export"])
-    with tempfile.TemporaryDirectory(prefix="zazu-calibrate-") as folder:
+    with tempfile.TemporaryDirectory(prefix="zazu-calibrate-") as folder, weights_as_if_trained(model):
         path = convert_int8_to_measure(model, lambda: (rng.uniform(0, 255, shape).astype(np.float32)
                                                        for _ in range(CALIBRATION_IMAGES)),
                                        Path(folder) / "model_int8.tflite", io_type=options["int8_io"],

@@ -52,3 +52,37 @@ def test_same_size_within_a_few_hundred_bytes(both):
     shipped, measured = both
     # the SavedModel's signature names are the difference
     assert abs(measured.file_size - shipped.file_size) < 512, (measured.file_size, shipped.file_size)
+
+
+def test_nudged_weights_measure_the_trained_size_and_are_restored_exactly(tmp_path):
+    """An untrained model's identical constants (zero biases, BatchNorm's ones) are stored once by the
+    converter, so it measures smaller than it ships; nudged, it measures as a trained one does."""
+    import keras
+
+    from zazu.export.cost import weights_as_if_trained
+    from zazu.export.tflite import convert_int8_to_measure
+
+    keras.utils.set_random_seed(0)
+    inputs = keras.Input((24, 24, 3))
+    x = inputs
+    for filters in (32, 32, 32, 32):
+        x = keras.layers.Conv2D(filters, 1, use_bias=False)(x)
+        x = keras.layers.BatchNormalization()(x)
+        x = keras.layers.Conv2D(filters, 1)(x)
+    model = keras.Model(inputs, x)
+    untrained = [w.copy() for w in model.get_weights()]
+
+    def size(name):
+        return convert_int8_to_measure(model, _representative, tmp_path / name).stat().st_size
+
+    as_built = size("untrained.tflite")
+    with weights_as_if_trained(model):
+        nudged = size("nudged.tflite")
+    assert all((a == b).all() for a, b in zip(model.get_weights(), untrained))  # restored bit for bit
+    rng = np.random.default_rng(1)
+    # "trained": every weight moved, BatchNorm's variances kept positive
+    model.set_weights([(w * rng.uniform(0.5, 1.5, w.shape) + rng.normal(0, 0.05, w.shape) * (w != 1)).astype(w.dtype)
+                       for w in untrained])
+    trained = size("trained.tflite")
+    assert abs(nudged - trained) <= 64, (as_built, nudged, trained)
+    assert trained - as_built >= 256, (as_built, trained)  # the effect is there to measure

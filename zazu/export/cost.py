@@ -7,6 +7,7 @@ in a fresh process (`zazu.export.litert_probe`); on `device: edgetpu` the latenc
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import subprocess
@@ -100,3 +101,28 @@ def _training_only(key: str) -> bool:
     """Layer settings that change training, not the inference graph a .tflite holds."""
     return (key in ("name", "trainable", "seed", "rate", "noise_shape", "momentum", "dtype")
             or key.endswith(("_initializer", "_regularizer", "_constraint")))
+
+
+# Large enough that a nudged zero bias quantizes to a non-zero int32 (1e-3 left two bias buffers all zeros,
+# stored once: 272 bytes short on a small model), small enough to leave every weight near its value.
+NUDGE = 0.05
+
+
+@contextlib.contextmanager
+def weights_as_if_trained(model):
+    """Every float weight nudged by a little noise while the block runs, then restored exactly.
+
+    An untrained model holds many identical constants (zero biases, BatchNorm's ones and zeros), and the
+    converter stores identical buffers once: measured on mobilenet_v2, the untrained int8 file was 588 KiB
+    and the trained one 631. Trained weights are all distinct; nudged ones are too, so the size measured
+    here is the size that ships."""
+    import numpy as np
+
+    saved = model.get_weights()
+    rng = np.random.default_rng(0)
+    model.set_weights([w + rng.normal(0, NUDGE, w.shape).astype(w.dtype) * (1 + np.abs(w))
+                       if np.issubdtype(w.dtype, np.floating) else w for w in saved])
+    try:
+        yield model
+    finally:
+        model.set_weights(saved)

@@ -10,7 +10,6 @@ write the same file twice with different content; a trial whose hyperparameters 
 
 from __future__ import annotations
 
-import contextlib
 import tempfile
 import time
 from collections.abc import Callable
@@ -36,7 +35,7 @@ def cost_before_training(adapter: Any, model_name: str, run_dir: Path, options: 
             "representative_images())")
         return None
     from zazu.export.bundle import converter_settings
-    from zazu.export.cost import architecture_key, tflite_cost
+    from zazu.export.cost import architecture_key, tflite_cost, weights_as_if_trained
     from zazu.export.tflite import convert_int8_to_measure
 
     started = time.perf_counter()
@@ -62,26 +61,6 @@ def cost_before_training(adapter: Any, model_name: str, run_dir: Path, options: 
     atomic_write_json(cache, cost)
     log(f"budget: measured in {cost['measure_seconds']:.1f}s: {describe_cost(cost)}")
     return {**cost, "cached": False}
-
-
-@contextlib.contextmanager
-def weights_as_if_trained(model):
-    """Every float weight nudged by a little noise while the block runs, then restored exactly.
-
-    An untrained model holds many identical constants (zero biases, BatchNorm's ones and zeros), and the
-    converter stores identical buffers once: measured on mobilenet_v2, the untrained int8 file was 588 KiB
-    and the trained one 631. Trained weights are all distinct; nudged ones are too, so the size measured
-    here is the size that ships."""
-    import numpy as np
-
-    saved = model.get_weights()
-    rng = np.random.default_rng(0)
-    model.set_weights([w + rng.normal(0, 1e-3, w.shape).astype(w.dtype) * (1 + np.abs(w))
-                       if np.issubdtype(w.dtype, np.floating) else w for w in saved])
-    try:
-        yield model
-    finally:
-        model.set_weights(saved)
 
 
 def kernel_bytes(model) -> int:
