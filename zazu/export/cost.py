@@ -104,7 +104,9 @@ def _training_only(key: str) -> bool:
 
 
 # Large enough that a nudged zero bias quantizes to a non-zero int32 (1e-3 left two bias buffers all zeros,
-# stored once: 272 bytes short on a small model), small enough to leave every weight near its value.
+# stored once: 272 bytes short on a small model). Non-zero weights are nudged in proportion, keeping their
+# sign, and zeros are nudged upwards: pretrained BatchNorm variances include exact zeros, and one made
+# negative folds into NaN weights the converter leaves in float (efficientnet_lite0: 13152 KiB, not 3882).
 NUDGE = 0.05
 
 
@@ -120,8 +122,8 @@ def weights_as_if_trained(model):
 
     saved = model.get_weights()
     rng = np.random.default_rng(0)
-    model.set_weights([w + rng.normal(0, NUDGE, w.shape).astype(w.dtype) * (1 + np.abs(w))
-                       if np.issubdtype(w.dtype, np.floating) else w for w in saved])
+    model.set_weights([(w * (1 + rng.normal(0, NUDGE, w.shape)) + (w == 0) * np.abs(rng.normal(0, NUDGE, w.shape)))
+                       .astype(w.dtype) if np.issubdtype(w.dtype, np.floating) else w for w in saved])
     try:
         yield model
     finally:
