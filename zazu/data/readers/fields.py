@@ -59,6 +59,23 @@ def field_errors(entry, required: dict[str, Kind], optional: dict[str, Kind] | N
     return errors
 
 
+def class_name_errors(names: list) -> list[str]:
+    """Messages for class names that are not a non-empty string or a number (YAML reads `no` as false
+    and `~` as null), or that repeat an earlier name (two outputs of the model would carry one label);
+    [] when all are fine."""
+    errors, first = [], {}
+    for i, name in enumerate(names):
+        if not (TEXT.test(name) or _number(name)):
+            errors.append(f"class names must be non-empty strings. Received: names[{i}]={_short(name)}"
+                          + (" (quote it in YAML)" if isinstance(name, bool) or name is None else ""))
+        elif str(name) in first:
+            errors.append(f"class names must be unique. Received: {str(name)!r} as class {first[str(name)]} "
+                          f"and class {i}")
+        else:
+            first[str(name)] = i
+    return errors
+
+
 def _short(value, limit: int = 80) -> str:
     text = repr(value)
     return text if len(text) <= limit else text[:limit - 3] + "..."
