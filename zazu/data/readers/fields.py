@@ -41,6 +41,8 @@ SEGMENTATION = Kind(lambda v: (isinstance(v, list) and all(_numbers(p) for p in 
                     or (isinstance(v, dict) and "counts" in v and "size" in v),
                     "a list of polygons (lists of finite numbers) or an RLE {size, counts}")
 LIST = Kind(lambda v: isinstance(v, list), "a list")
+OBJECT = Kind(lambda v: isinstance(v, dict), "a JSON object")
+COUNT = Kind(lambda v: _integer(v) and v >= 0, "a non-negative integer")
 
 
 def field_errors(entry, required: dict[str, Kind], optional: dict[str, Kind] | None = None) -> list[str]:
