@@ -246,7 +246,22 @@ def busy_seconds(records: list[dict[str, Any]]) -> float:
 
 # -- run.json: the manifest and progress of a search ---------------------------------------
 def read_manifest(run_dir: Path) -> dict[str, Any]:
-    return read_json(Path(run_dir) / "run.json")
+    """run.json, its fields checked: an edited or foreign file is one RunFolderError naming the field,
+    not a KeyError or TypeError in the middle of a resume or an export."""
+    from zazu.data.readers.fields import COUNT, LIST, OBJECT, TEXT, field_errors
+    from zazu.errors import RunFolderError
+
+    path = Path(run_dir) / "run.json"
+    manifest = read_json(path)
+    errors = field_errors(manifest, {"status": TEXT, "dataset": OBJECT, "models": LIST, "sessions": LIST})
+    if not errors:
+        errors = [f"dataset {e}" for e in field_errors(manifest["dataset"], {"root": TEXT, "format": TEXT,
+                                                                            "fingerprint": TEXT})]
+        for k, entry in enumerate(manifest["models"]):
+            errors += [f"models[{k}] {e}" for e in field_errors(entry, {"name": TEXT, "trials": COUNT, "status": TEXT})]
+    if errors:
+        raise RunFolderError(f"{path}: {errors[0]}. Expected run.json as Zazu wrote it; nothing was changed.")
+    return manifest
 
 
 def write_manifest(run_dir: Path, manifest: dict[str, Any]) -> None:

@@ -172,3 +172,96 @@ def test_data_preview_refuses_a_size_or_count_below_one_before_reading_anything(
     result = CliRunner().invoke(cli, ["data", "preview", str(tmp_path), *flag, "--output", str(tmp_path / "p.png")])
     assert result.exit_code == 2 and f"Invalid value for '{flag[0]}'" in result.output
     assert "Traceback" not in result.output and not (tmp_path / "p.png").exists()
+
+
+def _voc_pair(root, second_filename="b.jpg", image_sets=None):
+    """Two VOC files, a.xml (a cat in a.jpg) and b.xml (a dog in `second_filename`); ImageSets/Main files
+    {name: bytes} if given."""
+    (root / "JPEGImages").mkdir(parents=True)
+    (root / "Annotations").mkdir()
+    for k, name in enumerate(("a.jpg", "b.jpg")):
+        Image.new("RGB", (64, 48), (k * 90, 0, 0)).save(root / "JPEGImages" / name)
+    (root / "Annotations" / "a.xml").write_text(_voc_object())
+    (root / "Annotations" / "b.xml").write_text(_voc_object().replace("a.jpg", second_filename).replace("cat", "dog"))
+    for name, data in (image_sets or {}).items():
+        (root / "ImageSets" / "Main").mkdir(parents=True, exist_ok=True)
+        (root / "ImageSets" / "Main" / name).write_bytes(data)
+    return root
+
+
+def _text_file_not_utf8(root, fmt):
+    """A dataset of `fmt` whose text file (returned, relative to root) holds a Latin-1 byte."""
+    if fmt == "coco":
+        _coco(root, categories=({"id": 1, "name": "a"},))
+        path = root / "annotations" / "instances.json"
+        path.write_bytes(path.read_bytes().replace(b'"a"', b'"caf\xe9"'))
+    elif fmt == "voc":
+        _voc_pair(root, image_sets={"train.txt": b"a\n", "val.txt": b"b\xe9\n"})
+        path = root / "ImageSets" / "Main" / "val.txt"
+    else:
+        _yolo(root, ["cat"])
+        path = root / {"data.yaml": "data.yaml", "classes.txt": "classes.txt", "label": "labels/a.txt"}[fmt]
+        if fmt == "classes.txt":
+            (root / "data.yaml").unlink()
+        if fmt == "label":  # a second image, so the dataset is still usable without a.png
+            Image.new("RGB", (50, 40), (0, 90, 0)).save(root / "images" / "b.png")
+        path.write_bytes(b"0 0.5 0.5 0.2 0.2\n\xe9\n" if fmt == "label" else b"names: [caf\xe9]\n")
+    return path
+
+
+@pytest.mark.parametrize("fmt", ["coco", "voc", "data.yaml", "classes.txt", "label"])
+def test_a_text_file_that_is_not_utf8_is_one_line_naming_it_not_a_traceback(tmp_path, fmt):
+    from click.testing import CliRunner
+
+    from zazu.cli import cli
+
+    path = _text_file_not_utf8(tmp_path, fmt)
+    result = CliRunner().invoke(cli, ["data", "check", str(tmp_path)])
+    assert result.exception is None or isinstance(result.exception, SystemExit), repr(result.exception)
+    assert "Traceback" not in result.output
+    if fmt == "label":  # its objects are unknown: the image is left out with a warning, not kept as background
+        assert result.exit_code == 1
+        assert "labels/a.txt: not UTF-8 text" in result.output and "images/a.png left out" in result.output
+    else:
+        assert result.exit_code == 2
+        assert f"error: {path}: not " in result.output and ("UTF-8" in result.output or "utf-8" in result.output)
+
+
+def test_a_byte_order_mark_does_not_become_part_of_a_class_name_or_a_label(tmp_path):
+    root = _yolo(tmp_path, ["cat"])
+    (root / "data.yaml").unlink()
+    (root / "classes.txt").write_bytes(b"\xef\xbb\xbfcat\ndog\n")  # as Windows Notepad saves UTF-8
+    (root / "labels" / "a.txt").write_bytes(b"\xef\xbb\xbf1 0.5 0.5 0.2 0.2\n")
+    dataset = read_dataset(root)
+    assert dataset.classes == ["cat", "dog"]
+    assert [i.label for i in dataset.records[0].instances] == [1] and dataset.problems == []
+
+
+@pytest.mark.parametrize("names, received", [(["cat", "cat"], "'cat' as class 0 and class 1"),
+                                             (["cat", None], "names[1]=None"), (["cat", ""], "names[1]=''"),
+                                             (["cat", ["dog"]], "names[1]=['dog']")])
+def test_yolo_class_names_must_be_unique_non_empty_strings(tmp_path, names, received):
+    with pytest.raises(DatasetError, match=r"data.yaml: class names must be") as error:
+        read_dataset(_yolo(tmp_path, names), "yolo")
+    assert received in str(error.value)
+
+
+def test_two_coco_categories_with_the_same_name_are_refused(tmp_path):
+    root = _coco(tmp_path, categories=({"id": 1, "name": "a"}, {"id": 4, "name": "b"}, {"id": 9, "name": "a"}))
+    with pytest.raises(DatasetError, match=r"instances.json: category names must be unique. "
+                                           r"Received: name 'a' for category ids 1, 9"):
+        read_dataset(root)
+
+
+def test_an_image_named_by_two_voc_files_is_kept_once(tmp_path):
+    dataset = read_dataset(_voc_pair(tmp_path, second_filename="a.jpg"))
+    assert [(r.path, r.source) for r in dataset.records] == [("JPEGImages/a.jpg", "Annotations/a.xml")]
+    assert [str(p) for p in dataset.problems] == [
+        "JPEGImages/a.jpg: named in both Annotations/a.xml and Annotations/b.xml; kept once, from Annotations/a.xml"]
+
+
+def test_an_image_in_both_voc_train_and_val_lists_is_kept_on_one_side(tmp_path):
+    dataset = read_dataset(_voc_pair(tmp_path, image_sets={"train.txt": b"a\nb\n", "val.txt": b"b\na\n"}))
+    assert dataset.given_split == {"train": ["JPEGImages/a.jpg", "JPEGImages/b.jpg"], "val": []}
+    assert any(p.file == "JPEGImages/b.jpg" and "listed in both ImageSets/Main/train.txt and val.txt" in p.message
+               for p in dataset.problems)

@@ -215,6 +215,53 @@ def test_resume_refuses_a_finished_run_a_missing_folder_and_other_options(finish
         assert "Traceback" not in outcome.output
 
 
+def _edit(manifest: dict, place: tuple, value) -> dict:
+    """`manifest` with the field at `place` set to `value` (deleted when value is DELETE)."""
+    parent = manifest
+    for key in place[:-1]:
+        parent = parent[key]
+    if value is DELETE:
+        del parent[place[-1]]
+    else:
+        parent[place[-1]] = value
+    return manifest
+
+
+DELETE = object()
+HOSTILE_RUN_FILES = [  # (file, place, value, what the error says)
+    ("run.json", (), [], "run.json: must be a JSON object. Received: []"),
+    ("run.json", ("models",), "good", "run.json: `models` must be a list. Received: models='good'"),
+    ("run.json", ("models", 1, "trials"), "1", "run.json: models[1] `trials` must be a non-negative integer. "
+                                               "Received: trials='1'"),
+    ("run.json", ("models", 0, "status"), DELETE, "run.json: models[0] has no `status`"),
+    ("run.json", ("dataset",), [], "run.json: `dataset` must be a JSON object"),
+    ("run.json", ("sessions",), DELETE, "run.json: has no `sessions`"),
+    ("dataset.json", ("records",), {}, "dataset.json: `records` must be a list. Received: records={}"),
+    ("dataset.json", ("records", 0, "path"), None, "dataset.json: records[0] `path` must be a non-empty string"),
+    ("dataset.json", ("records", 0, "source"), DELETE, "dataset.json: records[0] (circle/"),
+]
+
+
+def test_a_run_json_or_dataset_json_of_the_wrong_shape_is_one_error_naming_file_and_field(finished_run, tmp_path):
+    """run.json is read by --resume and export, dataset.json by --resume: an edited field is one line, exit 2."""
+    result, _ = finished_run
+    runner = CliRunner()
+    for k, (name, place, value, expected) in enumerate(HOSTILE_RUN_FILES):
+        run_dir = shutil.copytree(result.run_dir, tmp_path / f"case{k}")
+        manifest = _edit(json.loads((run_dir / "run.json").read_text()), ("status",), "interrupted")
+        (run_dir / "run.json").write_text(json.dumps(manifest))
+        data = json.loads((run_dir / name).read_text())
+        (run_dir / name).write_text(json.dumps(value if place == () else _edit(data, place, value)))
+        before = {p: p.read_bytes() for p in run_dir.rglob("*") if p.is_file()}
+        for args in (["--resume", str(run_dir)], *([["export", str(run_dir)]] if name == "run.json" else [])):
+            outcome = runner.invoke(cli, args)
+            where = f"{name} {place}={value!r}, {args[0]}"
+            assert outcome.exit_code == 2 and isinstance(outcome.exception, SystemExit), f"{where}: {outcome.output}"
+            assert f"error: {run_dir / name}: " in outcome.output and expected in outcome.output, where
+            assert "Traceback" not in outcome.output, where
+        assert {p: p.read_bytes() for p in run_dir.rglob("*") if p.is_file()} == before  # nothing was changed
+
+
 @pytest.mark.parametrize("command", ["resume", "export"])
 def test_a_run_folder_whose_adapter_changed_is_refused_before_its_code_runs(finished_run, tmp_path, command):
     from zazu.errors import RunFolderError

@@ -95,7 +95,7 @@ class BaseAdapter:
 
         data = self.model_specs.get("data", {})
         if data.get("records") and data.get("split"):
-            dataset = dataset_from_json(read_json(Path(data["records"])))
+            dataset = dataset_from_json(read_json(Path(data["records"])), source=data["records"])
             split = read_split(data["split"])
         else:
             dataset = check_dataset(read_dataset(data["home_path"], data.get("annotation_type", "auto"))).dataset

@@ -27,5 +27,20 @@ def inside_root(root: Path, name: str, base: Path | None = None) -> str | None:
     return target.relative_to(root).as_posix()
 
 
+def read_text(path: Path) -> str:
+    """A dataset's text file (label file, class names, split list) as UTF-8, a leading byte-order mark
+    dropped (Windows editors write one; it would otherwise become part of the first class name or
+    image name). Bytes that are not UTF-8 are a DatasetError naming the file, not a traceback."""
+    from zazu.errors import DatasetError
+
+    try:
+        return Path(path).read_bytes().decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        raise DatasetError(f"{path}: not UTF-8 text. Expected a UTF-8 text file (save it as UTF-8). "
+                           f"Received: byte 0x{e.object[e.start]:02x} at offset {e.start}") from None
+    except OSError as e:
+        raise DatasetError(f"{path}: cannot be read ({e.strerror}).") from None
+
+
 def is_image_file(path: Path) -> bool:
     return path.is_file() and path.suffix.lower() in IMAGE_SUFFIXES and not path.name.startswith(".")

@@ -90,14 +90,33 @@ def dataset_to_json(dataset: Dataset) -> dict:
     }
 
 
-def dataset_from_json(data: dict) -> Dataset:
+def dataset_from_json(data: dict, source: str | Path = "dataset.json") -> Dataset:
+    """The Dataset `dataset_to_json` wrote. A file that does not have its shape (edited, or not Zazu's)
+    is a RunFolderError naming `source` and the first wrong field, not a KeyError in a resume or a trial."""
+    from zazu.data.readers.fields import LIST, OBJECT, TEXT, field_errors
+    from zazu.errors import RunFolderError
+
+    def refuse(error: str):
+        return RunFolderError(f"{source}: {error}. Expected the file as Zazu wrote it; nothing was changed.")
+
+    errors = field_errors(data, {"root": TEXT, "format": TEXT, "classes": LIST, "records": LIST},
+                          {"duplicates": OBJECT})
+    if errors:
+        raise refuse(errors[0])
     records = []
-    for r in data["records"]:
-        instances = tuple(
-            Instance(label=i["label"], box=tuple(i["box"]), polygons=tuple(tuple(p) for p in i["polygons"]),
-                     rle=i["rle"], iscrowd=i["iscrowd"], difficult=i["difficult"])
-            for i in r["instances"])
-        records.append(ImageRecord(path=r["path"], label=r["label"], width=r["width"], height=r["height"],
-                                   instances=instances, source=r["source"]))
+    for k, r in enumerate(data["records"]):
+        errors = field_errors(r, {"path": TEXT, "instances": LIST})
+        if errors:
+            raise refuse(f"records[{k}] {errors[0]}")
+        try:
+            instances = tuple(
+                Instance(label=i["label"], box=tuple(i["box"]), polygons=tuple(tuple(p) for p in i["polygons"]),
+                         rle=i["rle"], iscrowd=i["iscrowd"], difficult=i["difficult"])
+                for i in r["instances"])
+            records.append(ImageRecord(path=r["path"], label=r["label"], width=r["width"], height=r["height"],
+                                       instances=instances, source=r["source"]))
+        except (KeyError, TypeError) as e:
+            detail = f"has no `{e.args[0]}`" if isinstance(e, KeyError) else f"is malformed ({e})"
+            raise refuse(f"records[{k}] ({r['path']}) {detail}") from None
     return Dataset(root=Path(data["root"]), format=data["format"], classes=list(data["classes"]), records=records,
-                   duplicates=dict(data.get("duplicates", {})))
+                   duplicates=dict(data.get("duplicates") or {}))

@@ -90,7 +90,8 @@ class RunFolder:
         from zazu.search.fingerprint import fingerprint_dataset
 
         expected = self.manifest["dataset"]["fingerprint"]
-        received = fingerprint_dataset(dataset_from_json(read_json(self.run_dir / "dataset.json")))
+        path = self.run_dir / "dataset.json"
+        received = fingerprint_dataset(dataset_from_json(read_json(path), source=path))
         if received != expected:
             raise DatasetError(
                 f"{self.manifest['dataset']['root']}: the dataset changed since the run started. Expected "

@@ -33,7 +33,7 @@ def is_coco_json(path: Path) -> bool:
     if path.suffix != ".json" or not path.is_file():
         return False
     try:
-        with open(path, encoding="utf-8") as f:
+        with open(path, encoding="utf-8", errors="replace") as f:  # bytes that are not UTF-8: said when read
             head = f.read(4096)
     except OSError:
         return False
@@ -82,11 +82,17 @@ def read_coco_dataset(root: str | Path) -> Dataset:
         for cat in data["categories"]:
             if categories.get(cat["id"], cat["name"]) != cat["name"]:
                 raise DatasetError(f"{path}: category id {cat['id']} is {cat['name']!r} here and "
-                                   f"{categories[cat['id']]!r} in another file.")
+                                   f"{categories[cat['id']]!r} earlier (in this file or another). Expected one "
+                                   "name per category id.")
             categories[cat["id"]] = cat["name"]
         loaded.append((path, rel_json, data))
     ids = sorted(categories)
     classes = [categories[i] for i in ids]
+    repeated = next((name for name, n in Counter(classes).items() if n > 1), None)
+    if repeated is not None:  # two ids, one name: the model would have two outputs with the same label
+        same = ", ".join(str(i) for i in ids if categories[i] == repeated)
+        raise DatasetError(f"{files[0] if len(files) == 1 else root}: category names must be unique. Received: "
+                           f"name {repeated!r} for category ids {same}")
     index = {cat_id: i for i, cat_id in enumerate(ids)}
 
     records: list[ImageRecord] = []

@@ -41,6 +41,8 @@ SEGMENTATION = Kind(lambda v: (isinstance(v, list) and all(_numbers(p) for p in 
                     or (isinstance(v, dict) and "counts" in v and "size" in v),
                     "a list of polygons (lists of finite numbers) or an RLE {size, counts}")
 LIST = Kind(lambda v: isinstance(v, list), "a list")
+OBJECT = Kind(lambda v: isinstance(v, dict), "a JSON object")
+COUNT = Kind(lambda v: _integer(v) and v >= 0, "a non-negative integer")
 
 
 def field_errors(entry, required: dict[str, Kind], optional: dict[str, Kind] | None = None) -> list[str]:
@@ -56,6 +58,23 @@ def field_errors(entry, required: dict[str, Kind], optional: dict[str, Kind] | N
     for name, kind in (optional or {}).items():
         if entry.get(name) is not None and not kind.test(entry[name]):
             errors.append(f"`{name}` must be {kind.expected}. Received: {name}={_short(entry[name])}")
+    return errors
+
+
+def class_name_errors(names: list) -> list[str]:
+    """Messages for class names that are not a non-empty string or a number (YAML reads `no` as false
+    and `~` as null), or that repeat an earlier name (two outputs of the model would carry one label);
+    [] when all are fine."""
+    errors, first = [], {}
+    for i, name in enumerate(names):
+        if not (TEXT.test(name) or _number(name)):
+            errors.append(f"class names must be non-empty strings. Received: names[{i}]={_short(name)}"
+                          + (" (quote it in YAML)" if isinstance(name, bool) or name is None else ""))
+        elif str(name) in first:
+            errors.append(f"class names must be unique. Received: {str(name)!r} as class {first[str(name)]} "
+                          f"and class {i}")
+        else:
+            first[str(name)] = i
     return errors
 
 

@@ -15,7 +15,7 @@ from pathlib import Path
 import defusedxml.ElementTree as SafeET
 from defusedxml import DefusedXmlException
 
-from zazu.data.paths import inside_root
+from zazu.data.paths import inside_root, read_text
 from zazu.data.records import Dataset, ImageRecord, Instance, Problem
 from zazu.errors import DatasetError
 
@@ -78,6 +78,7 @@ def read_voc_dataset(root: str | Path) -> Dataset:
     index = {name: i for i, name in enumerate(classes)}
 
     records: list[ImageRecord] = []
+    named_in: dict[str, str] = {}
     for path, rel_xml, tree in parsed:
         filename = _text(tree, "filename")
         if not filename:
@@ -93,6 +94,11 @@ def read_voc_dataset(root: str | Path) -> Dataset:
         if rel is None:
             problems.append(Problem(filename, f"missing image file (named in {rel_xml}); left out"))
             continue
+        if rel in named_in:  # one image twice would be two samples, possibly on both sides of the split
+            problems.append(Problem(rel, f"named in both {named_in[rel]} and {rel_xml}; kept once, "
+                                         f"from {named_in[rel]}"))
+            continue
+        named_in[rel] = rel_xml
         width, height = (_size(tree, key, rel_xml, problems) for key in ("width", "height"))
         instances = []
         for obj in tree.findall("object"):
@@ -114,19 +120,28 @@ def read_voc_dataset(root: str | Path) -> Dataset:
         records.append(ImageRecord(rel, width=width or None, height=height or None, instances=tuple(instances),
                                    source=rel_xml))
 
-    given = _image_sets(root, records)
+    given = _image_sets(root, records, problems)
     return Dataset(root=root, format="voc", classes=classes, records=records, given_split=given, problems=problems)
 
 
-def _image_sets(root: Path, records: list[ImageRecord]) -> dict[str, list[str]] | None:
+def _image_sets(root: Path, records: list[ImageRecord], problems: list[Problem]) -> dict[str, list[str]] | None:
     folder = root / "ImageSets" / "Main"
     if not (folder / "train.txt").is_file() or not (folder / "val.txt").is_file():
         return None
     by_stem = {Path(r.path).stem: r.path for r in records}
-    given = {}
+    given: dict[str, list[str]] = {}
+    listed_in: dict[str, str] = {}
     for split in ("train", "val", "test"):
         path = folder / f"{split}.txt"
         if path.is_file():
-            stems = [line.split()[0] for line in path.read_text().splitlines() if line.strip()]
-            given[split] = [by_stem[s] for s in stems if s in by_stem]
+            stems = [line.split()[0] for line in read_text(path).splitlines() if line.strip()]
+            given[split] = []
+            for stem in (s for s in stems if s in by_stem):
+                if stem in listed_in:  # on both sides, it would be scored on an image it trained on
+                    if listed_in[stem] != split:
+                        problems.append(Problem(by_stem[stem], f"listed in both ImageSets/Main/{listed_in[stem]}.txt "
+                                                               f"and {split}.txt; kept once, in {listed_in[stem]}"))
+                    continue
+                listed_in[stem] = split
+                given[split].append(by_stem[stem])
     return given

@@ -11,18 +11,32 @@ from __future__ import annotations
 from pathlib import Path
 
 from zazu.data.orientation import upright_size
-from zazu.data.paths import is_image_file
+from zazu.data.paths import is_image_file, read_text
+from zazu.data.readers.fields import class_name_errors
 from zazu.data.records import Dataset, ImageRecord, Instance, Problem
 from zazu.errors import DatasetError
 
 
 def read_class_names(root: Path) -> list[str] | None:
+    """The class names from data.yaml (or dataset.yaml) or classes.txt; None when there is neither. Each
+    name must be a non-empty string or a number, and no name may be given twice."""
+    found = _class_names(root)
+    if found is not None:
+        source, names = found
+        errors = class_name_errors(names)
+        if errors:
+            raise DatasetError(f"{source}: " + "; ".join(errors[:3]) + ".")
+        return [str(n) for n in names]
+    return None
+
+
+def _class_names(root: Path) -> tuple[Path, list] | None:
     yaml_path = next((p for p in (root / "data.yaml", root / "dataset.yaml") if p.is_file()), None)
     if yaml_path is not None:
         import yaml
 
         try:
-            data = yaml.safe_load(yaml_path.read_text(encoding="utf-8")) or {}
+            data = yaml.safe_load(read_text(yaml_path)) or {}
         except yaml.YAMLError as e:
             raise DatasetError(f"{yaml_path}: cannot be parsed ({str(e).splitlines()[0]}).") from None
         if not isinstance(data, dict):
@@ -37,13 +51,13 @@ def read_class_names(root: Path) -> list[str] | None:
             if sorted(indices.values()) != list(range(len(names))):
                 raise DatasetError(f"{yaml_path}: `names` as a map must number the classes 0 to {len(names) - 1} "
                                    f"without gaps. Received: keys {sorted(indices.values())}")
-            return [str(names[k]) for k in sorted(names, key=indices.get)]
+            return yaml_path, [names[k] for k in sorted(names, key=indices.get)]
         if isinstance(names, list):
-            return [str(n) for n in names]
+            return yaml_path, names
         raise DatasetError(f"{yaml_path}: expected `names` as a list or an index->name map. Received: {names!r}")
     classes_txt = root / "classes.txt"
     if classes_txt.is_file():
-        return [line.strip() for line in classes_txt.read_text(encoding="utf-8").splitlines() if line.strip()]
+        return classes_txt, [line.strip() for line in read_text(classes_txt).splitlines() if line.strip()]
     return None
 
 
@@ -88,7 +102,12 @@ def read_yolo_dataset(root: str | Path) -> Dataset:
         rel_label = label_path.relative_to(root).as_posix()
         instances = []
         if label_path.is_file():
-            for n, line in enumerate(label_path.read_text(encoding="utf-8").splitlines(), 1):
+            try:
+                text = read_text(label_path)
+            except DatasetError as e:  # its objects are unknown; kept without them, it would teach "nothing here"
+                problems.append(Problem(rel_label, f"{str(e).removeprefix(f'{label_path}: ')}; {rel} left out"))
+                continue
+            for n, line in enumerate(text.splitlines(), 1):
                 instance = _parse_line(line, width, height, len(classes), f"{rel_label}:{n}", problems)
                 if instance is not None:
                     instances.append(instance)
