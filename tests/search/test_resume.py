@@ -262,6 +262,32 @@ def test_a_run_json_or_dataset_json_of_the_wrong_shape_is_one_error_naming_file_
         assert {p: p.read_bytes() for p in run_dir.rglob("*") if p.is_file()} == before  # nothing was changed
 
 
+HOSTILE_TRIAL_RECORDS = [  # (place in best_trial.json, value, what the error says)
+    ((), [], "best_trial.json: must be a JSON object. Received: []"),
+    (("model",), [], "best_trial.json: `model` must be a non-empty string. Received: model=[]"),
+    (("model",), DELETE, "best_trial.json: has no `model`"),
+    (("hp_values",), DELETE, "best_trial.json: has no `hp_values`"),
+    (("model_specs",), [], "best_trial.json: `model_specs` must be a JSON object"),
+    (("model_specs", "run_dir"), DELETE, "best_trial.json: model_specs has no `run_dir`"),
+]
+
+
+def test_an_edited_trial_record_is_one_error_naming_file_and_field_on_export(finished_run, tmp_path):
+    result, _ = finished_run
+    runner = CliRunner()
+    for k, (place, value, expected) in enumerate(HOSTILE_TRIAL_RECORDS):
+        run_dir = shutil.copytree(result.run_dir, tmp_path / f"case{k}")
+        record = json.loads((run_dir / "best_trial.json").read_text())
+        (run_dir / "best_trial.json").write_text(json.dumps(value if place == () else _edit(record, place, value)))
+        before = {p: p.read_bytes() for p in run_dir.rglob("*") if p.is_file()}
+        outcome = runner.invoke(cli, ["export", str(run_dir)])
+        where = f"{place}={value!r}"
+        assert outcome.exit_code == 2 and isinstance(outcome.exception, SystemExit), f"{where}: {outcome.output}"
+        assert f"error: {run_dir / 'best_trial.json'}: " in outcome.output and expected in outcome.output, where
+        assert "Traceback" not in outcome.output, where
+        assert {p: p.read_bytes() for p in run_dir.rglob("*") if p.is_file()} == before
+
+
 @pytest.mark.parametrize("command", ["resume", "export"])
 def test_a_run_folder_whose_adapter_changed_is_refused_before_its_code_runs(finished_run, tmp_path, command):
     from zazu.errors import RunFolderError

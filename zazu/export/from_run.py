@@ -36,10 +36,25 @@ def trial_record(run_dir: Path, trial: str | None = None) -> dict[str, Any]:
             raise ZazuError(f"No trial {trial!r} in {run_dir / 'trials'}.{did_you_mean(trial, names)} "
                             f"Expected one of: {', '.join(names) or 'none'}.")
         record = read_json(path)
+    _check_record(record, best if trial is None else path)
     if record.get("status") != "COMPLETED":
         raise ZazuError(f"Trial {trial or record.get('trial_id')} did not complete (status {record.get('status')}); "
                         "only completed trials have a model to export.")
     return record
+
+
+def _check_record(record: Any, path: Path) -> None:
+    """The fields an export reads from a trial record, checked before any of them is used: an edited or
+    foreign file is one RunFolderError naming the field, not a KeyError inside the adapter."""
+    from zazu.data.readers.fields import ID, OBJECT, TEXT, field_errors
+    from zazu.errors import RunFolderError
+
+    errors = field_errors(record, {"model": TEXT, "trial_id": ID, "status": TEXT, "trial_dir": TEXT,
+                                   "hp_values": OBJECT, "model_specs": OBJECT})
+    if not errors:
+        errors = [f"model_specs {e}" for e in field_errors(record["model_specs"], {"data": OBJECT, "run_dir": TEXT})]
+    if errors:
+        raise RunFolderError(f"{path}: {errors[0]}. Expected the trial record as Zazu wrote it; nothing was changed.")
 
 
 def _trial_names(run_dir: Path) -> list[str]:
