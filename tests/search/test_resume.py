@@ -239,11 +239,14 @@ HOSTILE_RUN_FILES = [  # (file, place, value, what the error says)
     ("dataset.json", ("records",), {}, "dataset.json: `records` must be a list. Received: records={}"),
     ("dataset.json", ("records", 0, "path"), None, "dataset.json: records[0] `path` must be a non-empty string"),
     ("dataset.json", ("records", 0, "source"), DELETE, "dataset.json: records[0] (circle/"),
+    ("split.json", ("val", 0), "gone.png", "split.json: `val` lists 'gone.png', which is not an image of the run's"),
+    ("split.json", ("train",), {}, "split.json: `train` must be a non-empty list of image paths"),
 ]
 
 
 def test_a_run_json_or_dataset_json_of_the_wrong_shape_is_one_error_naming_file_and_field(finished_run, tmp_path):
-    """run.json is read by --resume and export, dataset.json by --resume: an edited field is one line, exit 2."""
+    """run.json is read by --resume and export, dataset.json and split.json by --resume (before any trial, which
+    would fail on them and never run again): an edited field is one line, exit 2."""
     result, _ = finished_run
     runner = CliRunner()
     for k, (name, place, value, expected) in enumerate(HOSTILE_RUN_FILES):

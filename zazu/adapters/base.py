@@ -90,19 +90,15 @@ class BaseAdapter:
         from zazu.data.check import check_dataset
         from zazu.data.readers import read_dataset
         from zazu.data.records import dataset_from_json
-        from zazu.data.split import read_split, split_dataset
+        from zazu.data.split import read_split, split_dataset, split_sides
         from zazu.runs import read_json
 
         data = self.model_specs.get("data", {})
         if data.get("records") and data.get("split"):
             dataset = dataset_from_json(read_json(Path(data["records"])), source=data["records"])
-            split = read_split(data["split"])
-        else:
-            dataset = check_dataset(read_dataset(data["home_path"], data.get("annotation_type", "auto"))).dataset
-            split = split_dataset(dataset, 0.2, self.seed)
-        by_path = {r.path: r for r in dataset.records}
-        sides = {name: [by_path[p] for p in split[name]] for name in ("train", "val", "test") if name in split}
-        return dataset, sides
+            return dataset, split_sides(dataset, read_split(data["split"]), data["split"])
+        dataset = check_dataset(read_dataset(data["home_path"], data.get("annotation_type", "auto"))).dataset
+        return dataset, split_sides(dataset, split_dataset(dataset, 0.2, self.seed), "the split of " + str(dataset.root))
 
     def augmentation(self) -> dict | None:
         """The run's augmentation settings when this trial's `augment` hp is true, else None."""

@@ -71,3 +71,31 @@ def write_split(path: Path, dataset: Dataset, split: dict[str, list[str]], seed:
 
 def read_split(path: str | Path) -> dict:
     return read_json(Path(path))
+
+
+def split_sides(dataset: Dataset, split, source: str | Path) -> dict[str, list]:
+    """{side: [records]} for the sides `split` (split.json as read from `source`) lists. A file that does not
+    fit the run's dataset (edited, or from another run) is one RunFolderError naming `source`, refused
+    before a trial fails on it: a failed trial is never run again."""
+    from zazu.errors import RunFolderError
+
+    def refuse(error: str):
+        return RunFolderError(f"{source}: {error}. Expected the split as Zazu wrote it; nothing was changed.")
+
+    if not isinstance(split, dict):
+        raise refuse(f"must be a JSON object. Received: {type(split).__name__}")
+    by_path = {r.path: r for r in dataset.records}
+    sides, side_of = {}, {}
+    for name in ("train", "val", "test"):
+        if name not in split and name == "test":
+            continue
+        paths = split.get(name)
+        if not isinstance(paths, list) or (name != "test" and not paths):
+            raise refuse(f"`{name}` must be a non-empty list of image paths. Received: {name}={str(paths)[:80]}")
+        for path in paths:
+            if not isinstance(path, str) or path not in by_path:
+                raise refuse(f"`{name}` lists {str(path)[:120]!r}, which is not an image of the run's dataset.json")
+            if side_of.setdefault(path, name) != name:
+                raise refuse(f"{path!r} is on both the {side_of[path]} and the {name} side")
+        sides[name] = [by_path[p] for p in paths]
+    return sides

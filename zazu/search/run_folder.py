@@ -84,14 +84,19 @@ class RunFolder:
                 "epochs": self.config["epochs"], "export": self.config["export"], "target": self.config["target"]}
 
     def check_dataset_unchanged(self) -> None:
-        """The images the run started with are still there, byte for byte (resuming otherwise mixes data)."""
+        """The images the run started with are still there, byte for byte (resuming otherwise mixes data), and
+        split.json still fits them."""
         from zazu.data.records import dataset_from_json
         from zazu.runs import read_json
         from zazu.search.fingerprint import fingerprint_dataset
 
+        from zazu.data.split import read_split, split_sides
+
         expected = self.manifest["dataset"]["fingerprint"]
         path = self.run_dir / "dataset.json"
-        received = fingerprint_dataset(dataset_from_json(read_json(path), source=path))
+        dataset = dataset_from_json(read_json(path), source=path)
+        split_sides(dataset, read_split(self.run_dir / "split.json"), self.run_dir / "split.json")  # every trial reads it
+        received = fingerprint_dataset(dataset)
         if received != expected:
             raise DatasetError(
                 f"{self.manifest['dataset']['root']}: the dataset changed since the run started. Expected "
