@@ -265,3 +265,59 @@ def test_an_image_in_both_voc_train_and_val_lists_is_kept_on_one_side(tmp_path):
     assert dataset.given_split == {"train": ["JPEGImages/a.jpg", "JPEGImages/b.jpg"], "val": []}
     assert any(p.file == "JPEGImages/b.jpg" and "listed in both ImageSets/Main/train.txt and val.txt" in p.message
                for p in dataset.problems)
+
+
+def _with_a_name_not_utf8(root, fmt):
+    """A `fmt` dataset of valid images plus one file whose name's bytes are not UTF-8 (Python lists it
+    with surrogate escapes); returns (the number of valid images, how the warning shows the bad name)."""
+    import os
+
+    def png(folder, name, shade):
+        folder.mkdir(parents=True, exist_ok=True)
+        try:
+            with open(os.path.join(os.fsencode(folder), name if isinstance(name, bytes) else name.encode()), "wb") as f:
+                Image.new("RGB", (32, 24), (shade, 40, 0)).save(f, format="PNG")
+        except OSError:  # a file system that refuses such names cannot hold this dataset
+            pytest.skip("the file system refuses names that are not UTF-8")
+
+    if fmt == "folder":
+        for k, name in enumerate(("cat", "dog", "cat", "dog")):
+            png(root / name, f"{k}.png", 50 * k)
+        png(root / "cat", b"\xff\xfe.png", 250)
+        return 4, r"b'cat/\xff\xfe.png'"
+    if fmt == "yolo":
+        (root / "classes.txt").write_text("cat\ndog\n")
+        (root / "labels").mkdir()
+        for k in range(3):
+            png(root / "images", f"{k}.png", 50 * k)
+            (root / "labels" / f"{k}.txt").write_text(f"{k % 2} 0.5 0.5 0.2 0.2\n")
+        png(root / "images", b"\xff\xfe.png", 250)
+        return 3, r"b'images/\xff\xfe.png'"
+    if fmt == "voc":
+        _voc_pair(root)
+        os.rename(root / "Annotations" / "b.xml", os.path.join(os.fsencode(root / "Annotations"), b"\xff.xml"))
+        return 1, r"b'Annotations/\xff.xml'"
+    # coco: a \udcff escape in the JSON names the file whose name is the byte 0xff
+    _coco(root, images=[GOOD_IMAGE, {**GOOD_IMAGE, "id": 2, "file_name": "b.png"}])
+    png(root / "images", b"\xff.png", 250)
+    path = root / "annotations" / "instances.json"
+    path.write_text(path.read_text().replace('"b.png"', '"\\udcff.png"'))
+    return 1, r"b'\xff.png'"
+
+
+@pytest.mark.parametrize("fmt", ["folder", "yolo", "voc", "coco"])
+def test_a_file_name_that_is_not_utf8_is_a_warning_showing_it_escaped_not_a_traceback(tmp_path, fmt):
+    from click.testing import CliRunner
+
+    from zazu.cli import cli
+    from zazu.data.records import dataset_to_json
+
+    valid, shown = _with_a_name_not_utf8(tmp_path, fmt)
+    result = CliRunner().invoke(cli, ["data", "check", str(tmp_path)])
+    assert result.exception is None or isinstance(result.exception, SystemExit), repr(result.exception)
+    assert "Traceback" not in result.output
+    assert result.exit_code == 1, result.output
+    assert f"warning: {shown}: " in result.output and "rename it as UTF-8" in result.output
+    assert f"images: {valid} " in result.output
+    # what the run folder gets (dataset.json) holds no surrogate-escaped name: it encodes as UTF-8 as it is
+    json.dumps(dataset_to_json(check_dataset(read_dataset(tmp_path)).dataset), ensure_ascii=False).encode("utf-8")

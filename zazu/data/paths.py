@@ -42,5 +42,29 @@ def read_text(path: Path) -> str:
         raise DatasetError(f"{path}: cannot be read ({e.strerror}).") from None
 
 
+def not_utf8(name: str) -> str | None:
+    """None when `name` (a path from the file system, or one an annotation gives) is valid UTF-8;
+    else the name as it can be shown: the repr of its bytes. Python hands such names over with
+    surrogate escapes, which cannot be printed or written to JSON, so they must never go further."""
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        try:
+            return repr(name.encode("utf-8", "surrogateescape"))
+        except UnicodeEncodeError:  # a lone surrogate an annotation wrote as \udXXX, not file-system bytes
+            return ascii(name)
+    return None
+
+
+def not_utf8_problem(rel: str, what: str = "file name", consequence: str = "left out"):
+    """A warning for a root-relative name that is not valid UTF-8 (see `not_utf8`), or None."""
+    from zazu.data.records import Problem
+
+    shown = not_utf8(rel)
+    if shown is None:
+        return None
+    return Problem(shown, f"{what} is not valid UTF-8. Expected a UTF-8 name (rename it as UTF-8); {consequence}")
+
+
 def is_image_file(path: Path) -> bool:
     return path.is_file() and path.suffix.lower() in IMAGE_SUFFIXES and not path.name.startswith(".")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from zazu.data.paths import not_utf8
 from zazu.data.records import Dataset
 from zazu.errors import DatasetError
 
@@ -40,6 +41,9 @@ def read_dataset(root: str | Path, annotation_type: str = "auto") -> Dataset:
     from zazu.data.readers.yolo import read_yolo_dataset
 
     root = Path(root)
+    if not_utf8(str(root)) is not None:  # every message and dataset.json names the root
+        raise DatasetError(f"{not_utf8(str(root))}: the dataset folder's path is not valid UTF-8. Expected a UTF-8 "
+                           "path (rename the folder as UTF-8).")
     if not root.is_dir():
         raise DatasetError(f"Dataset folder not found. Expected an existing folder. Received: {root}")
     fmt = detect_format(root) if annotation_type == "auto" else annotation_type

@@ -11,7 +11,7 @@ import json
 from collections import Counter
 from pathlib import Path
 
-from zazu.data.paths import inside_root
+from zazu.data.paths import inside_root, not_utf8, not_utf8_problem
 from zazu.data.readers.fields import (BOX, FLAG, ID, INTEGER, LIST, POSITIVE_NUMBER, SEGMENTATION, TEXT,
                                       field_errors)
 from zazu.data.records import Dataset, ImageRecord, Instance, Problem
@@ -74,6 +74,9 @@ def read_coco_dataset(root: str | Path) -> Dataset:
     loaded = []
     for path in files:
         rel_json = path.relative_to(root).as_posix()
+        if not_utf8(rel_json) is not None:  # all its images are named by it: refused, not left out silently
+            raise DatasetError(f"{not_utf8(str(path))}: COCO file name is not valid UTF-8. Expected a UTF-8 "
+                               "file name (rename it as UTF-8).")
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
         except (json.JSONDecodeError, UnicodeDecodeError) as e:
@@ -122,6 +125,10 @@ def read_coco_dataset(root: str | Path) -> Dataset:
                 by_image.setdefault(ann["image_id"], []).append(instance)
         for img in data["images"]:
             name = str(img["file_name"])
+            bad_name = not_utf8_problem(name, f"file_name of image {img['id']} in {rel_json}")
+            if bad_name is not None:  # a \udcXX escape in the JSON: names a file whose name is not UTF-8
+                problems.append(bad_name)
+                continue
             rel = None
             for image_dir in image_dirs:
                 candidate = inside_root(root, name, base=image_dir)

@@ -4,15 +4,20 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from zazu.data.paths import IMAGE_SUFFIXES, UNSUPPORTED_IMAGE_SUFFIXES, is_image_file
+from zazu.data.paths import IMAGE_SUFFIXES, UNSUPPORTED_IMAGE_SUFFIXES, is_image_file, not_utf8, not_utf8_problem
 from zazu.data.records import Dataset, ImageRecord, Problem
 from zazu.errors import DatasetError
 
 SPLIT_NAMES = ("train", "val", "test")
 
 
-def _class_dirs(folder: Path) -> list[Path]:
-    return sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith("."))
+def _class_dirs(folder: Path, root: Path | None = None, problems: list[Problem] | None = None) -> list[Path]:
+    """The class folders in `folder`; one whose name is not UTF-8 is left out (a warning in `problems`)."""
+    dirs = sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith("."))
+    if problems is not None:
+        problems.extend(p for d in dirs if (p := not_utf8_problem(
+            d.relative_to(root).as_posix(), "class folder name", "its images are left out")) is not None)
+    return [d for d in dirs if not_utf8(d.name) is None]
 
 
 def _readable(path: Path) -> str | None:
@@ -45,8 +50,13 @@ def read_folder_dataset(root: str | Path) -> Dataset:
     given: dict[str, list[str]] = {}
     problems: list[Problem] = []
     for group in groups:
-        for class_dir in _class_dirs(group):
+        for class_dir in _class_dirs(group, root, problems):
             for path in sorted(class_dir.iterdir()):
+                if is_image_file(path) or (path.is_file() and path.suffix.lower() in UNSUPPORTED_IMAGE_SUFFIXES):
+                    bad_name = not_utf8_problem(path.relative_to(root).as_posix())
+                    if bad_name is not None:
+                        problems.append(bad_name)
+                        continue
                 if not is_image_file(path):
                     if path.is_file() and path.suffix.lower() in UNSUPPORTED_IMAGE_SUFFIXES:
                         problems.append(Problem(path.relative_to(root).as_posix(),

@@ -15,7 +15,7 @@ from pathlib import Path
 import defusedxml.ElementTree as SafeET
 from defusedxml import DefusedXmlException
 
-from zazu.data.paths import inside_root, read_text
+from zazu.data.paths import inside_root, not_utf8_problem, read_text
 from zazu.data.records import Dataset, ImageRecord, Instance, Problem
 from zazu.errors import DatasetError
 
@@ -60,6 +60,10 @@ def read_voc_dataset(root: str | Path) -> Dataset:
     names: set[str] = set()
     for path in files:
         rel_xml = path.relative_to(root).as_posix()
+        bad_name = not_utf8_problem(rel_xml, "annotation file name", "its image is left out")
+        if bad_name is not None:
+            problems.append(bad_name)
+            continue
         try:
             tree = SafeET.parse(path).getroot()  # refuses entity declarations: a bomb is not expanded
         except ET.ParseError as e:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from zazu.data.orientation import upright_size
-from zazu.data.paths import is_image_file, read_text
+from zazu.data.paths import is_image_file, not_utf8_problem, read_text
 from zazu.data.readers.fields import class_name_errors
 from zazu.data.records import Dataset, ImageRecord, Instance, Problem
 from zazu.errors import DatasetError
@@ -92,6 +92,10 @@ def read_yolo_dataset(root: str | Path) -> Dataset:
     given: dict[str, list[str]] = {}
     for image in images:
         rel = image.relative_to(root).as_posix()
+        bad_name = not_utf8_problem(rel)  # the image's or one of its folders'
+        if bad_name is not None:
+            problems.append(bad_name)
+            continue
         try:
             with Image.open(image) as im:
                 width, height = upright_size(im)
