@@ -144,6 +144,7 @@ def run_search(config: dict, reporter=None, registry: Registry | None = None) ->
 def resume_search(run_dir: str | Path, reporter=None, max_instances: int | None = None) -> SearchResult:
     """Continue a killed or interrupted search from its run folder (config, data, code and oracle state)."""
     from zazu.console import Reporter
+    from zazu.search.code_record import code_changes
 
     reporter = reporter or Reporter()
     run = RunFolder.open(run_dir, max_instances)
@@ -151,6 +152,8 @@ def resume_search(run_dir: str | Path, reporter=None, max_instances: int | None 
         raise ConfigError(f"{run.run_dir}: this search finished; there is nothing to resume. Expected a run that "
                           f"was interrupted. Received: --resume {run_dir}")
     run.check_dataset_unchanged()
+    if warning := code_changes(run.manifest.get("code")):
+        reporter.warning(warning)
     for note in check_resumable(run.run_dir):  # a broken state file: refused here, before anything runs
         reporter.warning(note)
     records = load_trial_records(run.run_dir)
@@ -164,8 +167,11 @@ def new_manifest(task: Task, dataset, split: dict, models: list[ModelSpec], shar
     """run.json as a search starts: the dataset's fingerprint and the models in search order."""
     from zazu.search.fingerprint import fingerprint_dataset
 
+    from zazu.search.code_record import code_record
+
     return {
         "zazu_version": __version__,
+        "code": code_record(),
         "created": _now(),
         "task": task.name,
         "status": "searching",
