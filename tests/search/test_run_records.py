@@ -56,7 +56,7 @@ def _oracle(project, max_failures=2, max_trials=5):
 
 
 def test_a_failure_stop_is_a_stopped_trial_kept_in_the_saved_oracle_state(tmp_path):
-    from keras_tuner.src.engine.trial import TrialStatus
+    from zazu.search.kt_compat import TrialStatus
 
     oracle = _oracle(tmp_path)
     for _ in range(2):
@@ -75,7 +75,7 @@ def test_a_failure_stop_is_a_stopped_trial_kept_in_the_saved_oracle_state(tmp_pa
 
 
 def test_an_ongoing_trial_survives_a_reload_and_is_handed_out_again(tmp_path):
-    from keras_tuner.src.engine.trial import TrialStatus
+    from zazu.search.kt_compat import TrialStatus
 
     oracle = _oracle(tmp_path, max_trials=2)
     done = oracle.create_trial("tuner0")
@@ -95,7 +95,7 @@ def test_an_ongoing_trial_survives_a_reload_and_is_handed_out_again(tmp_path):
 def test_the_time_budget_stops_new_trials_but_not_a_restarted_workers_own(tmp_path):
     import time
 
-    from keras_tuner.src.engine.trial import TrialStatus
+    from zazu.search.kt_compat import TrialStatus
 
     oracle = _oracle(tmp_path)
     held = oracle.create_trial("worker-0")
@@ -171,7 +171,7 @@ def test_no_trial_starts_in_the_last_tenth_of_the_time_budget():
 def test_no_trial_starts_with_less_budget_left_than_half_the_quickest_trial(tmp_path, monkeypatch):
     import time
 
-    from keras_tuner.src.engine.trial import TrialStatus
+    from zazu.search.kt_compat import TrialStatus
 
     clock = [1000.0]
     monkeypatch.setattr(time, "time", lambda: clock[0])

@@ -169,9 +169,7 @@ class ModelService:
     """One model's keras-tuner oracle, served over gRPC by keras-tuner's OracleServicer."""
 
     def __init__(self, run, index: int, reporter, deadline: float | None):
-        from keras_tuner.src.distribute.oracle_chief import OracleServicer
-        from keras_tuner.src.engine.oracle import LOCKS
-
+        from zazu.search.kt_compat import ended_trial_ids, oracle_lock, oracle_servicer
         self.run, self.index = run, index
         self.spec = run.models[index]
         self.name = self.spec.name
@@ -179,23 +177,24 @@ class ModelService:
         self.tuner.save()  # as keras-tuner's chief does before serving
         self.oracle = self.tuner.oracle
         self.oracle.verbose = 0  # keras-tuner's own display would print on the chief
-        self.lock = LOCKS[self.oracle]
+        self.lock = oracle_lock(self.oracle)
         self.done_before = run.model_status(self.name)["status"] == "done"
         if self.done_before and self.oracle.stop_reason is None:
             self.oracle.stop_reason = "done"  # e.g. skipped for the time budget: start nothing on resume
-        self.servicer = OracleServicer(self.oracle)
+        self.servicer = oracle_servicer(self.oracle)
         self.server = None
         self.started: set[tuple[str, str]] = set()
-        self.ended = set(self.oracle.end_order)  # already reported by an earlier session
+        self.ended = set(ended_trial_ids(self.oracle))  # already reported by an earlier session
 
     def listen(self, host: str, port: int) -> bool:
         import grpc
         from concurrent import futures
-        from keras_tuner.src import protos
+
+        from zazu.search.kt_compat import add_servicer_to_server
 
         # gRPC shares a port between servers by default (SO_REUSEPORT): refuse a port another chief holds.
         server = grpc.server(futures.ThreadPoolExecutor(max_workers=1), options=[("grpc.so_reuseport", 0)])
-        protos.get_service_grpc().add_OracleServicer_to_server(self.servicer, server)
+        add_servicer_to_server(self.servicer, server)
         try:
             bound = server.add_insecure_port(f"{host}:{port}")
         except RuntimeError:
@@ -225,13 +224,17 @@ class ModelService:
         return self.oracle.stop_reason
 
     def finished(self) -> bool:
+        from zazu.search.kt_compat import servicer_stop_triggered
+
         with self._state() as oracle:
-            stopped = oracle.stop_reason is not None or self.servicer.stop_triggered
+            stopped = oracle.stop_reason is not None or servicer_stop_triggered(self.servicer)
             return stopped and not oracle.ongoing_trials
 
     def waiting_tuners(self) -> bool:
+        from zazu.search.kt_compat import has_waiting_tuners
+
         with self._state() as oracle:
-            return bool(oracle.tuner_ids)
+            return has_waiting_tuners(oracle)
 
     def held_trial(self, tuner_id: str) -> str | None:
         with self._state() as oracle:
@@ -240,10 +243,12 @@ class ModelService:
 
     def report(self, reporter) -> bool:
         """Tell the reporter about trials started and finished since the last call; True if any finished."""
+        from zazu.search.kt_compat import ended_trial_ids
+
         with self._state() as oracle:
             ongoing = [(tuner_id, t.trial_id, dict(t.hyperparameters.values))
                        for tuner_id, t in oracle.ongoing_trials.items()]
-            ended = list(oracle.end_order)
+            ended = ended_trial_ids(oracle)
             values = {t: dict(oracle.trials[t].hyperparameters.values) for t in ended if t not in self.ended}
         for tuner_id, trial_id, hp in ongoing:
             self._report_start(reporter, tuner_id, trial_id, hp)

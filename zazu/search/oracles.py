@@ -23,10 +23,9 @@ import os
 import time
 
 import keras_tuner
-from keras_tuner.src.engine import oracle as oracle_module
-from keras_tuner.src.engine import trial as trial_module
 
 from zazu.runs import atomic_write_text
+from zazu.search.kt_compat import Trial, TrialStatus, forget_tuner, oracle_file, synchronized, trial_folder
 from zazu.search.state_files import save_oracle_state
 from zazu.tasks import Task
 
@@ -59,24 +58,24 @@ class RunOracle:
             return self.deadline
         return self.deadline - max(self.start_margin, 0.5 * self.shortest_trial)
 
-    @oracle_module.synchronized
+    @synchronized
     def create_trial(self, tuner_id):
         if self.stop_reason is None and self.deadline is not None and time.time() >= self.last_start():
             self.stop_reason = "time budget spent"
             self.save()
         # A tuner that asks again while it holds a trial (a restarted worker) gets that trial back.
         if self.stop_reason is not None and tuner_id not in self.ongoing_trials:
-            self.tuner_ids.discard(tuner_id)
-            return trial_module.Trial(self.get_space(), status=trial_module.TrialStatus.STOPPED)
+            forget_tuner(self, tuner_id)
+            return Trial(self.get_space(), status=TrialStatus.STOPPED)
         trial = super().create_trial(tuner_id)
-        if trial.status == trial_module.TrialStatus.RUNNING:
+        if trial.status == TrialStatus.RUNNING:
             self._started_at[trial.trial_id] = time.time()
         return trial
 
-    @oracle_module.synchronized
+    @synchronized
     def end_trial(self, trial):
         started = self._started_at.pop(trial.trial_id, None)
-        if started is not None and trial.status == trial_module.TrialStatus.COMPLETED:
+        if started is not None and trial.status == TrialStatus.COMPLETED:
             seconds = time.time() - started
             self.shortest_trial = seconds if self.shortest_trial is None else min(self.shortest_trial, seconds)
         return super().end_trial(trial)
@@ -92,7 +91,7 @@ class RunOracle:
     def fail_trial(self, trial_id: str, message: str) -> None:
         """End a trial as FAILED from outside a tuner (the chief, for a worker that keeps dying on it)."""
         trial = self.trials[trial_id]
-        trial.status = trial_module.TrialStatus.FAILED
+        trial.status = TrialStatus.FAILED
         trial.message = message
         self.end_trial(trial)
 
@@ -105,10 +104,10 @@ class RunOracle:
         self.stop_reason = state.get("zazu_stop_reason")
 
     def save(self):
-        save_oracle_state(self._get_oracle_fname(), json.dumps(self.get_state()))
+        save_oracle_state(oracle_file(self), json.dumps(self.get_state()))
 
     def _save_trial(self, trial):
-        atomic_write_text(os.path.join(self._get_trial_dir(trial.trial_id), "trial.json"),
+        atomic_write_text(os.path.join(trial_folder(self, trial.trial_id), "trial.json"),
                           json.dumps(trial.get_state()))
 
 

@@ -104,6 +104,7 @@ class RunFolder:
 
     def tuner(self, index: int, reporter, deadline: float | None = None, after_trial=None):
         """The keras-tuner tuner of the index-th model (keras-tuner reloads its saved state, if any)."""
+        from zazu.search.kt_compat import is_worker
         from zazu.search.oracles import make_oracle
         from zazu.search.space import SpaceCodec
         from zazu.search.tuner import LifecycleTuner
@@ -121,7 +122,7 @@ class RunFolder:
                 oracle, spec=spec, codec=codec, task=self.task, run_dir=self.run_dir,
                 base_model_specs=base_model_specs, epochs=config["epochs"], reporter=reporter,
                 target=config["target"], after_trial=after_trial)
-        if not tuner._is_worker():
+        if not is_worker(tuner):
             tuner.oracle.deadline = deadline
             tuner.oracle.start_margin = start_margin(config)
         return tuner

@@ -32,6 +32,7 @@ from zazu.registry import ModelSpec
 from zazu.runs import (FINAL_STATUSES, atomic_write_json, atomic_write_text, read_trial_profile, read_trial_record,
                        trial_dir)
 from zazu.search.costs import cost_before_training
+from zazu.search.kt_compat import is_worker, oracle_file, tuner_file
 from zazu.search.lifecycle import PREPARE_STEPS, TRAINING_STEPS, run_lifecycle
 from zazu.search.space import TUNER_PREFIX, SpaceCodec
 from zazu.tasks import Task
@@ -79,7 +80,7 @@ class LifecycleTuner(keras_tuner.Tuner):
         super().__init__(oracle, directory=str(run_dir / "tuner"), project_name=spec.name, **kwargs)
         # keras-tuner reloads only if this tuner id's own file exists; a run resumed under
         # another id (serial "tuner0" <-> "chief") must still continue from the saved oracle.
-        if not self._is_worker() and not self._reloaded and Path(self.oracle._get_oracle_fname()).exists():
+        if not is_worker(self) and not self._reloaded and Path(oracle_file(self.oracle)).exists():
             self.oracle.reload()
         self.spec = spec
         self.codec = codec
@@ -97,9 +98,9 @@ class LifecycleTuner(keras_tuner.Tuner):
         super().reload()
 
     def save(self):
-        if not self._is_worker():
+        if not is_worker(self):
             self.oracle.save()
-        atomic_write_json(self._get_tuner_fname(), self.get_state())
+        atomic_write_json(tuner_file(self), self.get_state())
 
     def on_trial_end(self, trial):
         super().on_trial_end(trial)
