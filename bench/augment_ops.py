@@ -55,7 +55,7 @@ def main(argv=None):
     import tensorflow as tf
 
     from zazu.data.affine import RandomAffine
-    from zazu.data.pipeline import PAD_VALUE
+    from zazu.data.letterbox import PAD_VALUE
 
     b, s = args.batch_size, args.size
     rng = np.random.default_rng(0)

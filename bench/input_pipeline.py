@@ -36,7 +36,7 @@ import numpy as np  # noqa: E402
 DATA_VERSION = "jpegs-v1"
 MIN_IMAGES = 1000  # the cached folder holds at least this many files
 MAX_INSTANCES = 8
-PAD = 114  # letterbox grey, as zazu.data.pipeline.PAD_VALUE
+PAD = 114  # letterbox grey, as zazu.data.letterbox.PAD_VALUE
 MIN_BOX_SIDE = 2.0  # as zazu.data.augment.MIN_BOX_SIDE
 AUGMENTATION = {"horizontal_flip": True, "rotation_range": 10, "zoom_range": 0.1, "contrast_range": 0.2,
                 "noise": 5.0}

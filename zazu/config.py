@@ -13,20 +13,13 @@ import math
 from pathlib import Path
 from typing import Any
 
+from zazu.defaults import load_defaults
 from zazu.errors import ConfigError
 from zazu.suggest import did_you_mean
 from zazu.tasks import TASKS
 
-DEFAULTS_FILE = Path(__file__).with_name("defaults.yaml")
 SEARCH_METHODS = ("random", "bayesian", "hyperband", "grid")
 ANNOTATION_TYPES = ("auto", "folder", "coco", "voc", "yolo")
-
-
-def load_defaults() -> dict[str, Any]:
-    import yaml
-
-    with open(DEFAULTS_FILE, encoding="utf-8") as f:
-        return yaml.safe_load(f)
 
 
 def read_config_file(path: str | Path) -> dict[str, Any]:

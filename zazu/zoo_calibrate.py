@@ -50,7 +50,7 @@ def measure_model(spec: ModelSpec, device: str, num_threads: int | None = None) 
     from zazu.export.cost import tflite_cost, weights_as_if_trained
     from zazu.export.options import resolve_export_options
     from zazu.export.tflite import convert_int8_to_measure
-    from zazu.config import load_defaults
+    from zazu.defaults import load_defaults
     from zazu.ranking import default_hyperparameters
 
     hyperparameters = default_hyperparameters(spec)

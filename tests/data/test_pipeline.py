@@ -25,7 +25,7 @@ def test_letterbox_keeps_aspect_and_pads_bottom_right(tmp_path):
     assert float(scale) == pytest.approx(0.4)
     assert image.shape == (32, 32, 3)
     assert np.allclose(image[:16, :, 0], 200)  # the picture: 80x40 -> 32x16, top-left
-    assert np.allclose(image[16:, :, :], pipeline.PAD_VALUE)  # padding below it
+    assert np.allclose(image[16:, :, :], 114.0)  # padding below it: grey 114, as YOLO-style letterboxes
 
 
 def test_greyscale_and_rgba_become_rgb(tmp_path):

@@ -258,20 +258,11 @@ class BaseAdapter:
 
     @staticmethod
     def load_trained(path: Path, compile: bool = True):
-        """Load a saved `.keras` model, Zazu's own layers included."""
-        import keras
+        """Load a saved `.keras` model, Zazu's own layers included (`zazu.nn.saving.load_keras_model`; a task
+        adapter may override it, e.g. to recompile)."""
+        from zazu.nn.saving import load_keras_model
 
-        from zazu.nn.layers import custom_objects
-
-        from zazu.errors import ZazuError
-        from zazu.keras_archive import check_keras_archive
-
-        check_keras_archive(path)
-        try:  # safe_mode stays on: a Lambda layer's code is refused, never run
-            return keras.saving.load_model(path, compile=compile, custom_objects=custom_objects(), safe_mode=True)
-        except ValueError as error:
-            first = (str(error).strip().splitlines() or [""])[0]
-            raise ZazuError(f"{path}: Keras refused to load it: {first}") from None
+        return load_keras_model(path, compile=compile)
 
     # -- helpers for build() ------------------------------------------------------
     def image_input(self):
@@ -331,7 +322,8 @@ class BaseAdapter:
 
         The context carries what decoding needs: the original height and width and, for
         a letterboxed input, the scale from original to input pixels."""
-        from zazu.data.pipeline import letterbox, stretch
+        from zazu.data.letterbox import letterbox
+        from zazu.data.pipeline import stretch
 
         height, width = int(image.shape[0]), int(image.shape[1])
         context: dict[str, Any] = {"height": height, "width": width}

@@ -18,13 +18,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from zazu.data.pipeline import PAD_VALUE  # the letterbox grey, also where a rotation or zoom uncovers
+from zazu.data.letterbox import PAD_VALUE  # the letterbox grey, also where a rotation or zoom uncovers
 from zazu.errors import ConfigError
 from zazu.suggest import did_you_mean
 
 
 def _defaults() -> dict[str, Any]:
-    from zazu.config import load_defaults
+    from zazu.defaults import load_defaults
 
     return load_defaults()["augmentation"]  # one defaults file for everything
 

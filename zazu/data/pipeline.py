@@ -20,7 +20,8 @@ from pathlib import Path
 
 import numpy as np
 
-PAD_VALUE = 114.0  # letterbox padding grey
+from zazu.data.letterbox import letterbox, letterbox_scale
+
 MEMORY_CACHE_LIMIT = 1 << 30  # bytes of uint8 pixels kept in memory; more goes to a file cache
 CACHE_VERSION = 2  # 2: images decoded upright (EXIF orientation)
 
@@ -62,31 +63,12 @@ def stretch(image, size: tuple[int, int]):
     return image
 
 
-def letterbox_scale(height, width, size: tuple[int, int]) -> float:
-    return min(size[0] / height, size[1] / width)
-
-
 def load_letterboxed(path, size: tuple[int, int]):
     """Decode, resize keeping the aspect ratio, pad bottom/right with grey to `size`.
 
     Returns (image float32 [H, W, 3], scale): original pixel coordinates times
     `scale` are letterboxed coordinates (no offset: the image sits top-left)."""
     return letterbox(_decode(path), size)
-
-
-def letterbox(image, size: tuple[int, int]):
-    """A decoded image letterboxed to `size`: (float32 image, scale), as `load_letterboxed`."""
-    import tensorflow as tf
-
-    shape = tf.cast(tf.shape(image)[:2], tf.float32)
-    scale = tf.minimum(size[0] / shape[0], size[1] / shape[1])
-    new = tf.cast(tf.round(shape * scale), tf.int32)
-    new = tf.minimum(tf.maximum(new, 1), tf.constant(size, tf.int32))
-    resized = tf.image.resize(image, new, method="bilinear", antialias=True)
-    padded = tf.pad(resized - PAD_VALUE, [[0, size[0] - new[0]], [0, size[1] - new[1]], [0, 0]]) + PAD_VALUE
-    padded = tf.round(tf.clip_by_value(padded, 0.0, 255.0))
-    padded.set_shape((size[0], size[1], 3))
-    return padded, scale
 
 
 def fingerprint(paths: Sequence[str], settings: dict) -> str:

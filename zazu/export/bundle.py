@@ -26,7 +26,8 @@ from zazu.export.options import FILE_NAMES, TFLITE_VARIANTS
 from zazu.runs import atomic_write_json
 
 
-def export_bundle(adapter, trial_dir: Path, out_dir: Path, options: dict[str, Any], log=print) -> dict[str, Any]:
+def export_bundle(adapter, trial_dir: Path, out_dir: Path, options: dict[str, Any],
+                  log=lambda message: None) -> dict[str, Any]:
     from zazu import __version__
     from zazu.export.metadata import embed_keras_metadata, embed_tflite_metadata
     from zazu.export.tflite import convert_saved_model, export_saved_model

@@ -134,9 +134,9 @@ def profile_keras(path: Path, runs: int = 50, warmup: int = 5, num_threads: int 
         tf.config.threading.set_intra_op_parallelism_threads(threads)
     except RuntimeError:  # already initialised in this process: keep what is set
         threads = tf.config.threading.get_intra_op_parallelism_threads() or (os.cpu_count() or 1)
-    from zazu.adapters.base import BaseAdapter
+    from zazu.nn.saving import load_keras_model
 
-    model = BaseAdapter.load_trained(path, compile=False)
+    model = load_keras_model(path, compile=False)
     shape = (1, *model.input_shape[1:])
     times_ms = keras_latency_ms(model, runs, warmup)
     return {

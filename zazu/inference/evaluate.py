@@ -83,7 +83,7 @@ def select_records(dataset, split: str, run_dir: Path | None) -> tuple[list, str
         seed, val_ratio, test_ratio = run_split["seed"], run_split["val_split"], run_split.get("test_split", 0.0)
         origin = f"the run's settings (seed={seed}, val_split={val_ratio}, test_split={test_ratio})"
     else:
-        from zazu.config import load_defaults
+        from zazu.defaults import load_defaults
 
         defaults = load_defaults()
         seed, val_ratio, test_ratio = defaults["seed"], defaults["val_split"], defaults["test_split"]

@@ -80,9 +80,11 @@ def _mobilenet_v2(pixels, hp):
 def _efficientnet_lite(variant: str):
     def build(pixels, hp):
         from zazu.nn.efficientnet_lite import efficientnet_lite
+        from zazu.nn.pretrained import load_weights
 
-        model = efficientnet_lite(variant, tuple(pixels.shape[1:]), include_top=False, weights=hp.get("weights"),
-                                  name=BACKBONE_LAYER)
+        model = efficientnet_lite(variant, tuple(pixels.shape[1:]), include_top=False, name=BACKBONE_LAYER)
+        if hp.get("weights") is not None:
+            load_weights(model, variant, hp["weights"])
         return dict(zip(FEATURE_STRIDES, model(pixels)))
 
     def blocks():

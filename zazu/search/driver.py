@@ -269,6 +269,8 @@ def _search_serially(run: RunFolder, reporter, deadline: float | None) -> list[s
 
 
 def _search_model(run: RunFolder, index: int, reporter, deadline: float | None) -> str | None:
+    from zazu.search.oracles import stop_note
+
     spec = run.models[index]
     try:
         tuner = run.tuner(index, reporter, deadline, after_trial=lambda: _refresh(run))
@@ -278,15 +280,6 @@ def _search_model(run: RunFolder, index: int, reporter, deadline: float | None) 
     except Exception as e:  # keras-tuner or the oracle broke: keep what this model did, go on to the next
         return f"{spec.name}: search stopped by an error: {type(e).__name__}: {e}"
     return stop_note(spec.name, tuner.oracle.stop_reason, run.config)
-
-
-def stop_note(model: str, stop_reason: str | None, config: dict) -> str | None:
-    """What to tell the user about a model's search that stopped before its share of trials."""
-    if stop_reason is None or stop_reason == "done":
-        return None
-    if stop_reason.startswith("time budget"):
-        return f"{model}: stopped starting trials, the time budget of {config['time_budget']} min was spent"
-    return f"{model}: search stopped after {stop_reason}"
 
 
 def _refresh(run: RunFolder) -> list[dict[str, Any]]:

@@ -111,6 +111,15 @@ class RunOracle:
                           json.dumps(trial.get_state()))
 
 
+def stop_note(model: str, stop_reason: str | None, config: dict) -> str | None:
+    """What to tell the user about a model's search that stopped before its share of trials."""
+    if stop_reason is None or stop_reason == "done":
+        return None
+    if stop_reason.startswith("time budget"):
+        return f"{model}: stopped starting trials, the time budget of {config['time_budget']} min was spent"
+    return f"{model}: search stopped after {stop_reason}"
+
+
 def _last_line(lines: list[str]) -> str:
     """The exception line of a traceback keras-tuner keeps as a trial's message."""
     lines = [line.strip() for line in lines if line.strip()]

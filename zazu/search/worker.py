@@ -1,6 +1,6 @@
 """A keras-tuner worker: runs the trials a chief's oracles hand it, model after model.
 
-Started by the chief for local parallel trials (`python -m zazu.search.worker
+Started by the chief for local parallel trials (`python -m zazu.cli worker
 RUN_DIR`) or by hand on another machine (`zazu worker RUN_DIR`), with
 keras-tuner's variables: `KERASTUNER_TUNER_ID` (unique per worker),
 `KERASTUNER_ORACLE_IP` and `KERASTUNER_ORACLE_PORT` (the chief's base port;
@@ -12,12 +12,11 @@ from __future__ import annotations
 
 import os
 import signal
-import sys
 import threading
 import time
 from pathlib import Path
 
-from zazu.errors import ConfigError, ZazuError
+from zazu.errors import ConfigError
 from zazu.search.distributed import (CHIEF_ID, ENV_CHIEF_PID, ENV_ORACLE_IP, ENV_ORACLE_PORT, ENV_THREADS,
                                      ENV_TUNER_ID, environment)
 
@@ -96,25 +95,3 @@ def _exit_with_chief() -> None:
 
 def _interrupt(signum, frame):
     raise KeyboardInterrupt
-
-
-def main(argv: list[str] | None = None) -> int:
-    """`python -m zazu.search.worker RUN_DIR` (what the chief starts): 0 done, 130 interrupted, 2 bad setup."""
-    argv = sys.argv[1:] if argv is None else argv
-    if len(argv) != 1:
-        print("usage: python -m zazu.search.worker RUN_DIR", file=sys.stderr)
-        return 2
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    try:
-        run_worker(argv[0])
-    except ZazuError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return e.exit_code
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
-        return 130
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
