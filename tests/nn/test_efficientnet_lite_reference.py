@@ -13,7 +13,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from zazu.nn.efficientnet_lite import VARIANTS, efficientnet_lite
+from zazu.nn.efficientnet_lite import VARIANTS
+from zazu.nn.pretrained import pretrained_efficientnet_lite
 
 REPO = Path(__file__).resolve().parents[2]
 SHARED_PRETRAINED = REPO.parent / "shared" / "pretrained"
@@ -40,8 +41,8 @@ def reference():
 def lite(request):
     """(short name, ImageNet model at its reference resolution)."""
     size = VARIANTS[f"efficientnet_{request.param}"]["resolution"]
-    return request.param, efficientnet_lite(f"efficientnet_{request.param}", (size, size, 3), include_top=True,
-                                            weights="imagenet")
+    return request.param, pretrained_efficientnet_lite(f"efficientnet_{request.param}", (size, size, 3),
+                                                       include_top=True, weights="imagenet")
 
 
 def model_input(path, size: int) -> np.ndarray:

