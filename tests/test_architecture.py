@@ -1,5 +1,5 @@
 """The rules docs/ARCHITECTURE.md states, checked on the source (standard library only): no import circle
-among zazu's modules, and nothing outside `cli/` and the console prints."""
+among zazu's modules, no import from a layer above, and nothing outside `cli/` and the console prints."""
 
 from __future__ import annotations
 
@@ -86,6 +86,29 @@ def test_the_circle_check_finds_a_circle():
     graph = {"a": {"b": 1}, "b": {"c": 2}, "c": {"a": 3}, "d": {"a": 4}}
     assert circles(graph) == [["a", "b", "c"]]
     assert circles({"a": {"b": 1}, "b": {}}) == []
+
+
+# docs/ARCHITECTURE.md's layers, top first: a module imports only from its own layer or those below.
+LAYERS = [
+    ("cli",),
+    ("zoo_calibrate", "zoo_check", "scaffold"),
+    ("search", "report", "inference"),
+    ("config",),
+    ("export", "adapters"),
+    ("data", "nn", "metrics"),
+]  # every other module of zazu/ (errors, runs, registry, budget, defaults, fields...) is the bottom layer
+
+
+def layer_of(module: str) -> int:
+    """0 for the top layer; len(LAYERS) for the bottom one."""
+    part = module.split(".")[1] if "." in module else ""
+    return next((i for i, names in enumerate(LAYERS) if part in names), len(LAYERS))
+
+
+def test_no_module_imports_from_a_layer_above_it():
+    upward = [f"{module}:{line} imports {target}" for module, targets in sorted(import_graph().items())
+              for target, line in targets.items() if layer_of(target) < layer_of(module)]
+    assert upward == []
 
 
 def test_nothing_outside_cli_and_the_console_prints():

@@ -248,7 +248,7 @@ def busy_seconds(records: list[dict[str, Any]]) -> float:
 def read_manifest(run_dir: Path) -> dict[str, Any]:
     """run.json, its fields checked: an edited or foreign file is one RunFolderError naming the field,
     not a KeyError or TypeError in the middle of a resume or an export."""
-    from zazu.data.readers.fields import COUNT, LIST, OBJECT, TEXT, field_errors
+    from zazu.fields import COUNT, LIST, OBJECT, TEXT, field_errors
     from zazu.errors import RunFolderError
 
     path = Path(run_dir) / "run.json"

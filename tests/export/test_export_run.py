@@ -192,7 +192,7 @@ def test_instance_predict_equals_the_evaluation_code(task, model, shapes_instanc
     from zazu.export.litert import TFLiteRunner
     from zazu.inference import Predictor
     from zazu.registry import Registry
-    from zazu.search.lifecycle import run_lifecycle
+    from zazu.adapters.lifecycle import run_lifecycle
 
     config = resolve_config(overrides={
         "task": task, "data": {"home_path": str(shapes_instances_dataset)}, "models": [model],

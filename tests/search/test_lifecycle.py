@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from zazu.errors import TrialFailed
-from zazu.search.lifecycle import STEPS, check_metrics, run_lifecycle
+from zazu.adapters.lifecycle import STEPS, check_metrics, run_lifecycle
 
 OBJECTIVE = "val_accuracy"
 MODEL = object()

@@ -303,9 +303,10 @@ class BaseAdapter:
         from zazu.export.bundle import export_bundle
 
         if options is None:
-            from zazu.config import resolve_config
+            from zazu.defaults import load_defaults
+            from zazu.export.options import resolve_export_options
 
-            options = resolve_config()["export"]
+            options = resolve_export_options(load_defaults()["export"])
         return export_bundle(self, Path(trial_dir), Path(out_dir), options, log=log or (lambda message: None))
 
     # -- inference: the same code for predict, evaluate, serve and the scoring of exports ----------

@@ -93,7 +93,7 @@ def dataset_to_json(dataset: Dataset) -> dict:
 def dataset_from_json(data: dict, source: str | Path = "dataset.json") -> Dataset:
     """The Dataset `dataset_to_json` wrote. A file that does not have its shape (edited, or not Zazu's)
     is a RunFolderError naming `source` and the first wrong field, not a KeyError in a resume or a trial."""
-    from zazu.data.readers.fields import LIST, OBJECT, TEXT, field_errors
+    from zazu.fields import LIST, OBJECT, TEXT, field_errors
     from zazu.errors import RunFolderError
 
     def refuse(error: str):

@@ -46,7 +46,7 @@ def trial_record(run_dir: Path, trial: str | None = None) -> dict[str, Any]:
 def _check_record(record: Any, path: Path) -> None:
     """The fields an export reads from a trial record, checked before any of them is used: an edited or
     foreign file is one RunFolderError naming the field, not a KeyError inside the adapter."""
-    from zazu.data.readers.fields import ID, OBJECT, TEXT, field_errors
+    from zazu.fields import ID, OBJECT, TEXT, field_errors
     from zazu.errors import RunFolderError
 
     errors = field_errors(record, {"model": TEXT, "trial_id": ID, "status": TEXT, "trial_dir": TEXT,
@@ -69,7 +69,7 @@ def export_trial(run_dir: Path, record: dict[str, Any], options: dict[str, Any],
     Returns the export summary (also written as export.json), or None when the
     adapter has no export()."""
     from zazu.registry import Registry
-    from zazu.search.lifecycle import run_lifecycle
+    from zazu.adapters.lifecycle import run_lifecycle
     from zazu.tasks import get_task
 
     log = log or (lambda message: None)

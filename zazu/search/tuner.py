@@ -33,7 +33,7 @@ from zazu.runs import (FINAL_STATUSES, atomic_write_json, atomic_write_text, rea
                        trial_dir)
 from zazu.search.costs import cost_before_training
 from zazu.search.kt_compat import is_worker, oracle_file, tuner_file
-from zazu.search.lifecycle import PREPARE_STEPS, TRAINING_STEPS, run_lifecycle
+from zazu.adapters.lifecycle import PREPARE_STEPS, TRAINING_STEPS, run_lifecycle
 from zazu.search.space import TUNER_PREFIX, SpaceCodec
 from zazu.tasks import Task
 

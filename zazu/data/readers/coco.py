@@ -12,7 +12,7 @@ from collections import Counter
 from pathlib import Path
 
 from zazu.data.paths import inside_root, not_utf8, not_utf8_problem
-from zazu.data.readers.fields import (BOX, FLAG, ID, INTEGER, LIST, POSITIVE_NUMBER, SEGMENTATION, TEXT,
+from zazu.fields import (BOX, FLAG, ID, INTEGER, LIST, POSITIVE_NUMBER, SEGMENTATION, TEXT,
                                       field_errors)
 from zazu.data.records import Dataset, ImageRecord, Instance, Problem
 from zazu.errors import DatasetError

@@ -1,4 +1,5 @@
-"""The types an annotation file's fields must have, checked where the file is read.
+"""The types a JSON or YAML file's fields must have (annotation files, run.json, trial records...), checked
+where the file is read.
 
 A reader describes each kind of entry as a table {field: Kind} and calls `field_errors` on
 every entry: a wrong type (a string where a number belongs, a NaN, a list nested one level off)
