@@ -33,7 +33,7 @@ MANDATORY_METHODS = ("train", "get_metrics")
 OPTIONAL_METHODS = ("reformat", "data_loader", "preprocess", "build")
 HP_KEYS = ("name", "values", "sampling", "min", "max", "step", "default")
 SAMPLINGS = (None, "linear", "log", "reverse_log")
-_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+NAME_PATTERN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
 @dataclass(frozen=True)
@@ -143,7 +143,7 @@ def _is_number(value: Any) -> bool:
 
 def validate_entry(root: Path, name: str, entry: Any) -> ModelSpec:
     """One models.json entry checked (key, task, ratings, search space, adapter); RegistryError naming the field."""
-    if not _NAME.match(name):
+    if not NAME_PATTERN.match(name):
         raise RegistryError(f"models.json entry `{name}`: the key must be a folder name made of letters, digits and _.")
     if not isinstance(entry, dict):
         raise _fail(name, "(entry)", "an object with task, model_space, hp_search_space, training_configs", entry)
@@ -213,7 +213,7 @@ def _validate_hp(name: str, i: int, hp: Any) -> None:
         if key not in HP_KEYS:
             raise _fail(name, f"{where}.{key}", f"one of the keys {', '.join(HP_KEYS)}{did_you_mean(key, HP_KEYS)}")
     hp_name = hp.get("name")
-    if not (isinstance(hp_name, str) and _NAME.match(hp_name)):
+    if not (isinstance(hp_name, str) and NAME_PATTERN.match(hp_name)):
         raise _fail(name, f"{where}.name", "an identifier-like string", hp_name)
     where = f"hp_search_space[{hp_name}]"
     sampling = hp.get("sampling")

@@ -286,6 +286,7 @@ def set_model_status(run_dir: Path, model: str, status: str, note: str | None = 
 
 
 SNAPSHOT_FOLDER = "models"  # the searched models' code, copied into the run (zazu.search.snapshot)
+CHECKPOINT = "model.keras"  # a trial's best epoch, in its trial folder
 
 
 def check_snapshot(run_dir: Path, manifest: dict) -> None:

@@ -9,17 +9,15 @@ by step.
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from zazu.errors import ConfigError
-from zazu.registry import read_entries
+from zazu.registry import NAME_PATTERN, read_entries
 from zazu.runs import atomic_write_text
 from zazu.tasks import get_task
 
-_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")  # the registry's rule for entry (and folder) names
 
 _CLASSIFICATION = '''"""{name}: an image classifier for Zazu's zoo. Written by `zazu zoo new`; make build() your own.
 
@@ -118,7 +116,7 @@ class NewModel:
 def new_model(root: str | Path, name: str, task: str) -> NewModel:
     """Write <root>/zoo/<name>/adapter.py and add <name> to <root>/models.json."""
     get_task(task)
-    if not _NAME.match(name):
+    if not NAME_PATTERN.match(name):
         raise ConfigError(f"Invalid model name. Expected letters, digits and _ (it names a folder and a "
                           f"models.json key), not starting with a digit. Received: name={name!r}")
     root = Path(root)

@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-CHECKPOINT = "model.keras"  # a trial's best epoch, in its trial folder
+from zazu.runs import CHECKPOINT  # a trial's best epoch, in its trial folder
 
 
 class BaseAdapter:

@@ -6,6 +6,7 @@ import sys
 
 import click
 
+from zazu.config import ANNOTATION_TYPES
 from zazu.cli._base import cli, fails_cleanly, quiet_tensorflow
 
 
@@ -16,7 +17,7 @@ def data():
 
 @data.command("check")
 @click.argument("path", type=click.Path())
-@click.option("--format", "annotation_type", type=click.Choice(["auto", "folder", "coco", "voc", "yolo"]),
+@click.option("--format", "annotation_type", type=click.Choice(ANNOTATION_TYPES),
               default="auto", show_default=True)
 @click.option("--strict", is_flag=True, help="Any problem is fatal (exit 2).")
 @fails_cleanly
@@ -60,7 +61,7 @@ def data_check(path, annotation_type, strict):
 
 @data.command("preview")
 @click.argument("path", type=click.Path())
-@click.option("--format", "annotation_type", type=click.Choice(["auto", "folder", "coco", "voc", "yolo"]),
+@click.option("--format", "annotation_type", type=click.Choice(ANNOTATION_TYPES),
               default="auto", show_default=True)
 @click.option("--augment", is_flag=True, help="Apply the config's augmentation, as training does.")
 @click.option("--config", "config_file", type=click.Path(dir_okay=False), default=None,

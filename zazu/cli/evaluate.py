@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from zazu.config import ANNOTATION_TYPES
 from zazu.cli._base import cli, fails_cleanly, quiet_tensorflow
 
 
@@ -18,7 +19,7 @@ from zazu.cli._base import cli, fails_cleanly, quiet_tensorflow
                    "dataset, all on any other.")
 @click.option("--run", "run_dir", default=None, type=click.Path(file_okay=False),
               help="The run folder the model came from. Default: found when the model is in <run>/export/.")
-@click.option("--format", "annotation_type", type=click.Choice(["auto", "folder", "coco", "voc", "yolo"]),
+@click.option("--format", "annotation_type", type=click.Choice(ANNOTATION_TYPES),
               default="auto", show_default=True, help="Dataset format.")
 @click.option("--output", default="evaluation.json", show_default=True, type=click.Path(dir_okay=False),
               help="Report file (JSON); classification also writes <name>_confusion.png beside it.")

@@ -7,19 +7,22 @@ import sys
 
 import click
 
+from zazu.budget import DEVICES
+from zazu.config import SEARCH_METHODS
+from zazu.tasks import TASKS
 from zazu.cli._base import cli, fails_cleanly, quiet_tensorflow
 from zazu.errors import ConfigError
 
 
 @cli.command()
-@click.option("--task", type=click.Choice(["classification", "detection", "instance_segmentation"]), default=None,
+@click.option("--task", type=click.Choice(list(TASKS)), default=None,
               help="What to learn. Default: classification.")
 @click.option("--data", "data", default=None, help="Dataset folder. Default: the embedded synthetic dataset.")
 @click.option("--config", "config_file", type=click.Path(dir_okay=False), default=None, help="YAML or JSON config file.")
 @click.option("--priority", default=None, help="What matters: accuracy=9,speed=3,memory=2 (0-10 each).")
 @click.option("--top-k", type=int, default=None, help="How many of the best-ranked models enter the search.")
 @click.option("--models", default=None, help="Comma-separated zoo models to search instead of the ranking.")
-@click.option("--search", "search_method", type=click.Choice(["random", "bayesian", "hyperband", "grid"]), default=None,
+@click.option("--search", "search_method", type=click.Choice(SEARCH_METHODS), default=None,
               help="keras-tuner oracle.")
 @click.option("--max-trials", type=int, default=None, help="Trials in total.")
 @click.option("--epochs", type=int, default=None, help="Epochs per trial.")
@@ -27,7 +30,7 @@ from zazu.errors import ConfigError
               help="Minutes; no trial starts once spent, a running one stops at its best epoch. "
                    "Default: 2 (classification), 6 (detection, segmentation).")
 @click.option("--seed", type=int, default=None)
-@click.option("--device", type=click.Choice(["cpu", "edgetpu"]), default=None,
+@click.option("--device", type=click.Choice(DEVICES), default=None,
               help="Where the int8 model runs (target.device); edgetpu latency is an estimate. Default: cpu.")
 @click.option("--max-latency-ms", type=float, default=None, help="Budget: median latency of one image on the device.")
 @click.option("--max-model-kb", type=float, default=None, help="Budget: size of the int8 .tflite file, KiB.")

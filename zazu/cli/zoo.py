@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import click
 
+from zazu.budget import DEVICES
+from zazu.tasks import TASKS
 from zazu.cli._base import cli, fails_cleanly
 
 
@@ -63,9 +65,9 @@ def zoo_rank(task, priority):
 
 
 @zoo.command("calibrate")
-@click.option("--task", default=None, type=click.Choice(["classification", "detection", "instance_segmentation"]),
+@click.option("--task", default=None, type=click.Choice(list(TASKS)),
               help="Only models of this task. Default: every model.")
-@click.option("--device", default="cpu", show_default=True, type=click.Choice(["cpu", "edgetpu"]),
+@click.option("--device", default="cpu", show_default=True, type=click.Choice(DEVICES),
               help="Latency on this CPU, or Zazu's Edge TPU estimate.")
 @click.option("--threads", type=int, default=None, help="LiteRT threads. Default: all cores.")
 @click.option("--zoo", "zoo_root", type=click.Path(file_okay=False), default=None,
@@ -110,7 +112,7 @@ ZOO_OPTION = click.option("--zoo", "zoo_root", type=click.Path(file_okay=False),
 
 @zoo.command("new")
 @click.argument("name")
-@click.option("--task", required=True, type=click.Choice(["classification", "detection", "instance_segmentation"]))
+@click.option("--task", required=True, type=click.Choice(list(TASKS)))
 @ZOO_OPTION
 @fails_cleanly
 def zoo_new(name, task, zoo_root):

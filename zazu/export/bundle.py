@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from zazu.export.options import FILE_NAMES, TFLITE_VARIANTS
-from zazu.runs import atomic_write_json
+from zazu.runs import CHECKPOINT, atomic_write_json
 
 
 def export_bundle(adapter, trial_dir: Path, out_dir: Path, options: dict[str, Any],
@@ -35,7 +35,7 @@ def export_bundle(adapter, trial_dir: Path, out_dir: Path, options: dict[str, An
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     formats = list(options["formats"])
-    adapter.model = adapter.load_trained(Path(trial_dir) / "model.keras", compile=adapter.reload_compiled)
+    adapter.model = adapter.load_trained(Path(trial_dir) / CHECKPOINT, compile=adapter.reload_compiled)
     metadata = {"zazu_version": __version__, **adapter.inference_metadata()}
     atomic_write_json(out_dir / "metadata.json", metadata)
     (out_dir / "labels.txt").write_text("\n".join(adapter.classes) + "\n", encoding="utf-8")

@@ -29,8 +29,8 @@ from zazu.budget import has_budget, over_budget
 from zazu.errors import TrialFailed
 from zazu.interrupts import raise_if_interrupted
 from zazu.registry import ModelSpec
-from zazu.runs import (FINAL_STATUSES, atomic_write_json, atomic_write_text, read_trial_profile, read_trial_record,
-                       trial_dir)
+from zazu.runs import (CHECKPOINT, FINAL_STATUSES, atomic_write_json, atomic_write_text, read_trial_profile,
+                       read_trial_record, trial_dir)
 from zazu.search.costs import cost_before_training
 from zazu.search.kt_compat import is_worker, oracle_file, tuner_file
 from zazu.adapters.lifecycle import PREPARE_STEPS, TRAINING_STEPS, run_lifecycle
@@ -160,7 +160,6 @@ class LifecycleTuner(keras_tuner.Tuner):
         """A trial Hyperband promoted: its parent's best weights and final state become this trial's resume
         point, so training goes on from the parent's epoch (keras-tuner's `tuner/trial_id`)."""
         from zazu.adapters import epoch_resume
-        from zazu.adapters.base import CHECKPOINT
 
         if epoch_resume.saved_state(folder) is not None:  # a rerun: its own resume point is further on
             return {"parent": parent_id, "from_epoch": None, "note": "rerun: continues its own resume point"}
@@ -281,7 +280,7 @@ def _clear_for_rerun(folder: Path) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     keep = {"log.txt"}
     if epoch_resume.saved_state(folder) is not None:
-        keep |= {epoch_resume.FOLDER, "model.keras", "history.csv", "tensorboard"}
+        keep |= {epoch_resume.FOLDER, CHECKPOINT, "history.csv", "tensorboard"}
     for path in folder.iterdir():
         if path.name in keep:
             continue
