@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from zazu.nn.boxes import anchor_grid, batched_nms, decode, encode, iou_matrix, nms
+from zazu.nn.boxes import anchor_grid, batched_nms, decode, encode, nms
 
 
 def test_anchor_grid_places_and_sizes_anchors_by_stride_scale_and_ratio():
@@ -20,12 +20,6 @@ def test_anchor_grid_places_and_sizes_anchors_by_stride_scale_and_ratio():
     np.testing.assert_allclose(anchors[4], [12 - 16, 4 - 16, 12 + 16, 4 + 16])
     # the first anchor of stride 16 comes after all 8 * 4 cells of stride 8
     np.testing.assert_allclose(anchors[4 * 8 * 4], [8 - 32, 8 - 32, 8 + 32, 8 + 32])
-
-
-def test_iou_matrix_against_hand_values():
-    a = np.array([[0, 0, 10, 10], [0, 0, 20, 10]], np.float32)
-    b = np.array([[5, 0, 15, 10], [100, 100, 110, 110]], np.float32)
-    np.testing.assert_allclose(iou_matrix(a, b).numpy(), [[50 / 150, 0], [100 / 200, 0]], rtol=1e-6)
 
 
 def test_box_coding_hand_values_and_round_trip():

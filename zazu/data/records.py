@@ -33,9 +33,6 @@ class ImageRecord:
     source: str | None = None  # annotation file this record came from, for messages
 
 
-SEVERITIES = ("note", "warning", "fatal")
-
-
 @dataclass(frozen=True)
 class Problem:
     """Something found in a dataset.

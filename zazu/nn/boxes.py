@@ -28,21 +28,6 @@ def anchor_grid(image_size: tuple[int, int], strides, scales, ratios, base: floa
     return np.concatenate(anchors).astype(np.float32)
 
 
-def iou_matrix(a, b):
-    """IoU between every box of a [N, 4] and b [M, 4] (numpy or tf)."""
-    import tensorflow as tf
-
-    a = tf.convert_to_tensor(a, tf.float32)
-    b = tf.convert_to_tensor(b, tf.float32)
-    lt = tf.maximum(a[:, None, :2], b[None, :, :2])
-    rb = tf.minimum(a[:, None, 2:], b[None, :, 2:])
-    wh = tf.maximum(rb - lt, 0.0)
-    inter = wh[..., 0] * wh[..., 1]
-    area_a = (a[:, 2] - a[:, 0]) * (a[:, 3] - a[:, 1])
-    area_b = (b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1])
-    return inter / tf.maximum(area_a[:, None] + area_b[None, :] - inter, 1e-9)
-
-
 def encode(boxes, anchors):
     """Boxes -> deltas relative to anchors (centre offsets and log sizes, scaled by BOX_VARIANCE)."""
     import tensorflow as tf

@@ -254,15 +254,15 @@ def _search_serially(run: RunFolder, reporter, deadline: float | None) -> list[s
     notes = []
     searched = False  # the session's first model may start until the deadline itself, as its first trial
     for index, spec in enumerate(run.models):
-        if run.model_status(spec.name)["status"] == "done":
+        if run.manifest_entry(spec.name)["status"] == "done":
             continue
         if deadline is not None and time.time() >= deadline - (start_margin(run.config) if searched else 0.0):
             note = f"{spec.name}: not searched, the time budget of {run.config['time_budget']} min was spent"
         else:
             searched = True
-            set_model_status(run.run_dir, spec.name, "searching")
+            set_manifest_entry(run.run_dir, spec.name, "searching")
             note = _search_model(run, index, reporter, deadline)
-        set_model_status(run.run_dir, spec.name, "done", note)
+        set_manifest_entry(run.run_dir, spec.name, "done", note)
         if note:
             notes.append(note)
     return notes

@@ -71,7 +71,8 @@ class RunFolder:
         shares = [int(entry["trials"]) for entry in manifest["models"]]
         return cls(run_dir, config, manifest, registry, get_task(config["task"]), models, shares)
 
-    def model_status(self, name: str) -> dict[str, Any]:
+    def manifest_entry(self, name: str) -> dict[str, Any]:
+        """Model `name`'s entry in run.json's `models` (its trials share, status, note, adapter hash)."""
         return next(entry for entry in self.manifest["models"] if entry["name"] == name)
 
     def base_model_specs(self) -> dict[str, Any]:
