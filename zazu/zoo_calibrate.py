@@ -49,7 +49,7 @@ def measure_model(spec: ModelSpec, device: str, num_threads: int | None = None) 
     from zazu.export.bundle import converter_settings
     from zazu.export.cost import tflite_cost, weights_as_if_trained
     from zazu.export.options import resolve_export_options
-    from zazu.export.tflite import convert_int8_to_measure
+    from zazu.export.tflite import convert_int8
     from zazu.defaults import load_defaults
     from zazu.ranking import default_hyperparameters
 
@@ -61,10 +61,10 @@ def measure_model(spec: ModelSpec, device: str, num_threads: int | None = None) 
     rng = np.random.default_rng(0)
     options = resolve_export_options(load_defaults()["export"])
     with tempfile.TemporaryDirectory(prefix="zazu-calibrate-") as folder, weights_as_if_trained(model):
-        path = convert_int8_to_measure(model, lambda: (rng.uniform(0, 255, shape).astype(np.float32)
-                                                       for _ in range(CALIBRATION_IMAGES)),
-                                       Path(folder) / "model_int8.tflite", io_type=options["int8_io"],
-                                       settings=converter_settings(adapter, options))
+        path = convert_int8(model, lambda: (rng.uniform(0, 255, shape).astype(np.float32)
+                                            for _ in range(CALIBRATION_IMAGES)),
+                            Path(folder) / "model_int8.tflite", io_type=options["int8_io"],
+                            settings=converter_settings(adapter, options), for_measuring=True)
         cost = tflite_cost(path, device, num_threads=num_threads)
     return {"input_size": hyperparameters.get("input_size"), "model_kb": cost["model_kb"], "ram_kb": cost["ram_kb"],
             "latency_ms": cost["latency_ms"], "latency_source": cost["latency_source"], "macs": cost["macs"],

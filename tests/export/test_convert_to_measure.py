@@ -17,7 +17,7 @@ def both(tmp_path_factory):
     """A two-headed model (like a detector's) with BatchNorm to fold and a depthwise layer, converted both ways."""
     import keras
 
-    from zazu.export.tflite import convert_int8, convert_int8_to_measure
+    from zazu.export.tflite import convert_int8
 
     keras.utils.set_random_seed(0)
     inputs = keras.Input((24, 24, 3))
@@ -31,7 +31,7 @@ def both(tmp_path_factory):
     model = keras.Model(inputs, [boxes, scores])
     folder = tmp_path_factory.mktemp("measure")
     return (read_graph(convert_int8(model, _representative, folder / "shipped.tflite")),
-            read_graph(convert_int8_to_measure(model, _representative, folder / "measured.tflite")))
+            read_graph(convert_int8(model, _representative, folder / "measured.tflite", for_measuring=True)))
 
 
 def test_same_ops_tensors_and_quantisation(both):
@@ -60,7 +60,7 @@ def test_nudged_weights_measure_the_trained_size_and_are_restored_exactly(tmp_pa
     import keras
 
     from zazu.export.cost import weights_as_if_trained
-    from zazu.export.tflite import convert_int8_to_measure
+    from zazu.export.tflite import convert_int8
 
     keras.utils.set_random_seed(0)
     inputs = keras.Input((24, 24, 3))
@@ -77,7 +77,7 @@ def test_nudged_weights_measure_the_trained_size_and_are_restored_exactly(tmp_pa
     untrained = [w.copy() for w in model.get_weights()]
 
     def size(name):
-        return convert_int8_to_measure(model, _representative, tmp_path / name).stat().st_size
+        return convert_int8(model, _representative, tmp_path / name, for_measuring=True).stat().st_size
 
     as_built = size("untrained.tflite")
     with weights_as_if_trained(model):

@@ -57,25 +57,19 @@ def convert_int8(
     path: Path,
     io_type: str = "int8",
     settings: dict | None = None,
+    for_measuring: bool = False,
 ) -> Path:
-    """Quantize a Keras `model` to full-integer int8 in one call (through a temporary SavedModel)."""
-    with tempfile.TemporaryDirectory(prefix="zazu-savedmodel-") as folder:
-        saved_model = export_saved_model(model, Path(folder) / "saved_model")
-        return convert_saved_model(saved_model, "int8", path, representative, io_type, settings)
+    """Quantize a Keras `model` to full-integer int8 in one call, through a temporary SavedModel.
 
-
-def convert_int8_to_measure(
-    model,
-    representative: Callable[[], Iterable[np.ndarray]],
-    path: Path,
-    io_type: str = "int8",
-    settings: dict | None = None,
-) -> Path:
-    """`convert_int8` for measuring a model, not for shipping it: its call traced and frozen in memory, no
-    SavedModel written and read back. Same ops, same size within a few hundred bytes, in about a quarter of
-    the time (mobilenet_v2 at 64 px: 4 s against 15-24 s), which is what lets a trial be priced before it
-    trains. Its outputs carry no signature names, so `TFLiteRunner` could not put them back in the model's
-    order: every file that is scored or shipped goes through `convert_int8`."""
+    `for_measuring`: the model's call traced and frozen in memory instead, no SavedModel written and read
+    back. Same ops, same size within a few hundred bytes (tests/export/test_convert_to_measure.py), in about
+    a quarter of the time (mobilenet_v2 at 64 px: 4 s against 15-24 s): what lets a trial be priced before
+    it trains. Its outputs carry no signature names, so `TFLiteRunner` could not put them back in the
+    model's order: every file that is scored or shipped is converted through the SavedModel."""
+    if not for_measuring:
+        with tempfile.TemporaryDirectory(prefix="zazu-savedmodel-") as folder:
+            saved_model = export_saved_model(model, Path(folder) / "saved_model")
+            return convert_saved_model(saved_model, "int8", path, representative, io_type, settings)
     import tensorflow as tf
 
     shape = [1, *model.input_shape[1:]]

@@ -1,7 +1,7 @@
 """A trial's int8 cost, measured before it trains, once per architecture in a run.
 
-The built, untrained model is converted to int8 (`convert_int8_to_measure`: traced in memory, four times
-faster than the SavedModel route that ships) with a few calibration images (size, RAM and latency do
+The built, untrained model is converted to int8 (`convert_int8(..., for_measuring=True)`: traced in memory,
+four times faster than the SavedModel route that ships) with a few calibration images (size, RAM and latency do
 not depend on trained weights or calibrated ranges) and measured (`zazu.export.cost`). The figures are
 kept in `<run>/costs/<model>-<architecture key>.json`, one file per architecture so parallel workers never
 write the same file twice with different content; a trial whose hyperparameters shape the same network
@@ -36,7 +36,7 @@ def cost_before_training(adapter: Any, model_name: str, run_dir: Path, options: 
         return None
     from zazu.export.bundle import converter_settings
     from zazu.export.cost import architecture_key, tflite_cost, weights_as_if_trained
-    from zazu.export.tflite import convert_int8_to_measure
+    from zazu.export.tflite import convert_int8
 
     started = time.perf_counter()
     device = target["device"]
@@ -53,9 +53,9 @@ def cost_before_training(adapter: Any, model_name: str, run_dir: Path, options: 
         log(f"budget: cost read from {cache.name} (same architecture measured before)")
         return cost
     with tempfile.TemporaryDirectory(prefix="zazu-cost-") as folder, weights_as_if_trained(model):
-        path = convert_int8_to_measure(model, lambda: adapter.representative_images(CALIBRATION_IMAGES),
+        path = convert_int8(model, lambda: adapter.representative_images(CALIBRATION_IMAGES),
                             Path(folder) / "model_int8.tflite", io_type=options["int8_io"],
-                            settings=converter_settings(adapter, options))
+                            settings=converter_settings(adapter, options), for_measuring=True)
         cost = tflite_cost(path, device, num_threads=options["num_threads"])
     cost["measure_seconds"] = time.perf_counter() - started
     atomic_write_json(cache, cost)
