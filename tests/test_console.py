@@ -7,7 +7,7 @@ import time
 
 from rich.console import Console
 
-from zazu.console import Reporter, epoch_callbacks
+from zazu.console import Reporter
 
 
 def _completed(model, trial_id, value, wall=3.0):
@@ -94,15 +94,18 @@ def test_quiet_reporter_prints_warnings_only():
     assert out.getvalue() == "warning: careful [1]\n"
 
 
-def test_epoch_callback_reaches_the_reporter_only_while_a_trial_runs():
-    reporter = Reporter(Console(file=io.StringIO()))
-    assert epoch_callbacks("tiny_cnn-0") == []  # no trial running: nothing is added to model.fit
+def test_the_epoch_callback_reports_to_its_own_reporter_and_trial():
+    reporter, other = Reporter(Console(file=io.StringIO())), Reporter(Console(file=io.StringIO()))
     reporter.trial_started("tiny_cnn", "0", {})
-    (callback,) = epoch_callbacks("tiny_cnn-0")
+    reporter.trial_started("tiny_cnn", "1", {})
+    other.trial_started("tiny_cnn", "0", {})
+    (callback,) = reporter.epoch_callbacks("tiny_cnn-0")
     callback.set_params({"epochs": 4, "verbose": 0, "steps": 2})
     callback.on_epoch_begin(0)
     callback.on_epoch_end(0, {"val_accuracy": 0.5, "loss": 1.2})
     trial = reporter.running["tiny_cnn-0"]
     assert (trial.epoch, trial.epochs, trial.logs["val_accuracy"]) == (1, 4, 0.5)
+    assert reporter.running["tiny_cnn-1"].epoch == 0  # the other trial running beside it
+    assert other.running["tiny_cnn-0"].epoch == 0  # no global: another reporter hears nothing
     reporter.trial_finished(_completed("tiny_cnn", "0", 0.5), "val_accuracy")
-    assert epoch_callbacks("tiny_cnn-0") == []
+    callback.on_epoch_end(1, {"val_accuracy": 0.6})  # after its trial finished: ignored, no error

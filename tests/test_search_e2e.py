@@ -201,8 +201,18 @@ def test_detection_search_trains_one_epoch_and_exports_int8(shapes_instances_dat
         "task": "detection", "models": ["centernet"], "max_trials": 1, "epochs": 1,
         "output": str(tmp_path / "run"), "data": {"home_path": str(shapes_instances_dataset)},
     })
-    result = run_search(config)
+    from zazu.console import Reporter
 
+    epochs = []
+
+    class Recording(Reporter):
+        def epoch_finished(self, epoch, total, logs, trial_key=None):
+            epochs.append((trial_key, epoch, total, "val_loss" in logs))
+            super().epoch_finished(epoch, total, logs, trial_key)
+
+    result = run_search(config, Recording(quiet=True))
+
+    assert epochs == [("centernet-0", 1, 1, True)]  # the tuner passed the reporter's callbacks to model.fit
     assert result.best["model"] == "centernet"
     assert {"val_mAP", "val_mAP50", "val_mAP75"} <= set(result.best["metrics"])
     assert (Path(result.best["trial_dir"]) / "per_class_ap.json").is_file()

@@ -7,11 +7,10 @@ trial k of n, model, epoch with a bar, latest metrics, best so far and time
 left. When output is not a terminal (CI, Docker logs) there is no panel, no
 line per epoch and no escape codes.
 
-Epochs reach the reporter through a process-global sink: while a trial runs,
-its reporter is the sink, and `epoch_callbacks()` (which
-`BaseAdapter.fit_keeping_best` adds to `model.fit`) returns a Keras callback
-that forwards every finished epoch to it. Trials run in another process have no
-sink there, so they report start and finish only.
+Epochs reach the reporter through callbacks passed explicitly, as keras-tuner passes its own: the tuner
+sets `adapter.progress_callbacks = reporter.epoch_callbacks(trial_key)` before the trial trains, and the
+adapters add them to `model.fit`. A worker process has its own reporter (its log); the chief sees its
+trials start and finish.
 """
 
 from __future__ import annotations
@@ -25,30 +24,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from rich.markup import escape
-
-_epoch_sink: Reporter | None = None
-_sink_lock = threading.Lock()
-
-
-def epoch_callbacks(trial_key: str | None = None) -> list:
-    """Keras callbacks that report each finished epoch to the running search's reporter; [] when none listens.
-
-    `trial_key` is the trial folder's name (`<model>-<trial_id>`), so the epochs
-    of trials running side by side in one process are told apart."""
-    sink = _epoch_sink
-    if sink is None:
-        return []
-    import keras
-
-    class ReportEpochs(keras.callbacks.Callback):
-        def on_epoch_begin(self, epoch, logs=None):
-            sink.epoch_started(epoch + 1, int(self.params.get("epochs") or 0), trial_key)
-
-        def on_epoch_end(self, epoch, logs=None):
-            sink.epoch_finished(epoch + 1, int(self.params.get("epochs") or 0), dict(logs or {}), trial_key)
-
-    return [ReportEpochs()]
-
 
 def _short(values: dict[str, Any]) -> str:
     return ", ".join(f"{k}={json.dumps(v) if isinstance(v, (list, dict)) else v}" for k, v in values.items())
@@ -112,14 +87,27 @@ class Reporter:
     def warning(self, text: str) -> None:
         self.console.print(f"[yellow]warning:[/yellow] {escape(text)}", soft_wrap=True)
 
+    def epoch_callbacks(self, trial_key: str) -> list:
+        """Keras callbacks that report each epoch of trial `trial_key` (its folder's name, `<model>-<trial_id>`,
+        so trials running side by side in one process are told apart) to this reporter."""
+        import keras
+
+        reporter = self
+
+        class ReportEpochs(keras.callbacks.Callback):
+            def on_epoch_begin(self, epoch, logs=None):
+                reporter.epoch_started(epoch + 1, int(self.params.get("epochs") or 0), trial_key)
+
+            def on_epoch_end(self, epoch, logs=None):
+                reporter.epoch_finished(epoch + 1, int(self.params.get("epochs") or 0), dict(logs or {}), trial_key)
+
+        return [ReportEpochs()]
+
     def trial_started(self, model: str, trial_id: str, hyperparameters: dict[str, Any]) -> None:
-        global _epoch_sink
         with self._lock:
             self.started += 1
             trial = RunningTrial(self.started, model, str(trial_id))
             self.running[trial.key] = trial
-        with _sink_lock:
-            _epoch_sink = self
         total = f"/{self.total}" if self.total else ""
         self.message(f"[bold]trial {trial.number}{total}[/bold] {escape(model)} #{escape(str(trial_id))}  "
                      f"{escape(_short(hyperparameters))}")
@@ -132,14 +120,14 @@ class Reporter:
         return trial
 
     def epoch_started(self, epoch: int, epochs: int, trial_key: str | None = None) -> None:
-        """Called by the Keras callback of `epoch_callbacks()`; the panel shows the epoch running."""
+        """Called by the Keras callback of `epoch_callbacks`; the panel shows the epoch running."""
         with self._lock:
             trial = self._running_trial(trial_key)
             if trial is not None:
                 trial.running_epoch, trial.epochs = epoch, epochs
 
     def epoch_finished(self, epoch: int, epochs: int, logs: dict[str, Any], trial_key: str | None = None) -> None:
-        """Called by the Keras callback of `epoch_callbacks()`; no line is printed, the panel updates."""
+        """Called by the Keras callback of `epoch_callbacks`; no line is printed, the panel updates."""
         with self._lock:
             trial = self._running_trial(trial_key)
             if trial is None:
@@ -150,15 +138,10 @@ class Reporter:
                 self._panel.refresh()
 
     def trial_finished(self, record: dict[str, Any], objective: str) -> None:
-        global _epoch_sink
         with self._lock:
             trial = self.running.pop(f"{record.get('model')}-{record.get('trial_id')}", None)
             if not self.running:
                 self._hide_panel()
-        if not self.running:
-            with _sink_lock:
-                if _epoch_sink is self:
-                    _epoch_sink = None
         secs = f"{record.get('wall_time_s', 0):.1f}s"
         epochs = f" ({trial.epoch} epoch{'s' if trial.epoch != 1 else ''})" if trial and trial.epoch else ""
         value = (record.get("metrics") or {}).get(objective)
@@ -201,14 +184,10 @@ class Reporter:
         self.console.print(table)
 
     def close(self) -> None:
-        """Stop the live panel and stop listening for epochs (the search ended, failed or was interrupted)."""
-        global _epoch_sink
+        """Stop the live panel (the search ended, failed or was interrupted)."""
         with self._lock:
             self._hide_panel()
             self.running.clear()
-        with _sink_lock:
-            if _epoch_sink is self:
-                _epoch_sink = None
 
     def __enter__(self) -> Reporter:
         return self

@@ -35,6 +35,9 @@ class BaseAdapter:
     known_hyperparameters: tuple[str, ...] = ("input_size", "batch_size", "learning_rate", "augment", "patience")
     # False for models whose losses are closures Keras cannot deserialize: reload them uncompiled
     reload_compiled: bool = True
+    # Keras callbacks every model.fit of the trial adds: per-epoch progress, passed in by the search's tuner
+    # (`Reporter.epoch_callbacks`) as keras-tuner passes its callbacks; none when the adapter runs on its own
+    progress_callbacks: tuple | list = ()
 
     def __init__(self, model_specs: dict[str, Any], hp_values: dict[str, Any]):
         self.model_specs = dict(model_specs)
@@ -152,7 +155,6 @@ class BaseAdapter:
         import keras
 
         from zazu.adapters import epoch_resume, transfer
-        from zazu.console import epoch_callbacks
         from zazu.interrupts import interrupt_callback
         from zazu.errors import TrialFailed
 
@@ -190,7 +192,7 @@ class BaseAdapter:
                 keras.callbacks.CSVLogger(str(folder / "history.csv"), append=append),
                 keras.callbacks.TensorBoard(str(folder / "tensorboard"), write_graph=False),  # per-trial curves
                 resume_point,  # after keep_best: reads its best value
-                *epoch_callbacks(folder.name),  # per-epoch progress for the console, when a search listens
+                *self.progress_callbacks,  # per-epoch progress for the search's reporter (set by the tuner)
                 *self.deadline_callbacks(),
                 interrupt_callback(),  # a Ctrl-C Python swallowed is raised at the next batch end
             ]

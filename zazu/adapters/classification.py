@@ -92,7 +92,6 @@ class ClassificationAdapter(BaseAdapter):
 
         from zazu.adapters.base import CHECKPOINT
         from zazu.adapters.pooled_features import pooled_features
-        from zazu.console import epoch_callbacks
         from zazu.interrupts import interrupt_callback
 
         folder = self.require_trial_dir()
@@ -111,7 +110,7 @@ class ClassificationAdapter(BaseAdapter):
                           callbacks=[keras.callbacks.EarlyStopping(monitor="val_accuracy", mode="max",
                                                                    patience=patience, restore_best_weights=True),
                                      keras.callbacks.CSVLogger(str(folder / "history.csv")),
-                                     *epoch_callbacks(folder.name), interrupt_callback()])
+                                     *self.progress_callbacks, interrupt_callback()])
         best = float(head.evaluate(val_x, np.asarray(self.val_labels), verbose=0, return_dict=True)["accuracy"])
         self.compile_for(phase.learning_rate)  # the checkpoint reloads compiled, for get_metrics
         self.model.save(folder / CHECKPOINT)

@@ -126,7 +126,6 @@ class DetectionAdapter(BaseAdapter):
         import tensorflow as tf
 
         from zazu.adapters.base import CHECKPOINT
-        from zazu.console import epoch_callbacks
         from zazu.data.pipeline import feed
         from zazu.interrupts import interrupt_callback
         from zazu.nn.backbones import BACKBONE_LAYER, FEATURE_STRIDES
@@ -185,7 +184,7 @@ class DetectionAdapter(BaseAdapter):
                              callbacks=[keras.callbacks.EarlyStopping(monitor="val_loss", mode="min", patience=patience,
                                                                       restore_best_weights=True),
                                         keras.callbacks.CSVLogger(str(folder / "history.csv")),
-                                        *epoch_callbacks(folder.name), *self.deadline_callbacks(),
+                                        *self.progress_callbacks, *self.deadline_callbacks(),
                                         interrupt_callback()])
         best = float(min(fitted.history["val_loss"]))
         self.compile_for(phase.learning_rate)

@@ -96,7 +96,7 @@ def search_in_parallel(run, reporter, deadline: float | None, after_trial) -> li
         base_port = listen(services, host, base_port)
         for service in services:
             if not service.done_before:
-                set_manifest_entry(run.run_dir, service.name, "searching")
+                set_model_status(run.run_dir, service.name, "searching")
         reporter.message(
             f"Oracle chief on {host}:{base_port}-{base_port + len(services) - 1} (one port per model); "
             f"starting {run.config['max_instances_at_once']} local workers. Workers on other hosts: "
@@ -112,7 +112,7 @@ def search_in_parallel(run, reporter, deadline: float | None, after_trial) -> li
             for service in services:
                 if service.name not in notes and service.finished():
                     notes[service.name] = stop_note(service.name, service.stop_reason(), run.config)
-                    set_manifest_entry(run.run_dir, service.name, "done", notes[service.name])
+                    set_model_status(run.run_dir, service.name, "done", notes[service.name])
             if len(notes) == len(services):
                 break
             if not workers.running() and not remote_workers_possible:  # no one left to finish the trials

@@ -260,9 +260,9 @@ def _search_serially(run: RunFolder, reporter, deadline: float | None) -> list[s
             note = f"{spec.name}: not searched, the time budget of {run.config['time_budget']} min was spent"
         else:
             searched = True
-            set_manifest_entry(run.run_dir, spec.name, "searching")
+            set_model_status(run.run_dir, spec.name, "searching")
             note = _search_model(run, index, reporter, deadline)
-        set_manifest_entry(run.run_dir, spec.name, "done", note)
+        set_model_status(run.run_dir, spec.name, "done", note)
         if note:
             notes.append(note)
     return notes

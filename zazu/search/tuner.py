@@ -136,6 +136,7 @@ class LifecycleTuner(keras_tuner.Tuner):
         try:
             seed_everything(record["seed"])
             adapter = self.spec.adapter_class(model_specs, hp_values)
+            adapter.progress_callbacks = self.reporter.epoch_callbacks(folder.name)  # passed, as keras-tuner does
             outcome = self._run(adapter, folder, log)
         except (Exception, SystemExit) as e:  # an adapter calling sys.exit() fails its trial, not the search
             self._record_failure(record, folder, e, time.perf_counter() - started, log)
