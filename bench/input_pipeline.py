@@ -92,7 +92,7 @@ def ensure_images(images: int, seed: int, minimum: int = MIN_IMAGES) -> tuple[Pa
     target = parent / f"seed{seed}-n{count}"
     print(f"generating {count} JPEGs into {target} ...", flush=True)
     start = time.perf_counter()
-    from zazu.runs import atomic_make_folder
+    from zazu.atomic_io import atomic_make_folder
 
     atomic_make_folder(target, lambda folder: _write(folder, count, seed))
     print(f"  done in {time.perf_counter() - start:.1f} s", flush=True)

@@ -211,6 +211,6 @@ def parse_priority(text: str) -> list[float]:
 def save_config(config: dict[str, Any], path: Path) -> None:
     import yaml
 
-    from zazu.runs import atomic_write_text
+    from zazu.atomic_io import atomic_write_text
 
     atomic_write_text(path, yaml.safe_dump(copy.deepcopy(config), sort_keys=False))

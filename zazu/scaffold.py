@@ -15,7 +15,7 @@ from typing import Any
 
 from zazu.errors import ConfigError
 from zazu.registry import NAME_PATTERN, read_entries
-from zazu.runs import atomic_write_text
+from zazu.atomic_io import atomic_write_text
 from zazu.tasks import get_task
 
 

@@ -76,7 +76,7 @@ def calibrate_zoo(registry: Registry, task: str | None, device: str, num_threads
     """Measure every model (of `task`, if given) and merge the figures into the zoo's calibration.json."""
     import keras
 
-    from zazu.runs import atomic_write_json, read_json
+    from zazu.atomic_io import atomic_write_json, read_json
 
     path = registry.root / CALIBRATION_FILE
     calibration = read_json(path) if path.is_file() else {"models": {}}

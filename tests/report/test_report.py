@@ -16,7 +16,7 @@ from PIL import Image
 from zazu.cli import cli
 from zazu.config import resolve_config, save_config
 from zazu.report import write_report
-from zazu.runs import atomic_write_json
+from zazu.atomic_io import atomic_write_json
 
 REPO = Path(__file__).resolve().parents[2]
 

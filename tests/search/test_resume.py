@@ -347,7 +347,8 @@ def test_resume_refuses_a_dataset_that_changed(finished_run):
 def test_a_trial_recorded_complete_but_not_yet_told_to_the_oracle_is_not_rerun(finished_run):
     """The kill can land after a trial wrote its record and before keras-tuner saved its end."""
     from zazu.console import Reporter
-    from zazu.runs import read_json, update_manifest
+    from zazu.atomic_io import read_json
+    from zazu.runs import update_manifest
     from zazu.search.driver import resume_search
 
     result, _ = finished_run

@@ -94,7 +94,7 @@ class BaseAdapter:
         from zazu.data.readers import read_dataset
         from zazu.data.records import dataset_from_json
         from zazu.data.split import read_split, split_dataset, split_sides
-        from zazu.runs import read_json
+        from zazu.atomic_io import read_json
 
         data = self.model_specs.get("data", {})
         if data.get("records") and data.get("split"):
@@ -281,7 +281,7 @@ class BaseAdapter:
     def save(self, trial_dir: Path) -> None:
         """Keep the trained model (`model.keras`) and its class names in the trial folder, and
         (when the run's `export.profile_trials` is on) its int8 model scored and measured (`profile.json`)."""
-        from zazu.runs import atomic_write_json
+        from zazu.atomic_io import atomic_write_json
 
         path = Path(trial_dir) / CHECKPOINT
         if not path.exists():

@@ -162,7 +162,7 @@ class ClassificationAdapter(BaseAdapter):
     def write_export_extras(self, out_dir: Path, predictions: dict[str, list]) -> None:
         """val_predictions.json: the label and each variant's predicted class per val image (the
         report's confusion matrix and per-class precision/recall)."""
-        from zazu.runs import atomic_write_json
+        from zazu.atomic_io import atomic_write_json
 
         records = []
         for i, (path, label) in enumerate(zip(self.val_paths, self.val_labels)):

@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from zazu.adapters.base import BaseAdapter
-from zazu.runs import atomic_write_json
+from zazu.atomic_io import atomic_write_json
 
 HEADS_LAYER = "heads"  # pyramid + heads as one nested model, when the backbone is pretrained
 

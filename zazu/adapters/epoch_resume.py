@@ -24,7 +24,7 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from zazu.runs import atomic_write_json, read_json
+from zazu.atomic_io import atomic_write_json, read_json
 
 FOLDER = "resume"
 STATE = "state.json"

@@ -30,7 +30,7 @@ def predict_command(model, images, output, draw, threads):
     from rich.markup import escape
 
     from zazu.inference.predictor import InvalidImage, Predictor
-    from zazu.runs import atomic_write_json
+    from zazu.atomic_io import atomic_write_json
 
     console = Console(highlight=False, soft_wrap=True)
     predictor = Predictor(model, num_threads=threads)

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from zazu.data.records import Dataset
 from zazu.errors import DatasetError
-from zazu.runs import atomic_write_json, read_json
+from zazu.atomic_io import atomic_write_json, read_json
 
 
 def _key(seed: int, path: str) -> str:

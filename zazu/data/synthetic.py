@@ -145,6 +145,6 @@ def ensure_synthetic(task: str, seed: int = 0) -> Path:
     target = cache_root() / "datasets" / f"synthetic-{task}-v{VERSION}-seed{seed}"
     if target.is_dir():
         return target
-    from zazu.runs import atomic_make_folder
+    from zazu.atomic_io import atomic_make_folder
 
     return atomic_make_folder(target, lambda folder: WRITERS[task](folder, seed=seed))

@@ -23,7 +23,8 @@ from pathlib import Path
 from typing import Any
 
 from zazu.export.options import FILE_NAMES, TFLITE_VARIANTS
-from zazu.runs import CHECKPOINT, atomic_write_json
+from zazu.atomic_io import atomic_write_json
+from zazu.runs import CHECKPOINT
 
 
 def export_bundle(adapter, trial_dir: Path, out_dir: Path, options: dict[str, Any],

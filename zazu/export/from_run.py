@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from zazu.errors import ZazuError
-from zazu.runs import atomic_write_json, read_json
+from zazu.atomic_io import atomic_write_json, read_json
 
 
 def trial_record(run_dir: Path, trial: str | None = None) -> dict[str, Any]:

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from zazu.errors import ZazuError
-from zazu.runs import atomic_write_bytes
+from zazu.atomic_io import atomic_write_bytes
 
 METADATA_NAME = "zazu"
 KERAS_MEMBER = "zazu.json"

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from zazu.runs import atomic_write_bytes
+from zazu.atomic_io import atomic_write_bytes
 
 
 def export_saved_model(model, folder: Path) -> Path:

@@ -205,7 +205,7 @@ def score(adapter, records: list, predictions: list) -> dict[str, float]:
 def write_report(report: dict[str, Any], output: str | Path) -> list[Path]:
     """The report as JSON at `output`, and for classification `<stem>_confusion.png` beside it."""
     from zazu.report.plots import confusion_plot  # the run report's own confusion figure
-    from zazu.runs import atomic_write_json
+    from zazu.atomic_io import atomic_write_json
 
     output = Path(output)
     output.parent.mkdir(parents=True, exist_ok=True)

@@ -8,7 +8,7 @@ from pathlib import Path
 from zazu.report.html import Section, esc, not_available, page
 from zazu.report.rundata import ReportError, read_run
 from zazu.report.sections import SECTIONS, Figures
-from zazu.runs import atomic_write_text
+from zazu.atomic_io import atomic_write_text
 
 REPORT_FILE = "report.html"
 

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from zazu.runs import atomic_write_json, read_json
+from zazu.atomic_io import atomic_write_json, read_json
 
 CALIBRATION_IMAGES = 4
 COSTS_FOLDER = "costs"

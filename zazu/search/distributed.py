@@ -31,7 +31,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from zazu.errors import ConfigError, ZazuError
-from zazu.runs import atomic_write_json, read_trial_record, set_model_status, trial_dir
+from zazu.atomic_io import atomic_write_json
+from zazu.runs import read_trial_record, set_model_status, trial_dir
 
 ENV_TUNER_ID = "KERASTUNER_TUNER_ID"
 ENV_ORACLE_IP = "KERASTUNER_ORACLE_IP"

@@ -24,7 +24,7 @@ import time
 
 import keras_tuner
 
-from zazu.runs import atomic_write_text
+from zazu.atomic_io import atomic_write_text
 from zazu.search.kt_compat import Trial, TrialStatus, forget_tuner, oracle_file, synchronized, trial_folder
 from zazu.search.state_files import save_oracle_state
 from zazu.tasks import Task

@@ -88,7 +88,7 @@ class RunFolder:
         """The images the run started with are still there, byte for byte (resuming otherwise mixes data), and
         split.json still fits them."""
         from zazu.data.records import dataset_from_json
-        from zazu.runs import read_json
+        from zazu.atomic_io import read_json
         from zazu.search.fingerprint import fingerprint_dataset
 
         from zazu.data.split import read_split, split_sides

@@ -15,7 +15,8 @@ import shutil
 from pathlib import Path
 
 from zazu.registry import ModelSpec
-from zazu.runs import SNAPSHOT_FOLDER, atomic_write_json
+from zazu.atomic_io import atomic_write_json
+from zazu.runs import SNAPSHOT_FOLDER
 
 FOLDER = SNAPSHOT_FOLDER
 

@@ -18,7 +18,7 @@ import shutil
 from pathlib import Path
 
 from zazu.errors import RunFolderError
-from zazu.runs import atomic_write_text, read_json
+from zazu.atomic_io import atomic_write_text, read_json
 
 ORACLE = "oracle.json"
 LAST_GOOD = "oracle.last-good.json"

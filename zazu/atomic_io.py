@@ -1,0 +1,71 @@
+"""Files written whole or not at all: a temporary file in the same folder, then renamed into place.
+
+A kill in mid-write leaves the old file or the new one, never half of either; every state file of a run,
+a cache or an export goes through here. `read_json` reads such a file back and names it when it no
+longer parses.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
+_UMASK = os.umask(0)
+os.umask(_UMASK)
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            os.fchmod(f.fileno(), 0o666 & ~_UMASK)  # mkstemp makes 0600; give what open() would
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def atomic_make_folder(target: Path, fill) -> Path:
+    """Create the folder `target` by `fill(tmp)` on a temporary sibling renamed into place, so a
+    half-written folder is never seen. If another process made `target` first, theirs is kept."""
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}."))
+    try:
+        fill(tmp)
+        os.replace(tmp, target)
+    except OSError:
+        if not target.is_dir():
+            raise
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return target
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def atomic_write_json(path: Path, data: Any) -> None:
+    atomic_write_text(path, json.dumps(data, indent=2, sort_keys=False, default=str) + "\n")
+
+
+def read_json(path: Path) -> Any:
+    """A state file Zazu wrote; one that no longer parses (truncated, edited, overwritten) is a
+    RunFolderError naming it, never a raw JSONDecodeError deep in a resume or an export."""
+    from zazu.errors import RunFolderError
+
+    try:
+        with open(path, encoding="utf-8") as f:
+            return json.load(f)
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        detail = f"line {e.lineno} column {e.colno}: {e.msg}" if isinstance(e, json.JSONDecodeError) else str(e)
+        raise RunFolderError(f"{path}: corrupt or truncated JSON ({detail}). Expected the file as Zazu wrote "
+                             "it; nothing was changed.") from None
