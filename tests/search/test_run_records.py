@@ -131,7 +131,7 @@ def test_cpu_workers_share_the_threads(monkeypatch):
 
 
 def test_the_chief_refuses_a_worker_tuner_id(monkeypatch):
-    from zazu.search.distributed import wants_chief
+    from zazu.search.parallel_env import wants_chief
 
     config = {"max_instances_at_once": 1}
     assert not wants_chief(config)

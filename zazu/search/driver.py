@@ -28,7 +28,7 @@ from zazu.ranking import select_models, upscale_note
 from zazu.registry import ModelSpec, Registry
 from zazu.atomic_io import atomic_write_json
 from zazu.runs import (FINAL_STATUSES, budget_cost, busy_seconds, check_output_free, chosen_by, load_trial_records, new_run_dir, refresh_leaderboard, set_model_status, update_manifest, write_leaderboard, write_manifest)
-from zazu.search.distributed import wants_chief
+from zazu.search.parallel_env import wants_chief
 from zazu.search.costs import describe_cost
 from zazu.search.run_folder import RunFolder, start_margin
 from zazu.search.state_files import check_resumable

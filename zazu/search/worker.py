@@ -17,8 +17,8 @@ import time
 from pathlib import Path
 
 from zazu.errors import ConfigError
-from zazu.search.distributed import (CHIEF_ID, ENV_CHIEF_PID, ENV_ORACLE_IP, ENV_ORACLE_PORT, ENV_THREADS,
-                                     ENV_TUNER_ID, environment)
+from zazu.search.parallel_env import (CHIEF_ID, ENV_CHIEF_PID, ENV_ORACLE_IP, ENV_ORACLE_PORT, ENV_THREADS,
+                                      ENV_TUNER_ID, environment)
 
 
 def run_worker(run_dir: str | Path, reporter=None, tuner_id: str | None = None, threads: int | None = None,
