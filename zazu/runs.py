@@ -27,7 +27,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from zazu.atomic_io import atomic_write_json, read_json
+from zazu.atomic_io import atomic_write_json, atomic_write_text, read_json
 
 
 RUN_MARKERS = ("config.yaml", "run.json", "trials", "tuner")
