@@ -119,15 +119,15 @@ def test_failure_kinds():
 
 
 def test_cpu_workers_share_the_threads(monkeypatch):
-    from zazu.search import distributed
+    from zazu.search import local_workers
 
-    monkeypatch.setattr(distributed, "_gpu_count", lambda: 0)
-    monkeypatch.setattr(distributed.os, "cpu_count", lambda: 8)
-    plan = distributed.device_plan(3)
+    monkeypatch.setattr(local_workers, "_gpu_count", lambda: 0)
+    monkeypatch.setattr(local_workers.os, "cpu_count", lambda: 8)
+    plan = local_workers.device_plan(3)
     assert [p["ZAZU_WORKER_THREADS"] for p in plan] == ["2", "2", "2"]
     assert all(p["CUDA_VISIBLE_DEVICES"] == "" for p in plan)
-    monkeypatch.setattr(distributed, "_gpu_count", lambda: 2)
-    assert [p["CUDA_VISIBLE_DEVICES"] for p in distributed.device_plan(3)] == ["0", "1", "0"]
+    monkeypatch.setattr(local_workers, "_gpu_count", lambda: 2)
+    assert [p["CUDA_VISIBLE_DEVICES"] for p in local_workers.device_plan(3)] == ["0", "1", "0"]
 
 
 def test_the_chief_refuses_a_worker_tuner_id(monkeypatch):
