@@ -13,9 +13,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from zazu.atomic_io import atomic_write_text
 from zazu.errors import ConfigError
 from zazu.registry import NAME_PATTERN, read_entries
-from zazu.atomic_io import atomic_write_text
 from zazu.tasks import get_task
 
 

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import numpy as np
 
-from zazu.config import resolve_config, save_config
 from zazu.atomic_io import atomic_write_json
+from zazu.config import resolve_config, save_config
 from zazu.runs import rank_trials, write_leaderboard
 
 CLASSES = ["circle", "cross", "square"]

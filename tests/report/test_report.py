@@ -13,10 +13,10 @@ from click.testing import CliRunner
 from fake_runs import CLASSES, PARETO, referenced_pngs, section, table_rows
 from PIL import Image
 
+from zazu.atomic_io import atomic_write_json
 from zazu.cli import cli
 from zazu.config import resolve_config, save_config
 from zazu.report import write_report
-from zazu.atomic_io import atomic_write_json
 
 REPO = Path(__file__).resolve().parents[2]
 

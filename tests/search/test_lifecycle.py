@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from zazu.errors import TrialFailed
 from zazu.adapters.lifecycle import STEPS, check_metrics, run_lifecycle
+from zazu.errors import TrialFailed
 
 OBJECTIVE = "val_accuracy"
 MODEL = object()

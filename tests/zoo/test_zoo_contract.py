@@ -7,8 +7,8 @@ import math
 
 import pytest
 
-from zazu.registry import Registry
 from zazu.adapters.lifecycle import run_lifecycle
+from zazu.registry import Registry
 from zazu.search.space import SpaceCodec
 from zazu.tasks import TASKS
 

@@ -6,8 +6,8 @@ import sys
 
 import click
 
-from zazu.config import ANNOTATION_TYPES
 from zazu.cli._base import cli, fails_cleanly, quiet_tensorflow
+from zazu.config import ANNOTATION_TYPES
 
 
 @cli.group()

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import click
 
-from zazu.config import ANNOTATION_TYPES
 from zazu.cli._base import cli, fails_cleanly, quiet_tensorflow
+from zazu.config import ANNOTATION_TYPES
 
 
 @cli.command("evaluate")

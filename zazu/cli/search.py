@@ -8,10 +8,10 @@ import sys
 import click
 
 from zazu.budget import DEVICES
-from zazu.config import SEARCH_METHODS
-from zazu.tasks import TASKS
 from zazu.cli._base import cli, fails_cleanly, quiet_tensorflow
+from zazu.config import SEARCH_METHODS
 from zazu.errors import ConfigError
+from zazu.tasks import TASKS
 
 
 @cli.command()

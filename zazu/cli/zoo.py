@@ -5,8 +5,8 @@ from __future__ import annotations
 import click
 
 from zazu.budget import DEVICES
-from zazu.tasks import TASKS
 from zazu.cli._base import cli, fails_cleanly
+from zazu.tasks import TASKS
 
 
 @cli.group()

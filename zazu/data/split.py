@@ -11,9 +11,9 @@ import hashlib
 from collections import defaultdict
 from pathlib import Path
 
+from zazu.atomic_io import atomic_write_json, read_json
 from zazu.data.records import Dataset
 from zazu.errors import DatasetError
-from zazu.atomic_io import atomic_write_json, read_json
 
 
 def _key(seed: int, path: str) -> str:

@@ -22,8 +22,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from zazu.export.options import FILE_NAMES, TFLITE_VARIANTS
 from zazu.atomic_io import atomic_write_json
+from zazu.export.options import FILE_NAMES, TFLITE_VARIANTS
 from zazu.runs import CHECKPOINT
 
 

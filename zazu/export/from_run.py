@@ -11,8 +11,8 @@ import inspect
 from pathlib import Path
 from typing import Any
 
-from zazu.errors import ZazuError
 from zazu.atomic_io import atomic_write_json, read_json
+from zazu.errors import ZazuError
 
 
 def trial_record(run_dir: Path, trial: str | None = None) -> dict[str, Any]:

@@ -18,8 +18,8 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
-from zazu.errors import ZazuError
 from zazu.atomic_io import atomic_write_bytes
+from zazu.errors import ZazuError
 
 METADATA_NAME = "zazu"
 KERAS_MEMBER = "zazu.json"

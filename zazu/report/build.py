@@ -5,10 +5,10 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+from zazu.atomic_io import atomic_write_text
 from zazu.report.html import Section, esc, not_available, page
 from zazu.report.rundata import ReportError, read_run
 from zazu.report.sections import SECTIONS, Figures
-from zazu.atomic_io import atomic_write_text
 
 REPORT_FILE = "report.html"
 

@@ -12,11 +12,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from zazu.budget import describe_target, has_budget
+from zazu.pareto import pareto_front
 from zazu.report import plots
 from zazu.report.confusion import class_scores, matrix_for, variants
 from zazu.report.html import esc, image, images, not_available, paragraph, table
-from zazu.budget import describe_target, has_budget
-from zazu.pareto import pareto_front
 from zazu.report.rundata import RunData, Trial, numbers_only
 
 REPORT_DIR = "report"  # PNGs live in <run>/report/, next to <run>/report.html

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from zazu import __version__
+from zazu.atomic_io import atomic_write_json
 from zazu.budget import describe_target, has_budget, over_budget
 from zazu.config import save_config
 from zazu.errors import ConfigError, ZazuError
@@ -26,14 +27,15 @@ from zazu.interrupts import Terminated, catching_interrupts, raise_if_interrupte
 from zazu.nn.backbones import check_pretrained_weights
 from zazu.ranking import select_models, upscale_note
 from zazu.registry import ModelSpec, Registry
-from zazu.atomic_io import atomic_write_json
-from zazu.runs import (FINAL_STATUSES, budget_cost, busy_seconds, check_output_free, chosen_by, load_trial_records, new_run_dir, refresh_leaderboard, set_model_status, update_manifest, write_leaderboard, write_manifest)
-from zazu.search.parallel_env import wants_chief
+from zazu.runs import (FINAL_STATUSES, budget_cost, busy_seconds, check_output_free, chosen_by, load_trial_records,
+                       new_run_dir, refresh_leaderboard, set_model_status, update_manifest, write_leaderboard,
+                       write_manifest)
 from zazu.search.costs import describe_cost
+from zazu.search.parallel_env import wants_chief
 from zazu.search.run_folder import RunFolder, start_margin
-from zazu.search.state_files import check_resumable
 from zazu.search.snapshot import FOLDER as SNAPSHOT
 from zazu.search.snapshot import adapter_digest, snapshot_models
+from zazu.search.state_files import check_resumable
 from zazu.tasks import Task, get_task
 
 

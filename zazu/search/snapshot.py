@@ -14,8 +14,8 @@ import os
 import shutil
 from pathlib import Path
 
-from zazu.registry import ModelSpec
 from zazu.atomic_io import atomic_write_json
+from zazu.registry import ModelSpec
 from zazu.runs import SNAPSHOT_FOLDER
 
 FOLDER = SNAPSHOT_FOLDER

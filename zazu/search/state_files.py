@@ -17,8 +17,8 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from zazu.errors import RunFolderError
 from zazu.atomic_io import atomic_write_text, read_json
+from zazu.errors import RunFolderError
 
 ORACLE = "oracle.json"
 LAST_GOOD = "oracle.last-good.json"

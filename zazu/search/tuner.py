@@ -25,15 +25,15 @@ from typing import Any
 
 import keras_tuner
 
+from zazu.adapters.lifecycle import PREPARE_STEPS, TRAINING_STEPS, run_lifecycle
+from zazu.atomic_io import atomic_write_json, atomic_write_text
 from zazu.budget import has_budget, over_budget
 from zazu.errors import TrialFailed
 from zazu.interrupts import raise_if_interrupted
 from zazu.registry import ModelSpec
-from zazu.atomic_io import atomic_write_json, atomic_write_text
 from zazu.runs import CHECKPOINT, FINAL_STATUSES, read_trial_profile, read_trial_record, trial_dir
 from zazu.search.costs import cost_before_training
 from zazu.search.kt_compat import is_worker, oracle_file, tuner_file
-from zazu.adapters.lifecycle import PREPARE_STEPS, TRAINING_STEPS, run_lifecycle
 from zazu.search.space import TUNER_PREFIX, SpaceCodec
 from zazu.tasks import Task
 

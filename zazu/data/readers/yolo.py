@@ -12,9 +12,9 @@ from pathlib import Path
 
 from zazu.data.orientation import upright_size
 from zazu.data.paths import is_image_file, not_utf8_problem, read_text
-from zazu.fields import class_name_errors
 from zazu.data.records import Dataset, ImageRecord, Instance, Problem
 from zazu.errors import DatasetError
+from zazu.fields import class_name_errors
 
 
 def read_class_names(root: Path) -> list[str] | None:
