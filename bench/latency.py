@@ -85,7 +85,7 @@ def main(argv=None) -> int:
         # column would read smaller than the trained file that ships (mobilenet_v2: 588 against 631)
         with tempfile.TemporaryDirectory(prefix="zazu-bench-") as folder, weights_as_if_trained(model):
             calibration = lambda: (rng.uniform(0, 255, (1, height, width, 3)).astype(np.float32) for _ in range(8))  # noqa: E731
-            path = convert_int8(model, calibration, Path(folder) / f"{name}_int8.tflite")
+            path = convert_int8(model, calibration, Path(folder) / f"{name}_int8.tflite", for_measuring=True)
             lite = profile_tflite(path, runs=args.runs, warmup=args.warmup, num_threads=args.threads)
         k50, k90 = float(np.median(keras_ms)), float(np.percentile(keras_ms, 90))
         ratio = k50 / lite["latency_median_ms"]

@@ -14,10 +14,12 @@ def _representative():
 
 @pytest.fixture(scope="module")
 def both(tmp_path_factory):
-    """A two-headed model (like a detector's) with BatchNorm to fold and a depthwise layer, converted both ways."""
+    """A two-headed model (like a detector's) with BatchNorm to fold, a depthwise layer and the FPN's nearest
+    upsampling, converted both ways."""
     import keras
 
     from zazu.export.tflite import convert_int8
+    from zazu.nn.layers import upsample_nearest
 
     keras.utils.set_random_seed(0)
     inputs = keras.Input((24, 24, 3))
@@ -26,6 +28,8 @@ def both(tmp_path_factory):
     x = keras.layers.BatchNormalization()(x)
     x = keras.layers.ReLU(max_value=6)(x)
     x = keras.layers.DepthwiseConv2D(3, padding="same")(x)
+    coarse = keras.layers.Conv2D(16, 3, strides=2, padding="same", activation="relu")(x)
+    x = keras.layers.Add()([x, upsample_nearest(coarse, (12, 12))])
     boxes = keras.layers.Conv2D(4, 1)(x)
     scores = keras.layers.Conv2D(3, 1, activation="sigmoid")(x)
     model = keras.Model(inputs, [boxes, scores])
