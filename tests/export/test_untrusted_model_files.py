@@ -168,7 +168,8 @@ def test_randomly_damaged_tflite_files_through_the_cli_are_one_error_line(sealed
         for k in range(2):
             Image.new("RGB", (8, 8), (40 * k, 200 if label == "a" else 0, 0)).save(data / label / f"{k}.png")
     arguments = {"predict": [str(data / "a" / "0.png"), "--output", str(tmp_path / "out")],
-                 "evaluate": ["--data", str(data)], "serve": ["--port", "0"], "profile": ["--runs", "1"]}[command]
+                 "evaluate": ["--data", str(data), "--output", str(tmp_path / "out" / "evaluation.json")],
+                 "serve": ["--port", "0"], "profile": ["--runs", "1"]}[command]
     source = sealed_tflite.read_bytes()
     weights = source.index(np.full(16, 0.25, "<f4").tobytes())  # the fixture sets every weight to 0.25
     import uvicorn
@@ -190,4 +191,4 @@ def test_randomly_damaged_tflite_files_through_the_cli_are_one_error_line(sealed
         assert "Traceback" not in result.output, where
         assert [line for line in lines if line.startswith("error:")] == [lines[-1]], where
         assert "damaged.tflite" in lines[-1], where
-    assert not (tmp_path / "out").exists()  # predict wrote nothing for a file it refused
+    assert not (tmp_path / "out").exists()  # predict and evaluate wrote nothing for a file they refused
