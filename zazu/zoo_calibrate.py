@@ -18,10 +18,8 @@ from __future__ import annotations
 import math
 import os
 import platform
-import tempfile
 import time
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 from zazu.registry import CALIBRATION_FILE, ModelSpec, Registry
@@ -47,9 +45,8 @@ def measure_model(spec: ModelSpec, device: str, num_threads: int | None = None) 
     import numpy as np
 
     from zazu.export.bundle import converter_settings
-    from zazu.export.cost import tflite_cost, weights_as_if_trained
+    from zazu.export.cost import untrained_cost
     from zazu.export.options import resolve_export_options
-    from zazu.export.tflite import convert_int8
     from zazu.defaults import load_defaults
     from zazu.ranking import default_hyperparameters
 
@@ -60,12 +57,8 @@ def measure_model(spec: ModelSpec, device: str, num_threads: int | None = None) 
     shape = (1, *model.input_shape[1:])
     rng = np.random.default_rng(0)
     options = resolve_export_options(load_defaults()["export"])
-    with tempfile.TemporaryDirectory(prefix="zazu-calibrate-") as folder, weights_as_if_trained(model):
-        path = convert_int8(model, lambda: (rng.uniform(0, 255, shape).astype(np.float32)
-                                            for _ in range(CALIBRATION_IMAGES)),
-                            Path(folder) / "model_int8.tflite", io_type=options["int8_io"],
-                            settings=converter_settings(adapter, options), for_measuring=True)
-        cost = tflite_cost(path, device, num_threads=num_threads)
+    images = lambda: (rng.uniform(0, 255, shape).astype(np.float32) for _ in range(CALIBRATION_IMAGES))  # noqa: E731
+    cost = untrained_cost(model, images, device, options["int8_io"], converter_settings(adapter, options), num_threads)
     return {"input_size": hyperparameters.get("input_size"), "model_kb": cost["model_kb"], "ram_kb": cost["ram_kb"],
             "latency_ms": cost["latency_ms"], "latency_source": cost["latency_source"], "macs": cost["macs"],
             "speed_rating": speed_rating(cost["latency_ms"]), "memory_rating": memory_rating(cost["model_kb"])}

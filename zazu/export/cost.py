@@ -54,6 +54,22 @@ def tflite_cost(path: str | Path, device: str, num_threads: int | None = None, r
     return cost
 
 
+def untrained_cost(model, representative, device: str, io_type: str, settings: dict | None,
+                   num_threads: int | None = None) -> dict[str, Any]:
+    """The cost of a built, untrained Keras model as its trained int8 file would have it: its weights nudged
+    (`weights_as_if_trained`), converted in memory (`convert_int8(..., for_measuring=True)`) with the
+    calibration images `representative` yields, then measured (`tflite_cost`). What a budget check before
+    training and `zazu zoo calibrate` both measure."""
+    import tempfile
+
+    from zazu.export.tflite import convert_int8
+
+    with tempfile.TemporaryDirectory(prefix="zazu-cost-") as folder, weights_as_if_trained(model):
+        path = convert_int8(model, representative, Path(folder) / "model_int8.tflite", io_type=io_type,
+                            settings=settings, for_measuring=True)
+        return tflite_cost(path, device, num_threads=num_threads)
+
+
 def run_probe(path: str | Path, threads: int, runs: int = PROBE_RUNS, warmup: int = PROBE_WARMUP) -> dict[str, Any]:
     """Run `path` in a fresh process (`zazu.export.litert_probe`); its RAM and latency figures."""
     command = [sys.executable, "-m", "zazu.export.litert_probe", str(path), str(threads), str(runs), str(warmup)]

@@ -10,7 +10,6 @@ write the same file twice with different content; a trial whose hyperparameters 
 
 from __future__ import annotations
 
-import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -35,8 +34,7 @@ def cost_before_training(adapter: Any, model_name: str, run_dir: Path, options: 
             "representative_images())")
         return None
     from zazu.export.bundle import converter_settings
-    from zazu.export.cost import architecture_key, tflite_cost, weights_as_if_trained
-    from zazu.export.tflite import convert_int8
+    from zazu.export.cost import architecture_key, untrained_cost
 
     started = time.perf_counter()
     device = target["device"]
@@ -52,11 +50,8 @@ def cost_before_training(adapter: Any, model_name: str, run_dir: Path, options: 
         cost = {**read_json(cache), "cached": True}
         log(f"budget: cost read from {cache.name} (same architecture measured before)")
         return cost
-    with tempfile.TemporaryDirectory(prefix="zazu-cost-") as folder, weights_as_if_trained(model):
-        path = convert_int8(model, lambda: adapter.representative_images(CALIBRATION_IMAGES),
-                            Path(folder) / "model_int8.tflite", io_type=options["int8_io"],
-                            settings=converter_settings(adapter, options), for_measuring=True)
-        cost = tflite_cost(path, device, num_threads=options["num_threads"])
+    cost = untrained_cost(model, lambda: adapter.representative_images(CALIBRATION_IMAGES), device,
+                          options["int8_io"], converter_settings(adapter, options), options["num_threads"])
     cost["measure_seconds"] = time.perf_counter() - started
     atomic_write_json(cache, cost)
     log(f"budget: measured in {cost['measure_seconds']:.1f}s: {describe_cost(cost)}")
