@@ -30,9 +30,14 @@ def _error_for(signum: int) -> KeyboardInterrupt:
     return Terminated("SIGTERM") if signum == signal.SIGTERM else KeyboardInterrupt()
 
 
+def stopping_signal(error: KeyboardInterrupt) -> signal.Signals:
+    """The signal behind an interrupt: SIGTERM for `Terminated`, else SIGINT (Ctrl-C)."""
+    return signal.SIGTERM if isinstance(error, Terminated) else signal.SIGINT
+
+
 def exit_code(error: KeyboardInterrupt) -> int:
     """128 + the signal's number, as a shell reports a process a signal stopped."""
-    return 128 + (signal.SIGTERM if isinstance(error, Terminated) else signal.SIGINT)
+    return 128 + stopping_signal(error)
 
 
 def _on_signal(signum, frame):

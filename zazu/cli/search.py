@@ -11,6 +11,7 @@ from zazu.budget import DEVICES
 from zazu.cli._base import cli, fails_cleanly, quiet_tensorflow
 from zazu.config import SEARCH_METHODS
 from zazu.errors import ConfigError
+from zazu.interrupts import exit_code, stopping_signal
 from zazu.tasks import TASKS
 
 
@@ -99,10 +100,11 @@ def finish_search(start, resume_command: str = "zazu search --resume") -> None:
     try:
         result = start(reporter)
     except SearchInterrupted as e:
-        how = "interrupted" if e.signal == "SIGINT" else f"stopped by {e.signal}"
+        stopped_by = stopping_signal(e.stop)
+        how = "interrupted" if stopped_by == signal.SIGINT else f"stopped by {stopped_by.name}"
         click.echo(f"\nSearch {how}. Finished trials are kept in {e.run_dir}.\n"
                    f"Resume it with: {resume_command} {e.run_dir}", err=True)
-        sys.exit(128 + getattr(signal, e.signal))
+        sys.exit(exit_code(e.stop))
     reporter.message(f"\nBest: {result.best['model']} #{result.best['trial_id']} "
                      f"({', '.join(f'{k}={v:.4f}' for k, v in result.best['metrics'].items())})")
     reporter.message(f"Run folder: {result.run_dir}  (leaderboard.csv, best_trial.json, export/)")

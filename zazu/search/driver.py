@@ -23,7 +23,7 @@ from zazu.atomic_io import atomic_write_json
 from zazu.budget import describe_target, has_budget, over_budget
 from zazu.config import save_config
 from zazu.errors import ConfigError, ZazuError
-from zazu.interrupts import Terminated, catching_interrupts, raise_if_interrupted
+from zazu.interrupts import catching_interrupts, raise_if_interrupted
 from zazu.nn.backbones import check_pretrained_weights
 from zazu.ranking import select_models, upscale_note
 from zazu.registry import ModelSpec, Registry
@@ -40,12 +40,13 @@ from zazu.tasks import Task, get_task
 
 
 class SearchInterrupted(KeyboardInterrupt):
-    """Ctrl-C or SIGTERM (`signal`) stopped the search; `run_dir` can be resumed with `zazu search --resume`."""
+    """Ctrl-C or SIGTERM (`stop`, the interrupt raised) stopped the search; `run_dir` can be resumed with
+    `zazu search --resume`."""
 
-    def __init__(self, run_dir: Path, signal: str = "SIGINT"):
+    def __init__(self, run_dir: Path, stop: KeyboardInterrupt):
         super().__init__(str(run_dir))
         self.run_dir = run_dir
-        self.signal = signal
+        self.stop = stop
 
 
 @dataclass
@@ -209,7 +210,7 @@ def _search(run: RunFolder, reporter, resumed: bool) -> SearchResult:
     except KeyboardInterrupt as stop:
         _refresh(run)
         update_manifest(run_dir, status="interrupted")
-        raise SearchInterrupted(run_dir, "SIGTERM" if isinstance(stop, Terminated) else "SIGINT") from None
+        raise SearchInterrupted(run_dir, stop) from None
 
 
 def _search_and_export(run: RunFolder, reporter, deadline: float | None, parallel: bool) -> SearchResult:
