@@ -67,5 +67,4 @@ def read_json(path: Path) -> Any:
             return json.load(f)
     except (json.JSONDecodeError, UnicodeDecodeError) as e:
         detail = f"line {e.lineno} column {e.colno}: {e.msg}" if isinstance(e, json.JSONDecodeError) else str(e)
-        raise RunFolderError(f"{path}: corrupt or truncated JSON ({detail}). Expected the file as Zazu wrote "
-                             "it; nothing was changed.") from None
+        raise RunFolderError.not_as_written(path, f"corrupt or truncated JSON ({detail})") from None

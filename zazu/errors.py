@@ -30,6 +30,12 @@ class RunFolderError(ZazuError):
     """A run folder's state file is missing, corrupt or truncated: resuming or exporting from it would
     lose or misreport work, so it is refused with the file named."""
 
+    @classmethod
+    def not_as_written(cls, path, problem: str, what: str = "the file") -> "RunFolderError":
+        """A file Zazu wrote that no longer reads as it wrote it (corrupt, edited, foreign): `problem` names the
+        field or the fault, and nothing is changed."""
+        return cls(f"{path}: {problem}. Expected {what} as Zazu wrote it; nothing was changed.")
+
 
 class WeightsError(ZazuError):
     """A pretrained weights file is missing, corrupt, unsafe or does not fit the network."""

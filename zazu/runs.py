@@ -202,7 +202,7 @@ def read_manifest(run_dir: Path) -> dict[str, Any]:
         for k, entry in enumerate(manifest["models"]):
             errors += [f"models[{k}] {e}" for e in field_errors(entry, {"name": TEXT, "trials": COUNT, "status": TEXT})]
     if errors:
-        raise RunFolderError(f"{path}: {errors[0]}. Expected run.json as Zazu wrote it; nothing was changed.")
+        raise RunFolderError.not_as_written(path, errors[0], "run.json")
     return manifest
 
 

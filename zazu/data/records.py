@@ -94,7 +94,7 @@ def dataset_from_json(data: dict, source: str | Path = "dataset.json") -> Datase
     from zazu.errors import RunFolderError
 
     def refuse(error: str):
-        return RunFolderError(f"{source}: {error}. Expected the file as Zazu wrote it; nothing was changed.")
+        return RunFolderError.not_as_written(source, error)
 
     errors = field_errors(data, {"root": TEXT, "format": TEXT, "classes": LIST, "records": LIST},
                           {"duplicates": OBJECT})

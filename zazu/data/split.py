@@ -80,7 +80,7 @@ def split_sides(dataset: Dataset, split, source: str | Path) -> dict[str, list]:
     from zazu.errors import RunFolderError
 
     def refuse(error: str):
-        return RunFolderError(f"{source}: {error}. Expected the split as Zazu wrote it; nothing was changed.")
+        return RunFolderError.not_as_written(source, error, "the split")
 
     if not isinstance(split, dict):
         raise refuse(f"must be a JSON object. Received: {type(split).__name__}")

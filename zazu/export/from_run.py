@@ -54,7 +54,7 @@ def _check_record(record: Any, path: Path) -> None:
     if not errors:
         errors = [f"model_specs {e}" for e in field_errors(record["model_specs"], {"data": OBJECT, "run_dir": TEXT})]
     if errors:
-        raise RunFolderError(f"{path}: {errors[0]}. Expected the trial record as Zazu wrote it; nothing was changed.")
+        raise RunFolderError.not_as_written(path, errors[0], "the trial record")
 
 
 def _trial_names(run_dir: Path) -> list[str]:
