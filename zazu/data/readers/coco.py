@@ -14,8 +14,7 @@ from pathlib import Path
 from zazu.data.paths import inside_root, not_utf8, not_utf8_problem
 from zazu.data.records import Dataset, ImageRecord, Instance, Problem
 from zazu.errors import DatasetError
-from zazu.fields import (BOX, FLAG, ID, INTEGER, LIST, POSITIVE_NUMBER, SEGMENTATION, TEXT,
-                                      field_errors)
+from zazu.fields import BOX, FLAG, ID, INTEGER, LIST, POSITIVE_NUMBER, SEGMENTATION, TEXT, field_errors
 
 SPLIT_WORDS = ("train", "val", "test")
 
