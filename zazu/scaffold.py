@@ -21,7 +21,7 @@ from zazu.tasks import get_task
 
 _CLASSIFICATION = '''"""{name}: an image classifier for Zazu's zoo. Written by `zazu zoo new`; make build() your own.
 
-The base class reads the data, trains with early stopping, reduce-LR-on-plateau
+The base class reads the data, trains with early stopping, a cosine learning-rate decay
 and a keep-best checkpoint, reports val_accuracy and exports int8 TFLite.
 `self.hp` holds the models.json entry's training_configs updated with the values
 the search sampled from its hp_search_space.

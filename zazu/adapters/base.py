@@ -142,9 +142,10 @@ class BaseAdapter:
     def fit_keeping_best(self, monitor: str, mode: str, default_patience: int = 5, phases=None,
                          start_epoch: int = 0, best: float | None = None, history: dict | None = None) -> None:
         """Fit `self.model` on `self.train_ds` / `self.val_ds`, phase by phase (`training_phases()`:
-        each sets what learns and compiles at its learning rate), with early stopping per phase,
-        reduce-LR-on-plateau, a per-epoch CSV log, TensorBoard logs and one keep-best checkpoint
-        (`model.keras` in the trial folder), then reload that best epoch: it is what gets measured and
+        each sets what learns and compiles at its learning rate), with early stopping per phase, the
+        learning rate falling by a cosine to the phase's end or the deadline (`zazu.adapters.schedule`),
+        a per-epoch CSV log, TensorBoard logs and one keep-best checkpoint (`model.keras` in the trial
+        folder), then reload that best epoch: it is what gets measured and
         shipped. `start_epoch`, `best` and `history`: what an earlier phase trained elsewhere (the
         pooled-feature head of a classifier) left, its weights already in the checkpoint.
 
@@ -155,6 +156,7 @@ class BaseAdapter:
         import keras
 
         from zazu.adapters import epoch_resume, transfer
+        from zazu.adapters.schedule import cosine_to_budget
         from zazu.interrupts import interrupt_callback
         from zazu.errors import TrialFailed
 
@@ -188,7 +190,7 @@ class BaseAdapter:
                 keras.callbacks.TerminateOnNaN(),
                 keep_best,
                 keras.callbacks.EarlyStopping(monitor=monitor, mode=mode, patience=patience),
-                keras.callbacks.ReduceLROnPlateau(monitor="val_loss", factor=0.5, patience=max(1, patience // 2)),
+                cosine_to_budget(phase.learning_rate, phase_start, phase.end_epoch, self.model_specs.get("deadline")),
                 keras.callbacks.CSVLogger(str(folder / "history.csv"), append=append),
                 keras.callbacks.TensorBoard(str(folder / "tensorboard"), write_graph=False),  # per-trial curves
                 resume_point,  # after keep_best: reads its best value

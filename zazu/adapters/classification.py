@@ -1,7 +1,7 @@
 """Base adapter for image classification: a zoo model only writes `build()`.
 
 Data: folder-per-class, split by the run's manifest. Training: Adam, sparse
-categorical cross-entropy, early stopping, reduce-LR-on-plateau and a keep-best
+categorical cross-entropy, early stopping, a cosine learning-rate decay, a keep-best
 checkpoint (`model.keras` in the trial folder). Metrics: `val_accuracy` and
 `val_loss` of that best checkpoint, which is also what gets exported.
 
