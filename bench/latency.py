@@ -39,9 +39,8 @@ def build(spec):
     """The zoo model's network at its default hyperparameters."""
     from zazu.ranking import default_hyperparameters
 
-    adapter = spec.adapter_class({"name": spec.name, "task": spec.task, "seed": 0},
-                                 {**default_hyperparameters(spec), "epochs": 1})
-    adapter.prepare_inference(CLASSES)
+    adapter = spec.adapter_class.for_inference({"model": spec.name, "task": spec.task, "classes": CLASSES,
+                                                "hyperparameters": {**default_hyperparameters(spec), "epochs": 1}})
     return adapter, adapter.build()
 
 

@@ -51,8 +51,8 @@ def measure_model(spec: ModelSpec, device: str, num_threads: int | None = None) 
     from zazu.ranking import default_hyperparameters
 
     hyperparameters = default_hyperparameters(spec)
-    adapter = spec.adapter_class({"name": spec.name, "task": spec.task, "seed": 0}, {**hyperparameters, "epochs": 1})
-    adapter.prepare_inference(CLASSES)
+    adapter = spec.adapter_class.for_inference({"model": spec.name, "task": spec.task, "classes": CLASSES,
+                                                "hyperparameters": {**hyperparameters, "epochs": 1}})
     model = adapter.build()
     shape = (1, *model.input_shape[1:])
     rng = np.random.default_rng(0)

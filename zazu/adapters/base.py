@@ -318,6 +318,16 @@ class BaseAdapter:
     converter_settings: dict[str, Any] = {}  # this task's TFLiteConverter settings; the config's override
     objective = ""  # the task's objective metric, e.g. "val_accuracy"
 
+    @classmethod
+    def for_inference(cls, metadata: dict[str, Any]) -> "BaseAdapter":
+        """An adapter that prepares inputs, decodes outputs and scores predictions of a saved model,
+        without a dataset or a trial: built from the metadata the model file carries
+        (`inference_metadata`: task, zoo model, hyperparameters, class names)."""
+        adapter = cls({"name": metadata.get("model"), "task": metadata.get("task"), "seed": 0},
+                      dict(metadata.get("hyperparameters") or {}))
+        adapter.prepare_inference(list(metadata.get("classes") or []))
+        return adapter
+
     def prepare_inference(self, classes: list[str]) -> None:
         """Ready the adapter to decode outputs without a dataset (predict, serve): class names only."""
         self.classes = list(classes)
@@ -353,9 +363,15 @@ class BaseAdapter:
         """One prediction as JSON-ready data (what `zazu predict` writes and `zazu serve` returns)."""
         raise NotImplementedError
 
+    def score_records(self, predictions: list, records: list) -> tuple[dict[str, float], dict[str, Any]]:
+        """Score `predictions` (this task's decoded form, one per record, in order) against the ground
+        truth of `records`. Returns (the task's metrics, named as the search reports them, e.g.
+        `val_accuracy`; per-class details for `zazu evaluate`'s report, JSON-ready)."""
+        raise NotImplementedError
+
     def score_predictions(self, predictions: list) -> dict[str, float]:
         """The task's metrics for predictions on the val split, in `self.val_records` order."""
-        raise NotImplementedError
+        return self.score_records(predictions, self.val_records)[0]
 
     def val_image_paths(self) -> list[str]:
         raise NotImplementedError

@@ -148,16 +148,18 @@ class ClassificationAdapter(BaseAdapter):
         best = int(np.argmax(prediction))
         return draw_sample(image, self.classes, title=f"{self.classes[best]} {prediction[best]:.2f}")
 
-    def score_predictions(self, predictions) -> dict[str, float]:
-        predicted = np.array([int(np.argmax(p)) for p in predictions])
-        return {"val_accuracy": float(np.mean(predicted == np.array(self.val_labels)))}
-
-    def classification_report(self, labels: list[int], predicted: list[int]) -> dict:
-        """Per-class precision, recall, F1 and support, and the confusion matrix over `self.classes`
-        (rows: true class, columns: predicted), for `zazu evaluate`."""
+    def score_records(self, predictions, records) -> tuple[dict[str, float], dict]:
+        """Accuracy; details: per-class precision, recall, F1 and support, the confusion matrix over
+        `self.classes` (rows: true class, columns: predicted) and the misclassified images."""
         from zazu.metrics.classification import per_class_report
 
-        return per_class_report(labels, predicted, self.classes)
+        labels = [int(r.label) for r in records]
+        predicted = [int(np.argmax(p)) for p in predictions]
+        details = per_class_report(labels, predicted, self.classes)
+        details["misclassified"] = [
+            {"image": r.path, "label": self.classes[r.label], "predicted": self.classes[c], "score": float(p[c])}
+            for r, p, c in zip(records, predictions, predicted) if c != r.label]
+        return {"val_accuracy": float(np.mean(np.array(predicted) == np.array(labels)))}, details
 
     def write_export_extras(self, out_dir: Path, predictions: dict[str, list]) -> None:
         """val_predictions.json: the label and each variant's predicted class per val image (the

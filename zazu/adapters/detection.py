@@ -230,9 +230,6 @@ class DetectionAdapter(BaseAdapter):
     def val_image_paths(self) -> list[str]:
         return [self.dataset.abspath(r) for r in self.val_records]
 
-    def score_predictions(self, predictions) -> dict[str, float]:
-        return self.score(predictions)
-
     def prediction_json(self, prediction) -> dict:
         detections = []
         for k in range(len(prediction.scores)):
@@ -247,17 +244,17 @@ class DetectionAdapter(BaseAdapter):
             detections.append(detection)
         return {"detections": detections, "box_format": "xyxy, original image pixels"}
 
-    def score(self, predictions) -> dict[str, float]:
+    def score_records(self, predictions, records) -> tuple[dict[str, float], dict]:
+        """COCO mAP and mAP50 (pycocotools); details: each class's AP."""
         from zazu.metrics.coco import coco_metrics
 
-        metrics, per_class = coco_metrics(self.val_records, predictions, self.classes, self.iou_type)
-        self.per_class_ap = per_class
-        return metrics
+        metrics, per_class = coco_metrics(records, predictions, self.classes, self.iou_type)
+        return metrics, {"per_class_AP": per_class}
 
     def get_metrics(self) -> dict[str, float]:
-        metrics = self.score(self.predict_keras())
+        metrics, details = self.score_records(self.predict_keras(), self.val_records)
         if self.trial_dir is not None:
-            atomic_write_json(self.trial_dir / "per_class_ap.json", self.per_class_ap)
+            atomic_write_json(self.trial_dir / "per_class_ap.json", details["per_class_AP"])
         return {**metrics, "val_loss": float(min(self.history.get("val_loss", [float("nan")]))),
                 "epochs_trained": float(len(self.history.get("loss", [])))}
 

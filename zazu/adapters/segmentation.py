@@ -43,13 +43,13 @@ class SegmentationAdapter(DetectionAdapter):
             rles.append(mask_to_rle(_resize_nearest(binary, original)))
         return Prediction(boxes[keep] / scale, scores[keep], labels[keep], rles)
 
-    def score(self, predictions) -> dict[str, float]:
+    def score_records(self, predictions, records) -> tuple[dict[str, float], dict]:
+        """Mask mAP and mAP50, and box mAP and mAP50 (pycocotools); details: each class's mask AP."""
         from zazu.metrics.coco import coco_metrics
 
-        masks, per_class = coco_metrics(self.val_records, predictions, self.classes, "segm")
-        boxes, _ = coco_metrics(self.val_records, predictions, self.classes, "bbox")
-        self.per_class_ap = per_class
-        return {**masks, "val_mAP": boxes["val_mAP"], "val_mAP50": boxes["val_mAP50"]}
+        masks, per_class = coco_metrics(records, predictions, self.classes, "segm")
+        boxes, _ = coco_metrics(records, predictions, self.classes, "bbox")
+        return {**masks, "val_mAP": boxes["val_mAP"], "val_mAP50": boxes["val_mAP50"]}, {"per_class_AP": per_class}
 
 
 def _resize(mask: np.ndarray, size: tuple[int, int]) -> np.ndarray:

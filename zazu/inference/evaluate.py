@@ -2,7 +2,7 @@
 
 Every image goes through the `Predictor`, so preprocessing and decoding are
 those of `zazu predict` and of the export's own scoring; the metrics are the
-adapter's (`score_predictions`: accuracy, COCO mAP via pycocotools), plus
+adapter's (`score_records`: accuracy, COCO mAP via pycocotools), plus
 per-class precision / recall / F1 and a confusion matrix for classification
 and per-class AP for detection and segmentation.
 
@@ -163,8 +163,8 @@ def evaluate_model(model: str | Path, data: str | Path | None = None, split: str
             progress(k + 1, len(records))
     if not scored:
         raise DatasetError(f"{data}: none of the {len(records)} images could be read: {skipped[0]}")
-    adapter = predictor.adapter
-    metrics = {key.removeprefix("val_"): value for key, value in score(adapter, scored, predictions).items()}
+    scores, details = predictor.adapter.score_records(predictions, scored)
+    metrics = {key.removeprefix("val_"): value for key, value in scores.items()}
     report: dict[str, Any] = {
         "model": describe_model(predictor),
         "data": {"path": str(dataset.root), "format": dataset.format, "classes": dataset.classes,
@@ -178,28 +178,13 @@ def evaluate_model(model: str | Path, data: str | Path | None = None, split: str
         "task": predictor.task,
         "metrics": metrics,
     }
-    if hasattr(adapter, "classification_report"):
-        predicted = [int(p.argmax()) for p in predictions]
-        report.update(adapter.classification_report([r.label for r in scored], predicted))
-        report["misclassified"] = [
-            {"image": r.path, "label": adapter.classes[r.label], "predicted": adapter.classes[c],
-             "score": float(p[c])} for r, p, c in zip(scored, predictions, predicted) if c != r.label]
-    elif hasattr(adapter, "per_class_ap"):
-        report["per_class_AP"] = adapter.per_class_ap
+    report.update(details)
     report["seconds"] = round(time.perf_counter() - started, 2)
     return report
 
 
 def describe_model(predictor) -> dict[str, Any]:
     return {"path": str(predictor.path), **predictor.describe()}
-
-
-def score(adapter, records: list, predictions: list) -> dict[str, float]:
-    """The adapter's own scoring (what the search and the export report), on `records`:
-    `score_predictions` reads the ground truth from `val_records` (and classification's `val_labels`)."""
-    adapter.val_records = records
-    adapter.val_labels = [r.label for r in records]
-    return adapter.score_predictions(predictions)
 
 
 def write_report(report: dict[str, Any], output: str | Path) -> list[Path]:

@@ -66,14 +66,12 @@ class Predictor:
         if name not in registry.models:
             raise ZazuError(f"{self.path} was trained from zoo model {name!r}, which is not in the zoo at "
                             f"{registry.root}. Expected one of: {', '.join(registry.models)}.")
-        spec = registry.get(name)
-        self.adapter = spec.adapter_class({"name": name, "task": self.task, "seed": 0},
-                                          dict(self.metadata.get("hyperparameters") or {}))
-        for method in ("prepare_inference", "inference_input", "decode_outputs", "prediction_json"):
-            if not callable(getattr(self.adapter, method, None)):
+        adapter_class = registry.get(name).adapter_class
+        for method in ("for_inference", "inference_input", "decode_outputs", "prediction_json", "score_records"):
+            if not callable(getattr(adapter_class, method, None)):
                 raise ZazuError(f"Zoo model {name!r}: its AdaptModel has no `{method}()`; predict needs an "
                                 "adapter built on a zazu.adapters task base class.")
-        self.adapter.prepare_inference(self.classes)
+        self.adapter = adapter_class.for_inference(self.metadata)
         self.predict_fn = self._load_model(num_threads)
         self.sha256 = hashlib.sha256(self.path.read_bytes()).hexdigest()
 
