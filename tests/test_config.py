@@ -289,3 +289,36 @@ def test_a_config_file_that_is_not_utf8_is_one_config_error(tmp_path):
     path.write_bytes(b"task: classification\nname: \xff\xfe\n")
     with pytest.raises(ConfigError, match=r"c.yaml: not UTF-8 text \(byte 27\)"):
         resolve_config(path)
+
+
+def _leaf_keys(block: dict, prefix: str = "") -> set[str]:
+    keys = set()
+    for key, value in block.items():
+        keys |= _leaf_keys(value, f"{prefix}{key}.") if isinstance(value, dict) else {prefix + key}
+    return keys
+
+
+def test_one_table_holds_a_rule_for_every_key_of_the_defaults():
+    from zazu.config import CONFIG_RULES
+    from zazu.defaults import load_defaults
+
+    checked_beside_the_table = {"export.formats", "export.tflite_converter"}  # lists and typed settings
+    assert _leaf_keys(load_defaults()) - checked_beside_the_table == set(CONFIG_RULES)
+
+
+@pytest.mark.parametrize("overrides, message", [
+    ({"export": {"profile_runs": 0}}, "`export.profile_runs` must be an integer >= 1. Received: profile_runs=0"),
+    ({"export": {"num_threads": 1.5}}, "`export.num_threads` must be an integer >= 1 or null. Received: num_threads=1.5"),
+    ({"export": {"int8_io": "int4"}}, "`export.int8_io` must be one of int8, uint8. Received: int8_io='int4'"),
+    ({"export": {"edgetpu_compiler": "no"}}, "`export.edgetpu_compiler` must be true or false. Received: edgetpu_compiler='no'"),
+    ({"target": {"max_ram_kb": -1}}, "`target.max_ram_kb` must be a positive number or null. Received: max_ram_kb=-1"),
+    ({"augmentation": {"noise": "x"}}, "`augmentation.noise` must be a number >= 0. Received: noise='x'"),
+    # never coerced: a whole float is not an integer, true is not 1
+    ({"epochs": 3.0}, "`epochs` must be an integer >= 1. Received: epochs=3.0"),
+    ({"top_k": True}, "`top_k` must be an integer >= 1. Received: top_k=True"),
+    ({"time_budget": "soon"}, "`time_budget` must be a positive number of minutes, auto or null. Received: time_budget='soon'"),
+])
+def test_every_block_is_checked_by_the_table_with_one_message_form(overrides, message):
+    with pytest.raises(ConfigError) as error:
+        resolve_config(overrides=overrides)
+    assert str(error.value) == message

@@ -8,28 +8,26 @@ and `edgetpu_ops_mapped` whether Zazu's op check maps every op to the Edge TPU.
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
-from zazu.errors import ConfigError
+from zazu.config_rules import Rule, boolean, check_rules, choice, nullable, positive
 
 DEVICES = ("cpu", "edgetpu")
 # budget key -> the cost figure it bounds, and the unit shown to the user
 LIMITS = {"max_model_kb": ("model_kb", "KiB"), "max_ram_kb": ("ram_kb", "KiB"), "max_latency_ms": ("latency_ms", "ms")}
 
 
+# The block's keys and what each must be (`zazu.config.CONFIG_RULES` holds them as `target.<key>`).
+TARGET_RULES: dict[str, Rule] = {
+    "device": choice(DEVICES),
+    **{key: nullable(positive()) for key in LIMITS},
+    "edgetpu_full": boolean(),
+}
+
+
 def resolve_target(block: dict[str, Any]) -> dict[str, Any]:
     """Validate the `target` config block (already merged with the defaults); returns it unchanged."""
-    if block["device"] not in DEVICES:
-        raise ConfigError(f"`target.device` must be one of {', '.join(DEVICES)}. Received: device={block['device']!r}")
-    for key in LIMITS:
-        value = block[key]
-        if value is None:
-            continue
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
-            raise ConfigError(f"`target.{key}` must be a positive number or null. Received: {key}={value!r}")
-    if not isinstance(block["edgetpu_full"], bool):
-        raise ConfigError(f"`target.edgetpu_full` must be true or false. Received: edgetpu_full={block['edgetpu_full']!r}")
+    check_rules(block, TARGET_RULES, "target.")
     return block
 
 

@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import copy
 import json
-import math
 from pathlib import Path
 from typing import Any
 
+from zazu.budget import TARGET_RULES, resolve_target
+from zazu.config_rules import Rule, boolean, check_rules, choice, integer, is_number, nullable, text
+from zazu.data.augment import AUGMENT_RULES, resolve_augmentation
 from zazu.defaults import load_defaults
 from zazu.errors import ConfigError
+from zazu.export.options import EXPORT_RULES, resolve_export_options
 from zazu.suggest import did_you_mean
 from zazu.tasks import TASKS
 
@@ -88,16 +91,6 @@ def _drop_none(d: dict) -> dict:
     return out
 
 
-def _number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
-
-
-def _int(config: dict, key: str, minimum: int) -> None:
-    value = config[key]
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise ConfigError(f"`{key}` must be an integer >= {minimum}. Received: {key}={value!r}")
-
-
 # Minutes of trials in the default job (`time_budget: auto`), chosen so that on 2 cores the default
 # job, export and report included, stays under 5 minutes for classification (head trials on cached
 # features take seconds; exporting an EfficientNet-Lite in every format takes about a minute and a
@@ -106,78 +99,56 @@ def _int(config: dict, key: str, minimum: int) -> None:
 AUTO_TIME_BUDGET = {"classification": 2, "detection": 6, "instance_segmentation": 6}
 
 
-# Keys whose value is text (a name or a path), and whether null is allowed; checked before any other
-# check reads them (a list where a path belongs would otherwise fail deep in the code).
-TEXT_KEYS = {"task": False, "search_method": False, "output": True, "zoo": True,
-             "data.home_path": True, "data.annotation_type": False}
+def _priorities(value: Any) -> bool:
+    return isinstance(value, list) and len(value) == 3 and all(is_number(p) and 0 <= p <= 10 for p in value)
 
 
-def _check_text_keys(config: dict) -> None:
-    for dotted, nullable in TEXT_KEYS.items():
-        section, _, key = dotted.rpartition(".")
-        value = (config[section] if section else config)[key]
-        if value is None and nullable:
-            continue
-        if not isinstance(value, str) or not value.strip():
-            expected = "a non-empty string" + (" or null" if nullable else "")
-            raise ConfigError(f"`{dotted}` must be {expected}. Received: {key}={value!r}")
+# Every key of the top level and the `data` block, with what its value must be, in the order they are
+# checked (text first: a list where a path belongs would otherwise fail deep in another check). The
+# `export`, `target` and `augmentation` blocks add their own tables (`CONFIG_RULES` below).
+RULES: dict[str, Rule | tuple[Rule, ...]] = {
+    "task": (text(), choice(TASKS, suggest=True)),
+    "search_method": (text(), choice(SEARCH_METHODS)),
+    "output": nullable(text()),
+    "zoo": nullable(text()),
+    "data.home_path": nullable(text()),
+    "data.annotation_type": (text(), choice(ANNOTATION_TYPES)),
+    "data.strict": boolean(),
+    "model_priority_space": Rule("three numbers in [0, 10]: [accuracy, speed, memory]", _priorities),
+    "top_k": integer(1),
+    "max_trials": integer(1),
+    "max_instances_at_once": integer(1),
+    "epochs": integer(1),
+    "max_consecutive_failed_trials": integer(1),
+    "seed": integer(0),
+    "time_budget": Rule("a positive number of minutes, auto or null",
+                        lambda v: v is None or v == "auto" or (is_number(v) and v > 0)),
+    "val_split": Rule("a number between 0 and 1", lambda v: is_number(v) and 0 < v < 1),
+    "test_split": Rule("a number >= 0 with val_split + test_split < 1", lambda v: is_number(v) and 0 <= v < 1),
+    "models": nullable(Rule("a non-empty list of zoo model names",
+                            lambda v: isinstance(v, list) and bool(v) and all(isinstance(m, str) for m in v))),
+    "fixed_hyperparameters": nullable(Rule("a mapping of hyperparameter names to values",
+                                           lambda v: isinstance(v, dict) and all(isinstance(k, str) for k in v))),
+}
+# The one table of every key a config may set.
+CONFIG_RULES: dict[str, Rule | tuple[Rule, ...]] = {
+    **RULES,
+    **{f"export.{key}": rule for key, rule in EXPORT_RULES.items()},
+    **{f"target.{key}": rule for key, rule in TARGET_RULES.items()},
+    **{f"augmentation.{key}": rule for key, rule in AUGMENT_RULES.items()},
+}
 
 
 def _validate(config: dict) -> None:
-    _check_text_keys(config)
-    if config["task"] not in TASKS:
-        raise ConfigError(
-            f"`task` must be one of {', '.join(TASKS)}. Received: task={config['task']!r}"
-            + did_you_mean(str(config["task"]), TASKS)
-        )
-    if config["search_method"] not in SEARCH_METHODS:
-        raise ConfigError(
-            f"`search_method` must be one of {', '.join(SEARCH_METHODS)}. "
-            f"Received: search_method={config['search_method']!r}"
-        )
-    if config["data"]["annotation_type"] not in ANNOTATION_TYPES:
-        raise ConfigError(
-            f"`data.annotation_type` must be one of {', '.join(ANNOTATION_TYPES)}. "
-            f"Received: annotation_type={config['data']['annotation_type']!r}"
-        )
-    priorities = config["model_priority_space"]
-    if not (isinstance(priorities, list) and len(priorities) == 3 and all(_number(p) and 0 <= p <= 10 for p in priorities)):
-        raise ConfigError(
-            "`model_priority_space` must be three numbers in [0, 10]: [accuracy, speed, memory]. "
-            f"Received: model_priority_space={priorities!r}"
-        )
-    for key, minimum in (("top_k", 1), ("max_trials", 1), ("max_instances_at_once", 1), ("epochs", 1),
-                         ("max_consecutive_failed_trials", 1), ("seed", 0)):
-        _int(config, key, minimum)
+    check_rules(config, CONFIG_RULES)
+    if config["val_split"] + config["test_split"] >= 1:
+        raise ConfigError(f"`test_split` must be a number >= 0 with val_split + test_split < 1. "
+                          f"Received: test_split={config['test_split']!r}")
     if config["time_budget"] == "auto":  # the default: a budget per task, none for one fixed training
         config["time_budget"] = None if config["fixed_hyperparameters"] is not None else AUTO_TIME_BUDGET[config["task"]]
-    budget = config["time_budget"]
-    if budget is not None and not (_number(budget) and budget > 0):
-        raise ConfigError(f"`time_budget` must be a positive number of minutes, auto or null. "
-                          f"Received: time_budget={budget!r}")
-    if not (_number(config["val_split"]) and 0 < config["val_split"] < 1):
-        raise ConfigError(f"`val_split` must be a number between 0 and 1. Received: val_split={config['val_split']!r}")
-    test = config["test_split"]
-    if not (_number(test) and 0 <= test < 1 and test + config["val_split"] < 1):
-        raise ConfigError(f"`test_split` must be a number >= 0 with val_split + test_split < 1. Received: test_split={test!r}")
-    if not isinstance(config["data"]["strict"], bool):
-        raise ConfigError(f"`data.strict` must be true or false. Received: strict={config['data']['strict']!r}")
-    from zazu.data.augment import resolve_augmentation
-
     config["augmentation"] = resolve_augmentation(config["augmentation"])
-    from zazu.export.options import resolve_export_options
-
     config["export"] = resolve_export_options(config["export"])
-    from zazu.budget import resolve_target
-
     config["target"] = resolve_target(config["target"])
-    models = config["models"]
-    if models is not None and not (isinstance(models, list) and models and all(isinstance(m, str) for m in models)):
-        raise ConfigError(f"`models` must be a non-empty list of zoo model names. Received: models={models!r}")
-    fixed = config["fixed_hyperparameters"]
-    if fixed is not None and not (isinstance(fixed, dict) and all(isinstance(k, str) for k in fixed)):
-        raise ConfigError(f"`fixed_hyperparameters` must be a mapping of hyperparameter names to values. "
-                          f"Received: fixed_hyperparameters={fixed!r}")
 
 
 def parse_priority(text: str) -> list[float]:

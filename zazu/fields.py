@@ -9,21 +9,14 @@ in a reader. Whether that message is fatal or only drops the entry is the reader
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
-
-def _number(v) -> bool:
-    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
-
-
-def _integer(v) -> bool:
-    return isinstance(v, int) and not isinstance(v, bool)
+from zazu.config_rules import is_integer, is_number
 
 
 def _numbers(v) -> bool:
-    return isinstance(v, list) and all(_number(x) for x in v)
+    return isinstance(v, list) and all(is_number(x) for x in v)
 
 
 @dataclass(frozen=True)
@@ -32,10 +25,10 @@ class Kind:
     expected: str
 
 
-INTEGER = Kind(_integer, "an integer")
-ID = Kind(lambda v: _integer(v) or isinstance(v, str), "an integer or a string")
+INTEGER = Kind(is_integer, "an integer")
+ID = Kind(lambda v: is_integer(v) or isinstance(v, str), "an integer or a string")
 TEXT = Kind(lambda v: isinstance(v, str) and v != "", "a non-empty string")
-POSITIVE_NUMBER = Kind(lambda v: _number(v) and v > 0, "a positive number")
+POSITIVE_NUMBER = Kind(lambda v: is_number(v) and v > 0, "a positive number")
 BOX = Kind(lambda v: _numbers(v) and len(v) == 4, "[x, y, width, height]: four finite numbers")
 FLAG = Kind(lambda v: v in (0, 1) and not isinstance(v, float), "0 or 1")
 SEGMENTATION = Kind(lambda v: (isinstance(v, list) and all(_numbers(p) for p in v))
@@ -43,7 +36,7 @@ SEGMENTATION = Kind(lambda v: (isinstance(v, list) and all(_numbers(p) for p in 
                     "a list of polygons (lists of finite numbers) or an RLE {size, counts}")
 LIST = Kind(lambda v: isinstance(v, list), "a list")
 OBJECT = Kind(lambda v: isinstance(v, dict), "a JSON object")
-COUNT = Kind(lambda v: _integer(v) and v >= 0, "a non-negative integer")
+COUNT = Kind(lambda v: is_integer(v) and v >= 0, "a non-negative integer")
 
 
 def field_errors(entry, required: dict[str, Kind], optional: dict[str, Kind] | None = None) -> list[str]:
@@ -68,7 +61,7 @@ def class_name_errors(names: list) -> list[str]:
     [] when all are fine."""
     errors, first = [], {}
     for i, name in enumerate(names):
-        if not (TEXT.test(name) or _number(name)):
+        if not (TEXT.test(name) or is_number(name)):
             errors.append(f"class names must be non-empty strings. Received: names[{i}]={_short(name)}"
                           + (" (quote it in YAML)" if isinstance(name, bool) or name is None else ""))
         elif str(name) in first:

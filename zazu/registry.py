@@ -13,7 +13,6 @@ import hashlib
 import importlib
 import inspect
 import json
-import math
 import os
 import re
 import sys
@@ -22,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from zazu.config_rules import is_number
 from zazu.errors import ConfigError, RegistryError
 from zazu.suggest import did_you_mean
 from zazu.tasks import TASKS
@@ -125,7 +125,7 @@ def read_calibration(root: Path) -> dict[str, dict[str, float]]:
     measured = {}
     for name, figures in models.items():
         values = {r: figures.get(r) for r in MEASURED_RATINGS} if isinstance(figures, dict) else {}
-        if not values or not all(_is_number(v) and 0 <= v <= 10 for v in values.values()):
+        if not values or not all(is_number(v) and 0 <= v <= 10 for v in values.values()):
             raise RegistryError(f"{path}: models.{name}: expected speed_rating and memory_rating in [0, 10]. "
                                 f"Received: {figures!r}")
         measured[name] = values
@@ -136,9 +136,6 @@ def _fail(name: str, field_: str, expected: str, received: Any = inspect.Paramet
     got = "" if received is inspect.Parameter.empty else f" Received: {received!r}"
     return RegistryError(f"models.json entry `{name}`, field `{field_}`: expected {expected}.{got}")
 
-
-def _is_number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
 def validate_entry(root: Path, name: str, entry: Any) -> ModelSpec:
@@ -167,7 +164,7 @@ def validate_entry(root: Path, name: str, entry: Any) -> ModelSpec:
     for rating in RATINGS:
         if rating not in space:
             raise _fail(name, f"model_space.{rating}", "a number in [0, 10]; it is missing")
-        if not (_is_number(space[rating]) and 0 <= space[rating] <= 10):
+        if not (is_number(space[rating]) and 0 <= space[rating] <= 10):
             raise _fail(name, f"model_space.{rating}", "a number in [0, 10]", space[rating])
     extra = set(space) - set(RATINGS)
     if extra:
@@ -230,12 +227,12 @@ def _validate_hp(name: str, i: int, hp: Any) -> None:
             raise _fail(name, f"{where}.step", "no `step` with `values` (step belongs to min/max ranges)")
         return
     for key in ("min", "max"):
-        if not _is_number(hp.get(key)):
+        if not is_number(hp.get(key)):
             raise _fail(name, f"{where}.{key}", "a number", hp.get(key))
     if hp["min"] >= hp["max"]:
         raise _fail(name, where, "min < max", (hp["min"], hp["max"]))
     step = hp.get("step")
-    if step is not None and not (_is_number(step) and step > 0):
+    if step is not None and not (is_number(step) and step > 0):
         raise _fail(name, f"{where}.step", "a positive number", step)
     if step is not None and sampling in ("log", "reverse_log") and step <= 1:
         raise _fail(name, f"{where}.step", f"a multiplier > 1 with sampling={sampling!r}", step)

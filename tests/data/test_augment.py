@@ -105,5 +105,5 @@ def test_unknown_or_bad_augmentation_keys_are_config_errors():
         resolve_augmentation({"noise": -1})
     with pytest.raises(ConfigError, match="horizontal_flip"):
         resolve_augmentation({"horizontal_flip": "yes"})
-    with pytest.raises(ConfigError, match="zoom_range` must be below 1"):
+    with pytest.raises(ConfigError, match="zoom_range` must be a number >= 0 and below 1. Received: zoom_range=1.5"):
         resolve_augmentation({"zoom_range": 1.5})

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from zazu.config_rules import Rule, boolean, check_rules, is_number, number_from
 from zazu.data.letterbox import PAD_VALUE  # the letterbox grey, also where a rotation or zoom uncovers
 from zazu.errors import ConfigError
 from zazu.suggest import did_you_mean
@@ -33,22 +34,26 @@ AUGMENT_DEFAULTS: dict[str, Any] = _defaults()
 MIN_BOX_SIDE = 2.0  # pixels; a box thinner than this after augmentation is dropped
 
 
+# The block's keys and what each must be (`zazu.config.CONFIG_RULES` holds them as `augmentation.<key>`).
+AUGMENT_RULES: dict[str, Rule] = {
+    "horizontal_flip": boolean(),
+    "vertical_flip": boolean(),
+    "rotation_range": number_from(0),
+    # a scale of 1 - zoom_range must stay above 0
+    "zoom_range": Rule("a number >= 0 and below 1", lambda v: is_number(v) and 0 <= v < 1),
+    **{key: number_from(0) for key in ("width_shift_range", "height_shift_range", "contrast_range",
+                                       "brightness_range", "noise")},
+}
+
+
 def resolve_augmentation(config: dict | None) -> dict[str, Any]:
     """Defaults updated with `config`; unknown keys and bad values are errors."""
-    resolved = dict(AUGMENT_DEFAULTS)
-    for key, value in (config or {}).items():
+    for key in config or {}:
         if key not in AUGMENT_DEFAULTS:
             raise ConfigError(f"unknown augmentation key `augmentation.{key}`.{did_you_mean(key, AUGMENT_DEFAULTS)} "
                               f"Valid keys: {', '.join(AUGMENT_DEFAULTS)}.")
-        default = AUGMENT_DEFAULTS[key]
-        if isinstance(default, bool):
-            if not isinstance(value, bool):
-                raise ConfigError(f"`augmentation.{key}` must be true or false. Received: {key}={value!r}")
-        elif isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
-            raise ConfigError(f"`augmentation.{key}` must be a number >= 0. Received: {key}={value!r}")
-        resolved[key] = value
-    if resolved["zoom_range"] >= 1:  # a scale of 1 - zoom_range must stay above 0
-        raise ConfigError(f"`augmentation.zoom_range` must be below 1. Received: zoom_range={resolved['zoom_range']!r}")
+    resolved = {**AUGMENT_DEFAULTS, **(config or {})}
+    check_rules(resolved, AUGMENT_RULES, "augmentation.")
     return resolved
 
 

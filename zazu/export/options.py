@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from zazu.config_rules import Rule, boolean, check_rules, choice, integer, nullable
 from zazu.errors import ConfigError
 from zazu.suggest import did_you_mean
 
@@ -33,6 +34,19 @@ CONVERTER_SETTINGS: dict[str, type] = {
 }
 
 
+# The block's keys and what each must be (`zazu.config.CONFIG_RULES` holds them as `export.<key>`).
+# `formats` (a list, or one comma-separated string from the CLI) and `tflite_converter` (settings
+# with their own types) are checked in `resolve_export_options`.
+EXPORT_RULES: dict[str, Rule] = {
+    "int8_io": choice(IO_TYPES),
+    "calibration_images": integer(1),
+    "profile_runs": integer(1),
+    "num_threads": nullable(integer(1)),
+    "edgetpu_compiler": boolean(),
+    "profile_trials": boolean(),
+}
+
+
 def resolve_export_options(block: dict[str, Any]) -> dict[str, Any]:
     """Validate the `export` config block (already merged with the defaults); returns it normalised."""
     formats = block["formats"]
@@ -45,19 +59,7 @@ def resolve_export_options(block: dict[str, Any]) -> dict[str, Any]:
         if name not in FORMATS:
             raise ConfigError(f"`export.formats`: unknown format {name!r}.{did_you_mean(str(name), FORMATS)} "
                               f"Expected some of: {', '.join(FORMATS)}.")
-    if block["int8_io"] not in IO_TYPES:
-        raise ConfigError(f"`export.int8_io` must be one of {', '.join(IO_TYPES)}. "
-                          f"Received: int8_io={block['int8_io']!r}")
-    for key, minimum in (("calibration_images", 1), ("profile_runs", 1)):
-        value = block[key]
-        if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-            raise ConfigError(f"`export.{key}` must be an integer >= {minimum}. Received: {key}={value!r}")
-    threads = block["num_threads"]
-    if threads is not None and (isinstance(threads, bool) or not isinstance(threads, int) or threads < 1):
-        raise ConfigError(f"`export.num_threads` must be an integer >= 1 or null. Received: num_threads={threads!r}")
-    for key in ("edgetpu_compiler", "profile_trials"):
-        if not isinstance(block[key], bool):
-            raise ConfigError(f"`export.{key}` must be true or false. Received: {key}={block[key]!r}")
+    check_rules(block, EXPORT_RULES, "export.")
     converter = block["tflite_converter"] or {}
     if not isinstance(converter, dict):
         raise ConfigError(f"`export.tflite_converter` must be a mapping of TFLiteConverter settings. "
