@@ -38,8 +38,8 @@ class AdaptModel(ClassificationAdapter):
 
         inputs = self.image_input()  # float pixels in [0, 255] at the input_size hyperparameter
         x = normalize_pixels(inputs)
-        filters = int(self.hp.get("filters", 16))
-        for block in range(int(self.hp.get("blocks", 3))):
+        filters = int(self.hp["filters"])
+        for block in range(int(self.hp["blocks"])):
             x = layers.Conv2D(filters * 2**block, 3, padding="same", use_bias=False)(x)
             x = layers.BatchNormalization(momentum=0.9)(x)  # few steps per epoch: let its statistics settle
             x = layers.ReLU()(x)
@@ -65,7 +65,7 @@ from zazu.nn.centernet import CenterNetCoder
 
 class AdaptModel(DetectionAdapter):
     def make_coder(self):
-        return CenterNetCoder(self.input_size, self.num_classes, int(self.hp.get("head_channels", 32)))
+        return CenterNetCoder(self.input_size, self.num_classes, int(self.hp["head_channels"]))
 '''
 
 _SEGMENTATION = '''"""{name}: an instance segmentation model for Zazu's zoo. Written by `zazu zoo new`; make it your own.
@@ -83,8 +83,8 @@ from zazu.nn.protomask import ProtoMaskCoder
 
 class AdaptModel(SegmentationAdapter):
     def make_coder(self):
-        return ProtoMaskCoder(self.input_size, self.num_classes, int(self.hp.get("head_channels", 32)),
-                              int(self.hp.get("prototypes", 8)))
+        return ProtoMaskCoder(self.input_size, self.num_classes, int(self.hp["head_channels"]),
+                              int(self.hp["prototypes"]))
 '''
 
 _LEARNING_RATE = {"name": "learning_rate", "values": [0.002, 0.001], "sampling": "log"}

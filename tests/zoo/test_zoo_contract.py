@@ -54,3 +54,34 @@ def test_zoo_entry_builds_trains_reports_its_objective_and_maps_to_the_edge_tpu(
     report = compatibility_report(path)
     assert report["first_fallback"] is None, report["first_fallback"]
     assert report["ops_share"] == 1.0 and report["macs_share"] == 1.0
+
+
+def _hp_reads(source: str) -> tuple[set[str], list[str]]:
+    """Names a zoo adapter reads from `self.hp`: subscripts, and `.get` calls (with their defaults)."""
+    import ast
+
+    names, with_defaults = set(), []
+    for node in ast.walk(ast.parse(source)):
+        target = node.value if isinstance(node, ast.Subscript) else (
+            node.func.value if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+            and node.func.attr == "get" else None)
+        if not (isinstance(target, ast.Attribute) and target.attr == "hp"):
+            continue
+        key = node.slice if isinstance(node, ast.Subscript) else node.args[0]
+        if isinstance(key, ast.Constant) and isinstance(key.value, str):
+            names.add(key.value)
+            if isinstance(node, ast.Call) and len(node.args) > 1:
+                with_defaults.append(key.value)
+    return names, with_defaults
+
+
+@pytest.mark.parametrize("name", sorted(REGISTRY.models))
+def test_a_zoo_model_reads_its_hyperparameters_from_its_entry_alone(name):
+    """models.json is the one place a zoo model's hyperparameter values are written: its adapter reads
+    each by name (no second default in the code, which drifted: protonet_lite's said 64 where its entry
+    says 48), and every name it reads is in its entry (training_configs or hp_search_space)."""
+    spec = REGISTRY.get(name)
+    names, with_defaults = _hp_reads(spec.adapter_path.read_text(encoding="utf-8"))
+    entry = set(spec.training_configs) | {hp["name"] for hp in spec.hp_search_space}
+    assert with_defaults == []
+    assert names - entry == set()

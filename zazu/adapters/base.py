@@ -151,14 +151,11 @@ class BaseAdapter:
 
         A trial interrupted mid-training and run again continues from its last finished epoch
         (`zazu.adapters.epoch_resume`), in the phase that epoch belongs to."""
-        import math
-
         import keras
 
         from zazu.adapters import epoch_resume, transfer
         from zazu.adapters.schedule import cosine_to_budget
         from zazu.interrupts import interrupt_callback
-        from zazu.errors import TrialFailed
 
         folder = self.require_trial_dir()
         checkpoint = folder / CHECKPOINT
@@ -191,8 +188,7 @@ class BaseAdapter:
                 keep_best,
                 keras.callbacks.EarlyStopping(monitor=monitor, mode=mode, patience=patience),
                 cosine_to_budget(phase.learning_rate, phase_start, phase.end_epoch, self.model_specs.get("deadline")),
-                keras.callbacks.CSVLogger(str(folder / "history.csv"), append=append),
-                keras.callbacks.TensorBoard(str(folder / "tensorboard"), write_graph=False),  # per-trial curves
+                *self.logging_callbacks(folder, append),
                 resume_point,  # after keep_best: reads its best value
                 *self.progress_callbacks,  # per-epoch progress for the search's reporter (set by the tuner)
                 *self.deadline_callbacks(),
@@ -206,13 +202,32 @@ class BaseAdapter:
             done = max(done, phase_start) + len(fitted.history.get("loss", []))
             phase_start = phase.end_epoch
             append = True
+        self.finish_training(folder, rewrite_history=start_epoch > 0)
+
+    def finish_training(self, folder: Path, rewrite_history: bool) -> None:
+        """A failed training (a loss not finite, or no epoch kept) is a TrialFailed; otherwise drop the
+        resume point and reload the best epoch. `rewrite_history`: phases trained apart logged
+        different metrics, so history.csv is written again as one table for all of them."""
+        import math
+
+        from zazu.adapters import epoch_resume
+        from zazu.errors import TrialFailed
+
         losses = self.history.get("loss", [])
-        if any(not math.isfinite(v) for v in losses) or not checkpoint.exists():
+        if any(not math.isfinite(v) for v in losses) or not (folder / CHECKPOINT).exists():
             raise TrialFailed(f"training loss became NaN or infinite (loss per epoch: {losses}).")
-        if start_epoch:  # phases trained apart log different metrics: one table for all of them
+        if rewrite_history:
             epoch_resume.write_history(folder, self.history, len(losses))
         epoch_resume.finish(folder)
-        self.model = self.load_trained(checkpoint, compile=self.reload_compiled)
+        self.model = self.load_trained(folder / CHECKPOINT, compile=self.reload_compiled)
+
+    @staticmethod
+    def logging_callbacks(folder: Path, append: bool) -> list:
+        """The per-epoch CSV log (history.csv, appended to when training continues) and TensorBoard's curves."""
+        import keras
+
+        return [keras.callbacks.CSVLogger(str(folder / "history.csv"), append=append),
+                keras.callbacks.TensorBoard(str(folder / "tensorboard"), write_graph=False)]
 
     def past_deadline(self) -> bool:
         import time

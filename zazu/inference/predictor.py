@@ -55,6 +55,7 @@ def check_image_bytes(data: bytes, name: str) -> tuple[int, int]:
 class Predictor:
     def __init__(self, model_path: str | Path, num_threads: int | None = None, registry=None):
         from zazu.export.metadata import read_metadata
+        from zazu.ranking import default_hyperparameters
         from zazu.registry import Registry
 
         self.path = Path(model_path)
@@ -66,12 +67,14 @@ class Predictor:
         if name not in registry.models:
             raise ZazuError(f"{self.path} was trained from zoo model {name!r}, which is not in the zoo at "
                             f"{registry.root}. Expected one of: {', '.join(registry.models)}.")
-        adapter_class = registry.get(name).adapter_class
+        spec = registry.get(name)
         for method in ("for_inference", "inference_input", "decode_outputs", "prediction_json", "score_records"):
-            if not callable(getattr(adapter_class, method, None)):
+            if not callable(getattr(spec.adapter_class, method, None)):
                 raise ZazuError(f"Zoo model {name!r}: its AdaptModel has no `{method}()`; predict needs an "
                                 "adapter built on a zazu.adapters task base class.")
-        self.adapter = adapter_class.for_inference(self.metadata)
+        # a file from an older Zazu may lack a hyperparameter its zoo entry has gained since: the entry's value
+        hyperparameters = {**default_hyperparameters(spec), **(self.metadata.get("hyperparameters") or {})}
+        self.adapter = spec.adapter_class.for_inference({**self.metadata, "hyperparameters": hyperparameters})
         self.predict_fn = self._load_model(num_threads)
         self.sha256 = hashlib.sha256(self.path.read_bytes()).hexdigest()
 

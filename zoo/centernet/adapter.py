@@ -6,4 +6,4 @@ from zazu.nn.centernet import CenterNetCoder
 
 class AdaptModel(DetectionAdapter):
     def make_coder(self):
-        return CenterNetCoder(self.input_size, self.num_classes, int(self.hp.get("head_channels", 64)))
+        return CenterNetCoder(self.input_size, self.num_classes, int(self.hp["head_channels"]))

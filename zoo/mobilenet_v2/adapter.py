@@ -10,7 +10,7 @@ class AdaptModel(ClassificationAdapter):
 
         inputs = self.image_input()
         backbone = keras.applications.MobileNetV2(
-            input_shape=(*self.input_size, 3), alpha=float(self.hp.get("alpha", 1.0)),
+            input_shape=(*self.input_size, 3), alpha=float(self.hp["alpha"]),
             include_top=False, weights=self.weights(), pooling="avg")
         set_batchnorm_momentum(backbone)
         features = backbone(normalize_pixels(inputs))

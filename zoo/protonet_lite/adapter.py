@@ -7,5 +7,5 @@ from zazu.nn.protomask import ProtoMaskCoder
 
 class AdaptModel(SegmentationAdapter):
     def make_coder(self):
-        return ProtoMaskCoder(self.input_size, self.num_classes, int(self.hp.get("head_channels", 64)),
-                              int(self.hp.get("prototypes", 16)), float(self.hp.get("mask_weight", 1.0)))
+        return ProtoMaskCoder(self.input_size, self.num_classes, int(self.hp["head_channels"]),
+                              int(self.hp["prototypes"]), float(self.hp["mask_weight"]))

@@ -7,6 +7,6 @@ from zazu.nn.retinanet import RetinaNetCoder
 
 class AdaptModel(DetectionAdapter):
     def make_coder(self):
-        return RetinaNetCoder(self.input_size, self.num_classes, self.hp.get("anchor_scales", [1.0, 1.26, 1.587]),
-                              self.hp.get("anchor_ratios", [0.5, 1.0, 2.0]), int(self.hp.get("head_channels", 64)),
-                              int(self.hp.get("head_depth", 2)), self.hp.get("pyramid_strides", [8, 16, 32]))
+        return RetinaNetCoder(self.input_size, self.num_classes, self.hp["anchor_scales"],
+                              self.hp["anchor_ratios"], int(self.hp["head_channels"]),
+                              int(self.hp["head_depth"]), self.hp["pyramid_strides"])

@@ -25,11 +25,11 @@ class AdaptModel(ClassificationAdapter):
         import keras
         from keras import layers
 
-        depth = int(self.hp.get("depth", 14))
+        depth = int(self.hp["depth"])
         if (depth - 2) % 6:
             raise ValueError(f"small_resnet: depth must be 6n + 2 (8, 14, 20, ...). Received: depth={depth}")
         blocks = (depth - 2) // 6
-        width = int(self.hp.get("width", 16))
+        width = int(self.hp["width"])
         inputs = self.image_input()
         x = layers.Conv2D(width, 3, padding="same", use_bias=False)(normalize_pixels(inputs))
         x = layers.ReLU()(layers.BatchNormalization(momentum=0.9)(x))

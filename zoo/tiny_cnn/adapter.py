@@ -11,8 +11,8 @@ class AdaptModel(ClassificationAdapter):
 
         inputs = self.image_input()
         x = normalize_pixels(inputs)
-        filters = int(self.hp.get("filters", 32))
-        for block in range(int(self.hp.get("depth", 3))):
+        filters = int(self.hp["filters"])
+        for block in range(int(self.hp["depth"])):
             x = layers.Conv2D(filters * 2**block, 3, padding="same", use_bias=False)(x)
             x = layers.BatchNormalization(momentum=0.9)(x)
             x = layers.ReLU()(x)
