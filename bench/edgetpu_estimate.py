@@ -67,7 +67,7 @@ def converted(name: str, builder: str, kwargs: dict, side: int, cache: Path) -> 
 def features_of(path: Path) -> dict[str, float]:
     from zazu.export.edgetpu import compatibility_report
     from zazu.export.edgetpu_estimate import estimate_features
-    from zazu.export.graph import read_graph
+    from zazu.export.tflite_graph import read_graph
 
     graph = read_graph(path)
     return estimate_features(graph, compatibility_report(graph))

@@ -4,7 +4,7 @@ produces: the same ops in the same order, the same tensors and quantisation, the
 import numpy as np
 import pytest
 
-from zazu.export.graph import read_graph
+from zazu.export.tflite_graph import read_graph
 
 
 def _representative():

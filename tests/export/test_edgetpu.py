@@ -10,7 +10,7 @@ import pytest
 
 from zazu.errors import ZazuError
 from zazu.export.edgetpu import AFTER_FIRST, EDGETPU, compatibility_report, parse_compiler_log, run_edgetpu_compiler
-from zazu.export.graph import Graph, OpInfo, TensorInfo
+from zazu.export.tflite_graph import Graph, OpInfo, TensorInfo
 
 from edgetpu_stub import STUB_LOG, install_stub  # tests/export/edgetpu_stub.py
 

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from zazu.errors import ZazuError
-from zazu.export.graph import Graph, OpInfo, TensorInfo, read_graph
+from zazu.export.tflite_graph import Graph, OpInfo, TensorInfo, read_graph
 from zazu.export.profile import parameter_count, peak_activation_bytes, profile_tflite
 
 

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from zazu.errors import ZazuError
-from zazu.export.graph import read_graph
+from zazu.export.tflite_graph import read_graph
 
 PROBE_RUNS, PROBE_WARMUP = 20, 3
 

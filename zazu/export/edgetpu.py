@@ -44,7 +44,7 @@ import subprocess
 from pathlib import Path
 
 from zazu.errors import ZazuError
-from zazu.export.graph import BIAS_INPUTS, Graph, OpInfo, op_macs, read_graph
+from zazu.export.tflite_graph import BIAS_INPUTS, Graph, OpInfo, op_macs, read_graph
 
 SOURCE = "https://coral.ai/docs/edgetpu/models-intro/#supported-operations"
 

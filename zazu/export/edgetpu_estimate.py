@@ -16,7 +16,7 @@ them); that bench prints each estimate against the published figure with its err
 from __future__ import annotations
 
 from zazu.export.edgetpu import EDGETPU
-from zazu.export.graph import WEIGHT_INPUTS, Graph, op_macs
+from zazu.export.tflite_graph import WEIGHT_INPUTS, Graph, op_macs
 
 ON_CHIP_CACHE_BYTES = 8 * 1024 * 1024
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from zazu.errors import ZazuError
-from zazu.export.graph import BIAS_INPUTS, WEIGHT_INPUTS, Graph, op_macs, read_graph
+from zazu.export.tflite_graph import BIAS_INPUTS, WEIGHT_INPUTS, Graph, op_macs, read_graph
 
 
 def parameter_count(graph: Graph) -> int:

@@ -1,4 +1,4 @@
-"""zazu.export.graph: reading a .tflite flatbuffer, MACs per op."""
+"""zazu.export.tflite_graph: reading a .tflite flatbuffer, MACs per op."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from zazu.errors import ZazuError
-from zazu.export.graph import op_macs, read_graph
+from zazu.export.tflite_graph import op_macs, read_graph
 
 
 def _representative():
@@ -91,7 +91,7 @@ def test_a_truncated_model_is_a_zazu_error(tiny_int8, tmp_path):
 
 
 def test_importing_the_export_modules_does_not_import_tensorflow():
-    code = ("import sys, zazu.export.graph, zazu.export.edgetpu, zazu.export.profile; "
+    code = ("import sys, zazu.export.tflite_graph, zazu.export.edgetpu, zazu.export.profile; "
             "print('tensorflow' in sys.modules, 'keras' in sys.modules)")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.split() == ["False", "False"]
