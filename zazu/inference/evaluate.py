@@ -130,7 +130,7 @@ def evaluate_model(model: str | Path, data: str | Path | None = None, split: str
     """Score `model` on `data` (default: the run's own dataset) and return the report, JSON-ready.
     `split` None: val when the dataset is the run's own, else all."""
     from zazu.data.split import read_split
-    from zazu.inference.predictor import InvalidImage, Predictor
+    from zazu.inference.predictor import Predictor
 
     started = time.perf_counter()
     predictor = Predictor(model, num_threads=num_threads)
@@ -149,18 +149,7 @@ def evaluate_model(model: str | Path, data: str | Path | None = None, split: str
         raise DatasetError(f"{data}: no image to evaluate in split {split}.")
     records, remapped = match_classes(records, dataset.classes, predictor.classes, data)
 
-    predictions, scored, skipped = [], [], []
-    for k, record in enumerate(records):
-        path = dataset.abspath(record)
-        try:
-            prediction, _ = predictor.predict_native(Path(path).read_bytes(), path)
-        except (InvalidImage, OSError) as error:
-            skipped.append(str(error))
-        else:
-            predictions.append(prediction)
-            scored.append(record)
-        if progress is not None:
-            progress(k + 1, len(records))
+    predictions, scored, skipped = predict_records(predictor, dataset, records, progress)
     if not scored:
         raise DatasetError(f"{data}: none of the {len(records)} images could be read: {skipped[0]}")
     scores, details = predictor.adapter.score_records(predictions, scored)
@@ -181,6 +170,26 @@ def evaluate_model(model: str | Path, data: str | Path | None = None, split: str
     report.update(details)
     report["seconds"] = round(time.perf_counter() - started, 2)
     return report
+
+
+def predict_records(predictor, dataset, records: list, progress=None) -> tuple[list, list, list[str]]:
+    """Each record's image through `predictor`: (predictions, the records they belong to, why each
+    image left out could not be read)."""
+    from zazu.inference.predictor import InvalidImage
+
+    predictions, scored, skipped = [], [], []
+    for k, record in enumerate(records):
+        path = dataset.abspath(record)
+        try:
+            prediction, _ = predictor.predict_native(Path(path).read_bytes(), path)
+        except (InvalidImage, OSError) as error:
+            skipped.append(str(error))
+        else:
+            predictions.append(prediction)
+            scored.append(record)
+        if progress is not None:
+            progress(k + 1, len(records))
+    return predictions, scored, skipped
 
 
 def describe_model(predictor) -> dict[str, Any]:
