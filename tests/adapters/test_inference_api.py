@@ -10,9 +10,11 @@ from zazu.registry import Registry
 
 
 def _for_inference(model: str, classes: list[str]):
+    from zazu.ranking import default_hyperparameters
+
     spec = Registry.load().get(model)
     return spec.adapter_class.for_inference({"model": model, "task": spec.task, "classes": classes,
-                                             "hyperparameters": {"input_size": 32}})
+                                             "hyperparameters": {**default_hyperparameters(spec), "input_size": 32}})
 
 
 def test_an_adapter_for_inference_carries_the_metadata_it_was_built_from():
@@ -47,3 +49,13 @@ def test_detection_scores_against_the_records_given_not_a_val_split():
     metrics, details = adapter.score_records([miss], records)
     assert metrics["val_mAP50"] == pytest.approx(0.0)
     assert set(details["per_class_AP"]) <= {"circle", "square"}
+
+
+def test_a_hyperparameter_the_entry_lacks_is_named_with_where_it_belongs():
+    from zazu.adapters.base import MissingHyperparameter
+
+    with pytest.raises(MissingHyperparameter) as error:  # the detector's coder reads it when readied
+        Registry.load().get("centernet").adapter_class.for_inference(
+            {"model": "centernet", "task": "detection", "classes": ["a"], "hyperparameters": {"input_size": 64}})
+    assert str(error.value) == ("hyperparameter `head_channels` is not in the models.json entry of centernet. Expected "
+                                "it in the entry's training_configs or hp_search_space. Received: input_size")

@@ -46,7 +46,7 @@ def _entry(space: list[dict], **configs) -> dict:
     return {"task": "classification", "model_space": {"accuracy_rating": 5, "speed_rating": 5, "memory_rating": 5},
             "hp_search_space": space,
             "training_configs": {"input_size": 32, "batch_size": 16, "augment": False, "learning_rate": 0.003,
-                                 **configs}}
+                                 "depth": 3, **configs}}
 
 
 def _search(zoo: Path, data: Path, output: Path, **overrides):

@@ -21,6 +21,26 @@ import numpy as np
 from zazu.runs import CHECKPOINT  # a trial's best epoch, in its trial folder
 
 
+class MissingHyperparameter(KeyError):
+    def __str__(self) -> str:  # KeyError would print the message in quotes
+        return str(self.args[0])
+
+
+class HyperparameterValues(dict):
+    """`self.hp`: the trial's values (the models.json entry's training_configs, updated with the
+    values sampled from its hp_search_space, and `epochs`). A zoo model reads each by name; one its
+    entry does not hold is an error that says where it belongs."""
+
+    def __init__(self, values: dict[str, Any], model: str | None):
+        super().__init__(values)
+        self.model = model
+
+    def __missing__(self, key):
+        raise MissingHyperparameter(
+            f"hyperparameter `{key}` is not in the models.json entry of {self.model or 'this model'}. Expected it "
+            f"in the entry's training_configs or hp_search_space. Received: {', '.join(sorted(self)) or 'none'}")
+
+
 class BaseAdapter:
     """Common state: `model_specs` (what and where) and `hp` (this trial's values).
 
@@ -41,7 +61,7 @@ class BaseAdapter:
 
     def __init__(self, model_specs: dict[str, Any], hp_values: dict[str, Any]):
         self.model_specs = dict(model_specs)
-        self.hp = dict(hp_values)
+        self.hp = HyperparameterValues(hp_values, self.model_specs.get("name"))
         self.seed = int(self.model_specs.get("seed", 0))
         trial_dir = self.model_specs.get("trial_dir")
         self.trial_dir = Path(trial_dir) if trial_dir else None
