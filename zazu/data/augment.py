@@ -24,13 +24,6 @@ from zazu.errors import ConfigError
 from zazu.suggest import did_you_mean
 
 
-def _defaults() -> dict[str, Any]:
-    from zazu.defaults import load_defaults
-
-    return load_defaults()["augmentation"]  # one defaults file for everything
-
-
-AUGMENT_DEFAULTS: dict[str, Any] = _defaults()
 MIN_BOX_SIDE = 2.0  # pixels; a box thinner than this after augmentation is dropped
 
 
@@ -48,11 +41,14 @@ AUGMENT_RULES: dict[str, Rule] = {
 
 def resolve_augmentation(config: dict | None) -> dict[str, Any]:
     """Defaults updated with `config`; unknown keys and bad values are errors."""
+    from zazu.defaults import load_defaults
+
+    defaults = load_defaults()["augmentation"]  # one defaults file for everything, read when needed
     for key in config or {}:
-        if key not in AUGMENT_DEFAULTS:
-            raise ConfigError(f"unknown augmentation key `augmentation.{key}`.{did_you_mean(key, AUGMENT_DEFAULTS)} "
-                              f"Valid keys: {', '.join(AUGMENT_DEFAULTS)}.")
-    resolved = {**AUGMENT_DEFAULTS, **(config or {})}
+        if key not in defaults:
+            raise ConfigError(f"unknown augmentation key `augmentation.{key}`.{did_you_mean(key, defaults)} "
+                              f"Valid keys: {', '.join(defaults)}.")
+    resolved = {**defaults, **(config or {})}
     check_rules(resolved, AUGMENT_RULES, "augmentation.")
     return resolved
 
