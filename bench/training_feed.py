@@ -7,9 +7,11 @@ and the first value of each searched one, as `zazu train` uses them: the pretrai
 its task (--images of them, 80% for training):
 
 - pipeline: `model.fit` on the adapter's own training dataset (decode, resize or letterbox,
-  cache, shuffle, augment, targets, batch, prefetch), exactly as a trial trains;
+  cache, shuffle, augment, targets, batch, prefetch), repeated so that one iterator serves every
+  epoch of a `fit` call (`zazu.data.pipeline.endless`), exactly as a trial trains;
 - memory: `model.fit` on one pass of that same dataset cached in memory (`.cache()` filled
-  beforehand): the batches are tensors already, nothing is decoded or augmented.
+  beforehand), repeated the same way: the batches are tensors already, nothing is decoded or
+  augmented.
 
 Each side first gets two untimed epochs (tracing, filling the caches, sizing the rest), then
 --rounds paired rounds: in each, one `fit` call a side, the order alternating, so a drift in the
@@ -70,6 +72,8 @@ def paired_rates(model, sides: dict, images: int, seconds: float, rounds: int) -
 
     import keras
 
+    from zazu.data.pipeline import endless
+
     class EpochTimes(keras.callbacks.Callback):
         def __init__(self):
             super().__init__()
@@ -84,13 +88,15 @@ def paired_rates(model, sides: dict, images: int, seconds: float, rounds: int) -
     epochs, rates = {}, {name: [] for name in sides}
     for name, dataset in sides.items():  # tracing, caches; sizes each call to `seconds / rounds`
         probe = EpochTimes()
-        model.fit(dataset, epochs=2, verbose=0, callbacks=[probe])
+        repeated, steps = endless(dataset)
+        model.fit(repeated, steps_per_epoch=steps, epochs=2, verbose=0, callbacks=[probe])
         epochs[name] = 1 + max(1, math.ceil(seconds / rounds / probe.seconds[-1]))
     names = list(sides)
     for round_ in range(rounds):
         for name in names if round_ % 2 == 0 else names[::-1]:
             clock = EpochTimes()
-            model.fit(sides[name], epochs=epochs[name], verbose=0, callbacks=[clock])
+            repeated, steps = endless(sides[name])
+            model.fit(repeated, steps_per_epoch=steps, epochs=epochs[name], verbose=0, callbacks=[clock])
             rates[name].append(images / statistics.median(clock.seconds[1:]))
     return rates
 

@@ -1,7 +1,8 @@
 """The types a JSON or YAML file's fields must have (annotation files, run.json, trial records...), checked
 where the file is read.
 
-A reader describes each kind of entry as a table {field: Kind} and calls `field_errors` on
+A reader describes each kind of entry as a table {field: Rule} (the `Rule` of
+`zazu.config_rules`, which the config's keys use too) and calls `field_errors` on
 every entry: a wrong type (a string where a number belongs, a NaN, a list nested one level off)
 becomes one message "`field` must be <what>. Received: field=<value>", never an exception deep
 in a reader. Whether that message is fatal or only drops the entry is the reader's choice.
@@ -9,49 +10,40 @@ in a reader. Whether that message is fatal or only drops the entry is the reader
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
-
-from zazu.config_rules import is_integer, is_number
+from zazu.config_rules import Rule, is_integer, is_number, positive
 
 
 def _numbers(v) -> bool:
     return isinstance(v, list) and all(is_number(x) for x in v)
 
 
-@dataclass(frozen=True)
-class Kind:
-    test: Callable[[object], bool]
-    expected: str
+INTEGER = Rule("an integer", is_integer)
+ID = Rule("an integer or a string", lambda v: is_integer(v) or isinstance(v, str))
+TEXT = Rule("a non-empty string", lambda v: isinstance(v, str) and v != "")
+POSITIVE_NUMBER = positive()
+BOX = Rule("[x, y, width, height]: four finite numbers", lambda v: _numbers(v) and len(v) == 4)
+FLAG = Rule("0 or 1", lambda v: v in (0, 1) and not isinstance(v, float))
+SEGMENTATION = Rule("a list of polygons (lists of finite numbers) or an RLE {size, counts}",
+                    lambda v: (isinstance(v, list) and all(_numbers(p) for p in v))
+                    or (isinstance(v, dict) and "counts" in v and "size" in v))
+LIST = Rule("a list", lambda v: isinstance(v, list))
+OBJECT = Rule("a JSON object", lambda v: isinstance(v, dict))
+COUNT = Rule("a non-negative integer", lambda v: is_integer(v) and v >= 0)
 
 
-INTEGER = Kind(is_integer, "an integer")
-ID = Kind(lambda v: is_integer(v) or isinstance(v, str), "an integer or a string")
-TEXT = Kind(lambda v: isinstance(v, str) and v != "", "a non-empty string")
-POSITIVE_NUMBER = Kind(lambda v: is_number(v) and v > 0, "a positive number")
-BOX = Kind(lambda v: _numbers(v) and len(v) == 4, "[x, y, width, height]: four finite numbers")
-FLAG = Kind(lambda v: v in (0, 1) and not isinstance(v, float), "0 or 1")
-SEGMENTATION = Kind(lambda v: (isinstance(v, list) and all(_numbers(p) for p in v))
-                    or (isinstance(v, dict) and "counts" in v and "size" in v),
-                    "a list of polygons (lists of finite numbers) or an RLE {size, counts}")
-LIST = Kind(lambda v: isinstance(v, list), "a list")
-OBJECT = Kind(lambda v: isinstance(v, dict), "a JSON object")
-COUNT = Kind(lambda v: is_integer(v) and v >= 0, "a non-negative integer")
-
-
-def field_errors(entry, required: dict[str, Kind], optional: dict[str, Kind] | None = None) -> list[str]:
+def field_errors(entry, required: dict[str, Rule], optional: dict[str, Rule] | None = None) -> list[str]:
     """Messages for `entry`'s fields that are missing (required) or of the wrong kind; [] when all fit."""
     if not isinstance(entry, dict):
         return [f"must be a JSON object. Received: {_short(entry)}"]
     errors = []
-    for name, kind in required.items():
+    for name, rule in required.items():
         if name not in entry:
-            errors.append(f"has no `{name}` ({kind.expected})")
-        elif not kind.test(entry[name]):
-            errors.append(f"`{name}` must be {kind.expected}. Received: {name}={_short(entry[name])}")
-    for name, kind in (optional or {}).items():
-        if entry.get(name) is not None and not kind.test(entry[name]):
-            errors.append(f"`{name}` must be {kind.expected}. Received: {name}={_short(entry[name])}")
+            errors.append(f"has no `{name}` ({rule.expected})")
+        elif not rule.accepts(entry[name]):
+            errors.append(f"`{name}` must be {rule.expected}. Received: {name}={_short(entry[name])}")
+    for name, rule in (optional or {}).items():
+        if entry.get(name) is not None and not rule.accepts(entry[name]):
+            errors.append(f"`{name}` must be {rule.expected}. Received: {name}={_short(entry[name])}")
     return errors
 
 
@@ -61,7 +53,7 @@ def class_name_errors(names: list) -> list[str]:
     [] when all are fine."""
     errors, first = [], {}
     for i, name in enumerate(names):
-        if not (TEXT.test(name) or is_number(name)):
+        if not (TEXT.accepts(name) or is_number(name)):
             errors.append(f"class names must be non-empty strings. Received: names[{i}]={_short(name)}"
                           + (" (quote it in YAML)" if isinstance(name, bool) or name is None else ""))
         elif str(name) in first:

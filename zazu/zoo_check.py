@@ -9,7 +9,6 @@ before a search spends time on data.
 
 from __future__ import annotations
 
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -66,25 +65,24 @@ def _build_once(spec) -> EntryCheck:
                                                       "builds only after its own data_loader)")
     size = CHECK_INPUT_SIZE[spec.task]
     hp_values = {**spec.training_configs, **defaults, "epochs": 1, "input_size": size}
-    with tempfile.TemporaryDirectory(prefix="zazu-zoo-check-") as trial_dir:
-        try:
-            adapter = spec.adapter_class({"name": spec.name, "task": spec.task, "trial_dir": trial_dir}, hp_values)
-            adapter.prepare_inference(list(CHECK_CLASSES))  # what build() reads (classes, a detector's coder)
-            model = adapter.build()
-            if not isinstance(model, keras.Model):
-                return failed(f"build() returned {type(model).__name__}. Expected a keras.Model.")
-            if tuple(model.input_shape) != (None, size, size, 3):
-                return failed(f"build() made a model whose input is {model.input_shape}. "
-                              f"Expected (None, {size}, {size}, 3) for input_size={size}.")
-            outputs = model(np.zeros((1, size, size, 3), np.float32), training=False)
-            outputs = outputs if isinstance(outputs, (list, tuple)) else [outputs]
-            if not all(np.isfinite(np.asarray(o)).all() for o in outputs):
-                return failed("a forward pass on a blank image gave NaN or infinite outputs.")
-        except Exception as e:  # the adapter's own code: report it per entry, keep checking the others
-            first_line = (str(e).splitlines() or [""])[0]
-            return failed(f"building failed: {type(e).__name__}: {first_line}")
-        finally:
-            keras.backend.clear_session()
+    try:  # built as for a saved model: build() reads the classes (and a detector's coder), no dataset
+        adapter = spec.adapter_class.for_inference({"task": spec.task, "model": spec.name,
+                                                    "hyperparameters": hp_values, "classes": list(CHECK_CLASSES)})
+        model = adapter.build()
+        if not isinstance(model, keras.Model):
+            return failed(f"build() returned {type(model).__name__}. Expected a keras.Model.")
+        if tuple(model.input_shape) != (None, size, size, 3):
+            return failed(f"build() made a model whose input is {model.input_shape}. "
+                          f"Expected (None, {size}, {size}, 3) for input_size={size}.")
+        outputs = model(np.zeros((1, size, size, 3), np.float32), training=False)
+        outputs = outputs if isinstance(outputs, (list, tuple)) else [outputs]
+        if not all(np.isfinite(np.asarray(o)).all() for o in outputs):
+            return failed("a forward pass on a blank image gave NaN or infinite outputs.")
+    except Exception as e:  # the adapter's own code: report it per entry, keep checking the others
+        first_line = (str(e).splitlines() or [""])[0]
+        return failed(f"building failed: {type(e).__name__}: {first_line}")
+    finally:
+        keras.backend.clear_session()
     shapes = ", ".join(str(tuple(o.shape)) for o in outputs)
     return EntryCheck(spec.name, spec.task, True,
                       f"built at {size}x{size}: {model.count_params():,} parameters; outputs {shapes}")

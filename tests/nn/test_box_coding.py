@@ -105,3 +105,55 @@ def test_prototype_masks_are_assembled_from_the_centre_coefficients():
     np.testing.assert_allclose(boxes[0], np.array([4.5, 1.5, 6.5, 3.5]) * coder.stride)
     assert masks.shape == (1, h, w)
     assert (masks[0][:, :4] > 0.99).all() and (masks[0][:, 4:] < 0.01).all()
+
+
+def test_used_slots_cuts_a_batch_after_the_last_slot_any_image_uses():
+    from zazu.nn.boxes import used_slots
+
+    boxes = np.arange(2 * 5 * 4, dtype=np.float32).reshape(2, 5, 4)
+    labels = np.array([[0, -1, 1, -1, -1], [2, -1, -1, -1, -1]], np.int32)  # a hole (an augmentation drop) at 1
+    masks = np.zeros((2, 4, 4, 5), np.uint8)
+    cut_boxes, cut_labels, cut_masks = used_slots(boxes, labels, masks)
+    assert np.asarray(cut_labels).tolist() == [[0, -1, 1], [2, -1, -1]]
+    np.testing.assert_array_equal(np.asarray(cut_boxes), boxes[:, :3])
+    assert cut_masks.shape == (2, 4, 4, 3)
+    _, nothing = used_slots(boxes, np.full((2, 5), -1, np.int32))
+    assert nothing.shape == (2, 1)  # a batch without objects keeps one (empty) slot: shapes stay non-empty
+
+
+@pytest.mark.parametrize("family", ["retinanet", "centernet", "protomask"])
+def test_a_coders_losses_do_not_depend_on_the_padding_slots_cut_away(family):
+    """The pipeline encodes each batch cut after its last used slot (`used_slots`), so M varies:
+    the loss a model trains on must be the same as with every padding slot kept."""
+    import tensorflow as tf
+
+    from zazu.nn.boxes import used_slots
+    from zazu.nn.centernet import CenterNetCoder
+    from zazu.nn.protomask import ProtoMaskCoder
+    from zazu.nn.retinanet import RetinaNetCoder
+
+    coder = {"retinanet": lambda: RetinaNetCoder((64, 64), num_classes=3, strides=(8, 16)),
+             "centernet": lambda: CenterNetCoder((64, 64), num_classes=3),
+             "protomask": lambda: ProtoMaskCoder((64, 64), num_classes=3, prototypes=2)}[family]()
+    boxes = np.zeros((2, 12, 4), np.float32)
+    labels = np.full((2, 12), -1, np.int32)
+    boxes[0, :2], labels[0, :2] = [[6, 8, 30, 28], [36, 30, 62, 60]], [2, 0]
+    boxes[1, 0], labels[1, 0] = [10, 12, 50, 40], 1
+    masks = [np.zeros((2, 64, 64, 12), np.float32)] if family == "protomask" else []
+    if masks:
+        masks[0][0, 8:28, 6:30, 0] = masks[0][0, 30:60, 36:62, 1] = masks[0][1, 12:40, 10:50, 0] = 1
+    padded = coder.encode(boxes, labels, *masks)
+    cut = coder.encode(*used_slots(boxes, labels, *masks))
+    if family == "protomask":
+        assert cut[-1].shape[1] == 2  # its mask targets hold one row a slot: cut to the two used
+    anchors = len(getattr(coder, "anchors", ()))
+    h, w = coder.grid if family != "retinanet" else (0, 0)
+    prediction_shapes = {"retinanet": [(2, anchors, 3), (2, anchors, 4)],
+                         "centernet": [(2, h, w, 3), (2, h, w, 4)],
+                         "protomask": [(2, h, w, 3), (2, h, w, 4), (2, h, w, 4)]}[family]
+    rng = np.random.default_rng(0)
+    for loss, full, short, shape in zip(coder.losses(), padded, cut, prediction_shapes):
+        if family != "protomask" or full.ndim != 4 or full.shape[1] != 12:
+            np.testing.assert_array_equal(np.asarray(full), np.asarray(short))
+        prediction = tf.constant(rng.uniform(0.05, 0.95, shape), tf.float32)
+        np.testing.assert_allclose(loss(full, prediction).numpy(), loss(short, prediction).numpy(), rtol=1e-6)

@@ -175,6 +175,7 @@ class BaseAdapter:
 
         from zazu.adapters import epoch_resume, transfer
         from zazu.adapters.schedule import cosine_to_budget
+        from zazu.data.pipeline import endless
         from zazu.interrupts import interrupt_callback
 
         folder = self.require_trial_dir()
@@ -214,7 +215,8 @@ class BaseAdapter:
                 *self.deadline_callbacks(),
                 interrupt_callback(),  # a Ctrl-C Python swallowed is raised at the next batch end
             ]
-            fitted = self.model.fit(self.train_ds, validation_data=self.val_ds, epochs=phase.end_epoch,
+            train, steps = endless(self.train_ds)
+            fitted = self.model.fit(train, steps_per_epoch=steps, validation_data=self.val_ds, epochs=phase.end_epoch,
                                     initial_epoch=max(done, phase_start), callbacks=callbacks, verbose=0,
                                     shuffle=False)  # tf.data shuffles
             for key, values in fitted.history.items():
@@ -431,7 +433,7 @@ class BaseAdapter:
             "input": {"dtype": "float32", "range": [0, 255], "channels": "RGB", "resize": self.resize,
                       "normalization": "inside the model: feed plain pixel values"},
             "objective": self.objective,
-            "hyperparameters": self.hp,
+            "hyperparameters": dict(self.hp),  # plain JSON, not the adapter's checked mapping
         }
 
     def draw_prediction(self, image: np.ndarray, prediction):

@@ -96,10 +96,11 @@ class DetectionAdapter(BaseAdapter):
         import tensorflow as tf
 
         from zazu.data.pipeline import feed
+        from zazu.nn.boxes import used_slots
 
         def to_xy(batch):
-            y = self.coder.encode(batch["bounding_boxes"]["boxes"], batch["bounding_boxes"]["labels"],
-                                  *([batch["segmentation_masks"]] if self.uses_masks else []))
+            y = self.coder.encode(*used_slots(batch["bounding_boxes"]["boxes"], batch["bounding_boxes"]["labels"],
+                                              *([batch["segmentation_masks"]] if self.uses_masks else [])))
             return batch["images"], tuple(y)
 
         train, _ = self._pipeline(self.train_records, True, self.augmentation())
@@ -126,9 +127,10 @@ class DetectionAdapter(BaseAdapter):
         import tensorflow as tf
 
         from zazu.adapters.base import CHECKPOINT
-        from zazu.data.pipeline import feed
+        from zazu.data.pipeline import endless, feed
         from zazu.interrupts import interrupt_callback
         from zazu.nn.backbones import BACKBONE_LAYER, FEATURE_STRIDES
+        from zazu.nn.boxes import used_slots
 
         folder = self.require_trial_dir()
         backbone = self.model.get_layer(BACKBONE_LAYER)
@@ -162,6 +164,7 @@ class DetectionAdapter(BaseAdapter):
             return tuple(tf.where(coin, b, a) for a, b in zip(features, mirrored)), boxes, labels, *masks
 
         def to_xy(features, boxes, labels, *masks):
+            boxes, labels, *masks = used_slots(boxes, labels, *masks)
             y = self.coder.encode(boxes, labels, *[tf.cast(m, tf.float32) for m in masks])
             return tuple(tf.cast(f, tf.float32) for f in features), tuple(y)
 
@@ -179,7 +182,8 @@ class DetectionAdapter(BaseAdapter):
         trainer = keras.Model(heads.inputs, heads.outputs)  # compiled instead of `heads`, which is saved inside the model
         trainer.compile(optimizer=keras.optimizers.Adam(phase.learning_rate, clipnorm=10.0), loss=self.coder.losses())
         patience = int(self.hp.get("patience", 8))
-        fitted = trainer.fit(batches(train), validation_data=batches(val), epochs=phase.end_epoch, verbose=0,
+        train, steps = endless(batches(train))
+        fitted = trainer.fit(train, steps_per_epoch=steps, validation_data=batches(val), epochs=phase.end_epoch, verbose=0,
                              shuffle=False,  # tf.data shuffles
                              callbacks=[keras.callbacks.EarlyStopping(monitor="val_loss", mode="min", patience=patience,
                                                                       restore_best_weights=True),

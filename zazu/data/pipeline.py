@@ -120,6 +120,21 @@ def feed(ds):
     return ds.prefetch(tf.data.AUTOTUNE).with_options(options)
 
 
+def endless(ds):
+    """(`ds` repeated and prefetched across its ends, the batches of one pass) for
+    `fit(ds, steps_per_epoch=...)`: one iterator then serves every epoch of a `fit` call. Keras starts
+    a new iterator at each epoch of a finite dataset, and the training step waits while the shuffle,
+    map and prefetch start again: `bench/training_feed.py`'s tiny_cnn, 8 batches an epoch, trained at
+    0.86 of the in-memory rate that way and at 1.02 repeated. A dataset of unknown length is
+    returned as it is, with None."""
+    import tensorflow as tf
+
+    steps = int(ds.cardinality())
+    if steps <= 0:
+        return ds, None
+    return ds.repeat().prefetch(tf.data.AUTOTUNE), steps
+
+
 def training_order(n: int, seed: int) -> np.ndarray:
     """A seeded permutation of the training set, applied before decoding: readers list files class by
     class, and a file-cached dataset too large for a full shuffle buffer must not see one class a batch."""

@@ -23,7 +23,9 @@ class DetectionCoder(Protocol):
 
     def encode(self, boxes, labels, *masks) -> tuple:
         """Batched targets in tf.data: boxes [B, M, 4] (letterboxed pixels), labels [B, M] (-1 = none)
-        and, for segmenters, masks [B, H, W, M] -> one target tensor per output."""
+        and, for segmenters, masks [B, H, W, M] -> one target tensor per output. The targets must not
+        depend on the padding: the pipeline cuts each batch after the last slot it uses
+        (`zazu.nn.boxes.used_slots`), so M varies from batch to batch."""
         ...
 
     def losses(self) -> list:
