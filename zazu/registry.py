@@ -142,23 +142,43 @@ def validate_entry(root: Path, name: str, entry: Any) -> ModelSpec:
     """One models.json entry checked (key, task, ratings, search space, adapter); RegistryError naming the field."""
     if not NAME_PATTERN.match(name):
         raise RegistryError(f"models.json entry `{name}`: the key must be a folder name made of letters, digits and _.")
-    if not isinstance(entry, dict):
-        raise _fail(name, "(entry)", "an object with task, model_space, hp_search_space, training_configs", entry)
-    for key in ("task", "model_space", "hp_search_space", "training_configs"):
-        if key not in entry:
-            raise RegistryError(f"models.json entry `{name}`: missing key `{key}`.")
-    unknown = set(entry) - {"task", "model_space", "hp_search_space", "training_configs", "description"}
-    if unknown:
-        key = sorted(unknown)[0]
-        raise RegistryError(
-            f"models.json entry `{name}`: unknown key `{key}`."
-            f"{did_you_mean(key, ('task', 'model_space', 'hp_search_space', 'training_configs', 'description'))}"
-        )
+    _check_entry_keys(name, entry)
     task = entry["task"]
     if task not in TASKS:
         raise _fail(name, "task", f"one of {', '.join(TASKS)}", task)
+    _check_model_space(name, entry["model_space"])
+    _check_hp_space(name, entry["hp_search_space"])
+    if not isinstance(entry["training_configs"], dict):
+        raise _fail(name, "training_configs", "an object of fixed values", entry["training_configs"])
+    adapter_path = _adapter_path(root, name)
+    return ModelSpec(
+        name=name,
+        task=task,
+        model_space={r: entry["model_space"][r] for r in RATINGS},
+        hp_search_space=entry["hp_search_space"],
+        training_configs=entry["training_configs"],
+        adapter_path=adapter_path,
+        adapter_class=_load_adapter_class(root, name, adapter_path),
+        entry=entry,
+    )
 
-    space = entry["model_space"]
+
+ENTRY_KEYS = ("task", "model_space", "hp_search_space", "training_configs")  # required; "description" optional
+
+
+def _check_entry_keys(name: str, entry: Any) -> None:
+    if not isinstance(entry, dict):
+        raise _fail(name, "(entry)", "an object with task, model_space, hp_search_space, training_configs", entry)
+    for key in ENTRY_KEYS:
+        if key not in entry:
+            raise RegistryError(f"models.json entry `{name}`: missing key `{key}`.")
+    unknown = set(entry) - {*ENTRY_KEYS, "description"}
+    if unknown:
+        key = sorted(unknown)[0]
+        raise RegistryError(f"models.json entry `{name}`: unknown key `{key}`.{did_you_mean(key, (*ENTRY_KEYS, 'description'))}")
+
+
+def _check_model_space(name: str, space: Any) -> None:
     if not isinstance(space, dict):
         raise _fail(name, "model_space", f"an object with {', '.join(RATINGS)}", space)
     for rating in RATINGS:
@@ -170,7 +190,8 @@ def validate_entry(root: Path, name: str, entry: Any) -> ModelSpec:
     if extra:
         raise _fail(name, "model_space", f"only {', '.join(RATINGS)}", sorted(extra))
 
-    hp_space = entry["hp_search_space"]
+
+def _check_hp_space(name: str, hp_space: Any) -> None:
     if not isinstance(hp_space, list):
         raise _fail(name, "hp_search_space", "a list of {name, values, sampling} or {name, min, max, step, sampling}", hp_space)
     seen = set()
@@ -180,26 +201,15 @@ def validate_entry(root: Path, name: str, entry: Any) -> ModelSpec:
             raise _fail(name, f"hp_search_space[{i}].name", "a name used once", hp["name"])
         seen.add(hp["name"])
 
-    if not isinstance(entry["training_configs"], dict):
-        raise _fail(name, "training_configs", "an object of fixed values", entry["training_configs"])
 
+def _adapter_path(root: Path, name: str) -> Path:
     folder = root / "zoo" / name
     adapter_path = folder / "adapter.py"
     if not folder.is_dir():
         raise RegistryError(f"models.json entry `{name}`: folder {folder} not found. Expected zoo/{name}/adapter.py.")
     if not adapter_path.is_file():
         raise RegistryError(f"models.json entry `{name}`: {adapter_path} not found. Expected a file defining class AdaptModel.")
-    adapter_class = _load_adapter_class(root, name, adapter_path)
-    return ModelSpec(
-        name=name,
-        task=task,
-        model_space={r: space[r] for r in RATINGS},
-        hp_search_space=hp_space,
-        training_configs=entry["training_configs"],
-        adapter_path=adapter_path,
-        adapter_class=adapter_class,
-        entry=entry,
-    )
+    return adapter_path
 
 
 def _validate_hp(name: str, i: int, hp: Any) -> None:

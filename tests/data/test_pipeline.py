@@ -138,3 +138,24 @@ def test_training_batches_mix_every_class_of_a_class_by_class_listing(tmp_path):
         assert np.array_equal(images.numpy()[:, 0, 0, 0], batch_labels.numpy() * 100.0)
     seen = np.concatenate([y.numpy() for _, y in ds])
     assert np.bincount(seen).tolist() == [300, 300, 300]
+
+
+def test_endless_epochs_of_steps_batches_are_each_one_fresh_permutation_of_the_set(tmp_path):
+    """Training fits on `endless(train_ds)` with `steps_per_epoch` one pass: each epoch's batches must
+    hold every image exactly once (a count off by one would shift every later epoch), reshuffled."""
+    paths, labels = [], []
+    for i in range(37):  # not a multiple of the batch: the last batch of each pass is short
+        paths.append(_image(tmp_path / f"{i}.png", 4, 4, (i, 0, 0)))
+        labels.append(i % 3)
+    ds = pipeline.classification_dataset(paths, labels, (4, 4), 8, training=True, seed=0)
+    repeated, steps = pipeline.endless(ds)
+    assert steps == 5
+    batches = iter(repeated)
+    orders = []
+    for _ in range(3):
+        order = np.concatenate([next(batches)[0].numpy()[:, 0, 0, 0] for _ in range(steps)])
+        assert sorted(order.tolist()) == list(range(37))
+        orders.append(order.tolist())
+    assert orders[0] != orders[1] != orders[2]
+    unknown_length = ds.filter(lambda x, y: True)
+    assert pipeline.endless(unknown_length) == (unknown_length, None)

@@ -119,41 +119,49 @@ class DetectionAdapter(BaseAdapter):
         self.fit_in_phases("val_loss", "min", 8, self.fit_heads_on_cached_features if nested_heads else None)
 
     def fit_heads_on_cached_features(self, phase) -> tuple[int, float, dict]:
-        """The frozen phase on backbone features computed once per trial: the pyramid and heads learn
-        from the features of every training image or, drawn at random each epoch when the run's
-        augmentation flips, of its mirror image (the flip, exactly), boxes and masks mirrored to
-        match. Leaves the whole model, best epoch, in the trial's checkpoint. Returns (epochs done, best val_loss, history)."""
+        """The frozen phase on backbone features computed once per trial (`cached_feature_datasets`).
+        Leaves the whole model, best epoch, in the trial's checkpoint. Returns (epochs done, best
+        val_loss, history)."""
         import keras
-        import tensorflow as tf
 
         from zazu.adapters.base import CHECKPOINT
-        from zazu.data.pipeline import endless, feed
         from zazu.interrupts import interrupt_callback
-        from zazu.nn.backbones import BACKBONE_LAYER, FEATURE_STRIDES
-        from zazu.nn.boxes import used_slots
 
         folder = self.require_trial_dir()
-        backbone = self.model.get_layer(BACKBONE_LAYER)
         heads = self.model.get_layer(HEADS_LAYER)
-        levels = [FEATURE_STRIDES.index(s) for s in self.head_strides]
+        (train, steps), val = self.cached_feature_datasets()
+        trainer = keras.Model(heads.inputs, heads.outputs)  # compiled instead of `heads`, which is saved inside the model
+        trainer.compile(optimizer=keras.optimizers.Adam(phase.learning_rate, clipnorm=10.0), loss=self.coder.losses())
+        patience = int(self.hp.get("patience", 8))
+        fitted = trainer.fit(train, steps_per_epoch=steps, validation_data=val, epochs=phase.end_epoch, verbose=0,
+                             shuffle=False,  # tf.data shuffles
+                             callbacks=[keras.callbacks.EarlyStopping(monitor="val_loss", mode="min", patience=patience,
+                                                                      restore_best_weights=True),
+                                        keras.callbacks.CSVLogger(str(folder / "history.csv")),
+                                        *self.progress_callbacks, *self.deadline_callbacks(),
+                                        interrupt_callback()])
+        best = float(min(fitted.history["val_loss"]))
+        self.compile_for(phase.learning_rate)
+        self.model.save(folder / CHECKPOINT)
+        return phase.end_epoch, best, {k: [float(v) for v in values] for k, values in fitted.history.items()}
+
+    def cached_feature_datasets(self):
+        """((train batches repeated, steps a pass), val batches) of backbone features and encoded
+        targets, for the heads to learn from: the features of every training image or, drawn at random
+        each epoch when the run's augmentation flips, of its mirror image (the flip, exactly), boxes and
+        masks mirrored to match."""
+        import tensorflow as tf
+
+        from zazu.data.pipeline import endless, feed
+        from zazu.nn.boxes import used_slots
+
         batch = int(self.hp.get("batch_size", 16))
         flip = bool((self.augmentation() or {}).get("horizontal_flip"))
         width = float(self.input_size[1])
-
-        def features_of(records, mirrored: bool):
-            images, targets = self._pipeline(records, False, None)
-            parts = [[] for _ in levels]
-            for b in images:
-                x = tf.reverse(b["images"], axis=[2]) if mirrored else b["images"]
-                outputs = backbone(x, training=False)
-                for k, level in enumerate(levels):
-                    parts[k].append(np.asarray(outputs[level], np.float16))  # half the memory; heads read float32
-            return [np.concatenate(p) for p in parts], targets
-
-        train_features, train_targets = features_of(self.train_records, False)
-        mirror_features = [features_of(self.train_records, True)[0]] if flip else []
+        train_features, train_targets = self.backbone_features(self.train_records, mirrored=False)
+        mirror_features = [self.backbone_features(self.train_records, mirrored=True)[0]] if flip else []
         masks = [train_targets.masks] if self.uses_masks else []
-        val_features, val_targets = features_of(self.val_records, False)
+        val_features, val_targets = self.backbone_features(self.val_records, mirrored=False)
 
         def either(features, mirrored, boxes, labels, *masks):
             # one sample per image and epoch, mirrored or not, as the flip augmentation draws it
@@ -168,6 +176,9 @@ class DetectionAdapter(BaseAdapter):
             y = self.coder.encode(boxes, labels, *[tf.cast(m, tf.float32) for m in masks])
             return tuple(tf.cast(f, tf.float32) for f in features), tuple(y)
 
+        def batches(ds):
+            return feed(ds.batch(batch).map(to_xy, num_parallel_calls=tf.data.AUTOTUNE))
+
         train = tf.data.Dataset.from_tensor_slices((tuple(train_features), *map(tuple, mirror_features),
                                                     train_targets.boxes, train_targets.labels, *masks))
         train = train.shuffle(len(self.train_records), seed=self.seed, reshuffle_each_iteration=True)
@@ -175,25 +186,25 @@ class DetectionAdapter(BaseAdapter):
             train = train.map(either, num_parallel_calls=tf.data.AUTOTUNE)
         val = tf.data.Dataset.from_tensor_slices((tuple(val_features), val_targets.boxes, val_targets.labels,
                                                   *([val_targets.masks] if self.uses_masks else [])))
+        return endless(batches(train)), batches(val)
 
-        def batches(ds):
-            return feed(ds.batch(batch).map(to_xy, num_parallel_calls=tf.data.AUTOTUNE))
+    def backbone_features(self, records, mirrored: bool):
+        """(the frozen backbone's features of `records` at the levels the heads read, one array a
+        level, their targets); of the mirrored images when `mirrored`. float16: half the memory, and
+        the heads read them as float32."""
+        import tensorflow as tf
 
-        trainer = keras.Model(heads.inputs, heads.outputs)  # compiled instead of `heads`, which is saved inside the model
-        trainer.compile(optimizer=keras.optimizers.Adam(phase.learning_rate, clipnorm=10.0), loss=self.coder.losses())
-        patience = int(self.hp.get("patience", 8))
-        train, steps = endless(batches(train))
-        fitted = trainer.fit(train, steps_per_epoch=steps, validation_data=batches(val), epochs=phase.end_epoch, verbose=0,
-                             shuffle=False,  # tf.data shuffles
-                             callbacks=[keras.callbacks.EarlyStopping(monitor="val_loss", mode="min", patience=patience,
-                                                                      restore_best_weights=True),
-                                        keras.callbacks.CSVLogger(str(folder / "history.csv")),
-                                        *self.progress_callbacks, *self.deadline_callbacks(),
-                                        interrupt_callback()])
-        best = float(min(fitted.history["val_loss"]))
-        self.compile_for(phase.learning_rate)
-        self.model.save(folder / CHECKPOINT)
-        return phase.end_epoch, best, {k: [float(v) for v in values] for k, values in fitted.history.items()}
+        from zazu.nn.backbones import BACKBONE_LAYER, FEATURE_STRIDES
+
+        backbone = self.model.get_layer(BACKBONE_LAYER)
+        levels = [FEATURE_STRIDES.index(s) for s in self.head_strides]
+        images, targets = self._pipeline(records, False, None)
+        parts = [[] for _ in levels]
+        for b in images:
+            outputs = backbone(tf.reverse(b["images"], axis=[2]) if mirrored else b["images"], training=False)
+            for k, level in enumerate(levels):
+                parts[k].append(np.asarray(outputs[level], np.float16))
+        return [np.concatenate(p) for p in parts], targets
 
     # -- prediction and metrics -------------------------------------------------------------
     resize = "letterbox"

@@ -30,17 +30,50 @@ from zazu.runs import CHECKPOINT
 def export_bundle(adapter, trial_dir: Path, out_dir: Path, options: dict[str, Any],
                   log=lambda message: None) -> dict[str, Any]:
     from zazu import __version__
-    from zazu.export.metadata import embed_keras_metadata, embed_tflite_metadata
-    from zazu.export.tflite import convert_saved_model, export_saved_model
 
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    formats = list(options["formats"])
     adapter.model = adapter.load_trained(Path(trial_dir) / CHECKPOINT, compile=adapter.reload_compiled)
     metadata = {"zazu_version": __version__, **adapter.inference_metadata()}
     atomic_write_json(out_dir / "metadata.json", metadata)
     (out_dir / "labels.txt").write_text("\n".join(adapter.classes) + "\n", encoding="utf-8")
     files: dict[str, str] = {"labels": str(out_dir / "labels.txt"), "metadata": str(out_dir / "metadata.json")}
+    written, notes, timings = write_formats(adapter, out_dir, options, metadata, log)
+    files.update(written)
+
+    metrics, drop, predictions = evaluate_variants(adapter, files, log)
+    adapter.write_export_extras(out_dir, predictions)
+    profiles = profile_variants(files, options, log)
+    atomic_write_json(out_dir / "profile.json", profiles)
+    edgetpu = None
+    if "int8" in files:
+        edgetpu = edgetpu_check(Path(files["int8"]), out_dir, options["edgetpu_compiler"])
+        log(edgetpu["summary"])
+    return {
+        "files": files,
+        "metrics": metrics,
+        "drop": drop,
+        "objective": adapter.objective,
+        "profile": profiles,
+        "edgetpu": edgetpu,
+        "input_size": list(adapter.input_size),
+        "classes": adapter.classes,
+        "val_images": len(adapter.val_records),
+        "conversion_seconds": timings,
+        "options": options,
+        "notes": notes,
+    }
+
+
+def write_formats(adapter, out_dir: Path, options: dict[str, Any], metadata: dict[str, Any],
+                  log) -> tuple[dict[str, str], list[str], dict[str, float]]:
+    """The trained model written in each of `options["formats"]`, metadata embedded where the format
+    holds it: ({format: path}, notes on formats that could not be written, {format: conversion seconds})."""
+    from zazu.export.metadata import embed_keras_metadata, embed_tflite_metadata
+    from zazu.export.tflite import convert_saved_model, export_saved_model
+
+    formats = list(options["formats"])
+    files: dict[str, str] = {}
     notes: list[str] = []
     timings: dict[str, float] = {}
 
@@ -79,29 +112,7 @@ def export_bundle(adapter, trial_dir: Path, out_dir: Path, options: dict[str, An
             log(onnx["message"])
     if "saved_model" not in formats and saved_model.exists():
         shutil.rmtree(saved_model)
-
-    metrics, drop, predictions = evaluate_variants(adapter, files, log)
-    adapter.write_export_extras(out_dir, predictions)
-    profiles = profile_variants(files, options, log)
-    atomic_write_json(out_dir / "profile.json", profiles)
-    edgetpu = None
-    if "int8" in files:
-        edgetpu = edgetpu_check(Path(files["int8"]), out_dir, options["edgetpu_compiler"])
-        log(edgetpu["summary"])
-    return {
-        "files": files,
-        "metrics": metrics,
-        "drop": drop,
-        "objective": adapter.objective,
-        "profile": profiles,
-        "edgetpu": edgetpu,
-        "input_size": list(adapter.input_size),
-        "classes": adapter.classes,
-        "val_images": len(adapter.val_records),
-        "conversion_seconds": timings,
-        "options": options,
-        "notes": notes,
-    }
+    return files, notes, timings
 
 
 def converter_settings(adapter, options: dict[str, Any]) -> dict[str, Any]:

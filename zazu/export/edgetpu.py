@@ -159,24 +159,7 @@ def compatibility_report(graph: Graph | str | Path) -> dict:
         graph = read_graph(graph)
     ops = graph.ops
     problems = [op_problems(graph, op) for op in ops]
-    graph_inputs, graph_outputs = set(graph.inputs), set(graph.outputs)
-
-    # Float I/O wrapping: a leading run of QUANTIZE ops reading float graph inputs,
-    # a trailing run of DEQUANTIZE ops writing graph outputs.
-    head = 0
-    while (head < len(ops) and ops[head].name == "QUANTIZE" and problems[head]
-           and all(i in graph_inputs for i in ops[head].inputs if i >= 0)):
-        head += 1
-    tail = len(ops)
-    while (tail > head and ops[tail - 1].name == "DEQUANTIZE"
-           and all(i in graph_outputs for i in ops[tail - 1].outputs)):
-        tail -= 1
-    wrapping = {
-        **{k: "the float->8-bit QUANTIZE of a graph input stays on the CPU, before the Edge TPU part"
-           for k in range(head)},
-        **{k: "the DEQUANTIZE of a graph output stays on the CPU, after the Edge TPU part"
-           for k in range(tail, len(ops))},
-    }
+    wrapping = float_io_wrapping(graph, problems)
 
     entries, first_fallback = [], None
     for k, op in enumerate(ops):
@@ -217,6 +200,27 @@ def compatibility_report(graph: Graph | str | Path) -> dict:
         "macs_on_edgetpu": macs_mapped,
         "macs_share": macs_mapped / macs_total if macs_total else None,  # None: no MAC-bearing op
         "fully_mapped": bool(entries) and len(mapped) == len(entries),
+    }
+
+
+def float_io_wrapping(graph: Graph, problems: list[list[str]]) -> dict[int, str]:
+    """{op position: why it stays on the CPU} for the float I/O wrapping of an int8 graph: a leading run
+    of QUANTIZE ops reading float graph inputs, a trailing run of DEQUANTIZE ops writing graph outputs."""
+    ops = graph.ops
+    graph_inputs, graph_outputs = set(graph.inputs), set(graph.outputs)
+    head = 0
+    while (head < len(ops) and ops[head].name == "QUANTIZE" and problems[head]
+           and all(i in graph_inputs for i in ops[head].inputs if i >= 0)):
+        head += 1
+    tail = len(ops)
+    while (tail > head and ops[tail - 1].name == "DEQUANTIZE"
+           and all(i in graph_outputs for i in ops[tail - 1].outputs)):
+        tail -= 1
+    return {
+        **{k: "the float->8-bit QUANTIZE of a graph input stays on the CPU, before the Edge TPU part"
+           for k in range(head)},
+        **{k: "the DEQUANTIZE of a graph output stays on the CPU, after the Edge TPU part"
+           for k in range(tail, len(ops))},
     }
 
 

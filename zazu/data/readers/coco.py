@@ -69,6 +69,39 @@ def read_coco_dataset(root: str | Path) -> Dataset:
     if not files:
         raise DatasetError(f"{root}: no COCO instances JSON found (looked in {root / 'annotations'} and {root}).")
     problems: list[Problem] = []
+    loaded, categories = _load_files(root, files)
+    classes, index = _class_index(categories, files[0] if len(files) == 1 else root)
+    records: list[ImageRecord] = []
+    given: dict[str, list[str]] = {}
+    seen_in: dict[str, str] = {}
+    for path, rel_json, data in loaded:
+        split = _split_name(path) if len(loaded) > 1 else None
+        image_dirs = [d for d in ([root / "images" / split] if split else []) + [
+            root / "images" / path.stem.replace("instances_", ""), root / "images", *(
+                [root / split] if split else []), root] if d.is_dir()]
+        by_image = _instances_by_image(data, rel_json, index, problems)
+        for img in data["images"]:
+            rel = _image_file(root, img, image_dirs, rel_json, problems)
+            if rel is None:
+                continue
+            if rel in seen_in:
+                problems.append(Problem(rel, f"listed in both {seen_in[rel]} and {rel_json}; kept once, "
+                                             f"in {seen_in[rel]}"))
+                continue
+            seen_in[rel] = rel_json
+            records.append(ImageRecord(rel, width=img.get("width"), height=img.get("height"),
+                                       instances=tuple(by_image.get(img["id"], ())), source=rel_json))
+            if split:
+                given.setdefault(split, []).append(rel)
+    if given and not {"train", "val"} <= set(given):
+        given = {}
+    return Dataset(root=root, format="coco", classes=classes, records=records, given_split=given or None,
+                   problems=problems)
+
+
+def _load_files(root: Path, files: list[Path]) -> tuple[list[tuple], dict[int, str]]:
+    """([(path, path within root, parsed JSON)], {category id: name} over all files); DatasetError when
+    a file is not readable JSON of the right structure, or two files name one category id apart."""
     categories: dict[int, str] = {}
     loaded = []
     for path in files:
@@ -88,74 +121,65 @@ def read_coco_dataset(root: str | Path) -> Dataset:
                                    "name per category id.")
             categories[cat["id"]] = cat["name"]
         loaded.append((path, rel_json, data))
+    return loaded, categories
+
+
+def _class_index(categories: dict[int, str], where) -> tuple[list[str], dict[int, int]]:
+    """(class names in category id order, {category id: class index}); names must be unique."""
     ids = sorted(categories)
     classes = [categories[i] for i in ids]
     repeated = next((name for name, n in Counter(classes).items() if n > 1), None)
     if repeated is not None:  # two ids, one name: the model would have two outputs with the same label
         same = ", ".join(str(i) for i in ids if categories[i] == repeated)
-        raise DatasetError(f"{files[0] if len(files) == 1 else root}: category names must be unique. Received: "
-                           f"name {repeated!r} for category ids {same}")
-    index = {cat_id: i for i, cat_id in enumerate(ids)}
+        raise DatasetError(f"{where}: category names must be unique. Received: name {repeated!r} for category ids {same}")
+    return classes, {cat_id: i for i, cat_id in enumerate(ids)}
 
-    records: list[ImageRecord] = []
-    given: dict[str, list[str]] = {}
-    seen_in: dict[str, str] = {}
-    for path, rel_json, data in loaded:
-        split = _split_name(path) if len(loaded) > 1 else None
-        image_dirs = [d for d in ([root / "images" / split] if split else []) + [
-            root / "images" / path.stem.replace("instances_", ""), root / "images", *(
-                [root / split] if split else []), root] if d.is_dir()]
-        by_image: dict[int, list[Instance]] = {}
-        image_ids = {img["id"] for img in data["images"]}
-        for ann in data["annotations"]:
-            where = f"{rel_json} annotation {ann.get('id') if isinstance(ann, dict) else '?'}"
-            errors = field_errors(ann, ANNOTATION, ANNOTATION_OPTIONAL)
-            if errors:
-                problems.extend(Problem(where, f"{error}; ignored") for error in errors)
-                continue
-            if ann.get("image_id") not in image_ids:
-                problems.append(Problem(where, f"refers to image_id {ann.get('image_id')} that is not in `images`; ignored"))
-                continue
-            if ann.get("category_id") not in index:
-                problems.append(Problem(where, f"unknown class: category_id {ann.get('category_id')} is not in `categories`; ignored"))
-                continue
-            instance = _instance(ann, index, where, problems)
-            if instance is not None:
-                by_image.setdefault(ann["image_id"], []).append(instance)
-        for img in data["images"]:
-            name = str(img["file_name"])
-            bad_name = not_utf8_problem(name, f"file_name of image {img['id']} in {rel_json}")
-            if bad_name is not None:  # a \udcXX escape in the JSON: names a file whose name is not UTF-8
-                problems.append(bad_name)
-                continue
-            rel = None
-            for image_dir in image_dirs:
-                candidate = inside_root(root, name, base=image_dir)
-                if candidate is None:
-                    break
-                if (root / candidate).is_file():
-                    rel = candidate
-                    break
-            if rel is None and inside_root(root, name, base=image_dirs[0] if image_dirs else root) is None:
-                problems.append(Problem(f"{rel_json} image {img['id']}",
-                                        f"file_name {name!r} points outside the dataset folder; refused", severity="fatal"))
-                continue
-            if rel is None:
-                problems.append(Problem(name, f"missing image file (listed in {rel_json}); left out"))
-                continue
-            if rel in seen_in:
-                problems.append(Problem(rel, f"listed in both {seen_in[rel]} and {rel_json}; kept once, "
-                                             f"in {seen_in[rel]}"))
-                continue
-            seen_in[rel] = rel_json
-            records.append(ImageRecord(rel, width=img.get("width"), height=img.get("height"),
-                                       instances=tuple(by_image.get(img["id"], ())), source=rel_json))
-            if split:
-                given.setdefault(split, []).append(rel)
-    if given and not {"train", "val"} <= set(given):
-        given = {}
-    return Dataset(root=root, format="coco", classes=classes, records=records, given_split=given or None,
-                   problems=problems)
+
+def _instances_by_image(data: dict, rel_json: str, index: dict[int, int], problems: list[Problem]) -> dict[int, list]:
+    """{image id: [Instance]} of a file's usable annotations; each one left out is a problem."""
+    by_image: dict[int, list[Instance]] = {}
+    image_ids = {img["id"] for img in data["images"]}
+    for ann in data["annotations"]:
+        where = f"{rel_json} annotation {ann.get('id') if isinstance(ann, dict) else '?'}"
+        errors = field_errors(ann, ANNOTATION, ANNOTATION_OPTIONAL)
+        if errors:
+            problems.extend(Problem(where, f"{error}; ignored") for error in errors)
+            continue
+        if ann.get("image_id") not in image_ids:
+            problems.append(Problem(where, f"refers to image_id {ann.get('image_id')} that is not in `images`; ignored"))
+            continue
+        if ann.get("category_id") not in index:
+            problems.append(Problem(where, f"unknown class: category_id {ann.get('category_id')} is not in `categories`; ignored"))
+            continue
+        instance = _instance(ann, index, where, problems)
+        if instance is not None:
+            by_image.setdefault(ann["image_id"], []).append(instance)
+    return by_image
+
+
+def _image_file(root: Path, img: dict, image_dirs: list[Path], rel_json: str, problems: list[Problem]) -> str | None:
+    """The file an `images` entry names (within root, in the first of `image_dirs` holding it), or None
+    with the problem recorded."""
+    name = str(img["file_name"])
+    bad_name = not_utf8_problem(name, f"file_name of image {img['id']} in {rel_json}")
+    if bad_name is not None:  # a \udcXX escape in the JSON: names a file whose name is not UTF-8
+        problems.append(bad_name)
+        return None
+    rel = None
+    for image_dir in image_dirs:
+        candidate = inside_root(root, name, base=image_dir)
+        if candidate is None:
+            break
+        if (root / candidate).is_file():
+            rel = candidate
+            break
+    if rel is None and inside_root(root, name, base=image_dirs[0] if image_dirs else root) is None:
+        problems.append(Problem(f"{rel_json} image {img['id']}",
+                                f"file_name {name!r} points outside the dataset folder; refused", severity="fatal"))
+        return None
+    if rel is None:
+        problems.append(Problem(name, f"missing image file (listed in {rel_json}); left out"))
+    return rel
 
 
 def _check_structure(path: Path, data) -> None:

@@ -56,8 +56,25 @@ def read_voc_dataset(root: str | Path) -> Dataset:
     if not files:
         raise DatasetError(f"{root}: no Pascal VOC XML files found (looked in Annotations/, annotations/ and the root).")
     problems: list[Problem] = []
+    parsed = _parse_annotation_files(root, files, problems)
+    classes = sorted({_text(obj, "name", "") for _, _, tree in parsed for obj in tree.findall("object")} - {""})
+    index = {name: i for i, name in enumerate(classes)}
+    records: list[ImageRecord] = []
+    named_in: dict[str, str] = {}
+    for path, rel_xml, tree in parsed:
+        rel = _image_file(root, path, rel_xml, tree, named_in, problems)
+        if rel is None:
+            continue
+        width, height = (_size(tree, key, rel_xml, problems) for key in ("width", "height"))
+        records.append(ImageRecord(rel, width=width or None, height=height or None,
+                                   instances=_instances(tree, rel_xml, index, problems), source=rel_xml))
+    given = _image_sets(root, records, problems)
+    return Dataset(root=root, format="voc", classes=classes, records=records, given_split=given, problems=problems)
+
+
+def _parse_annotation_files(root: Path, files: list[Path], problems: list[Problem]) -> list[tuple]:
+    """(path, path within root, XML root) of each file that parses to an <annotation>."""
     parsed = []
-    names: set[str] = set()
     for path in files:
         rel_xml = path.relative_to(root).as_posix()
         bad_name = not_utf8_problem(rel_xml, "annotation file name", "its image is left out")
@@ -73,59 +90,53 @@ def read_voc_dataset(root: str | Path) -> Dataset:
             problems.append(Problem(rel_xml, f"declares XML entities or DTDs ({type(e).__name__}), which "
                                              "annotation files never need; refused", severity="fatal"))
             continue
-        if tree.tag != "annotation":
-            continue
-        parsed.append((path, rel_xml, tree))
-        names.update(_text(obj, "name", "") for obj in tree.findall("object"))
-    names.discard("")
-    classes = sorted(names)
-    index = {name: i for i, name in enumerate(classes)}
+        if tree.tag == "annotation":
+            parsed.append((path, rel_xml, tree))
+    return parsed
 
-    records: list[ImageRecord] = []
-    named_in: dict[str, str] = {}
-    for path, rel_xml, tree in parsed:
-        filename = _text(tree, "filename")
-        if not filename:
-            problems.append(Problem(rel_xml, "no <filename>; left out"))
-            continue
-        candidates = [inside_root(root, filename, base=folder)
-                      for folder in (root / "JPEGImages", root / "images", path.parent, root)]
-        if all(c is None for c in candidates):
-            problems.append(Problem(rel_xml, f"<filename> {filename!r} points outside the dataset folder; refused",
-                                    severity="fatal"))
-            continue
-        rel = next((c for c in candidates if c is not None and (root / c).is_file()), None)
-        if rel is None:
-            problems.append(Problem(filename, f"missing image file (named in {rel_xml}); left out"))
-            continue
-        if rel in named_in:  # one image twice would be two samples, possibly on both sides of the split
-            problems.append(Problem(rel, f"named in both {named_in[rel]} and {rel_xml}; kept once, "
-                                         f"from {named_in[rel]}"))
-            continue
-        named_in[rel] = rel_xml
-        width, height = (_size(tree, key, rel_xml, problems) for key in ("width", "height"))
-        instances = []
-        for obj in tree.findall("object"):
-            name = _text(obj, "name", "")
-            if name not in index:
-                problems.append(Problem(rel_xml, "object without a <name>; ignored"))
-                continue
-            box = obj.find("bndbox")
-            if box is None:
-                problems.append(Problem(rel_xml, f"object {name!r} has no <bndbox>; ignored"))
-                continue
-            try:
-                coords = tuple(float(_text(box, k)) for k in ("xmin", "ymin", "xmax", "ymax"))
-            except (TypeError, ValueError):
-                problems.append(Problem(rel_xml, f"object {name!r} has a non-numeric <bndbox>; ignored"))
-                continue
-            instances.append(Instance(label=index[name], box=coords,
-                                      difficult=_text(obj, "difficult", "0") == "1"))
-        records.append(ImageRecord(rel, width=width or None, height=height or None, instances=tuple(instances),
-                                   source=rel_xml))
 
-    given = _image_sets(root, records, problems)
-    return Dataset(root=root, format="voc", classes=classes, records=records, given_split=given, problems=problems)
+def _image_file(root: Path, path: Path, rel_xml: str, tree, named_in: dict[str, str],
+                problems: list[Problem]) -> str | None:
+    """The image an annotation's <filename> names (within root), or None with the problem recorded."""
+    filename = _text(tree, "filename")
+    if not filename:
+        problems.append(Problem(rel_xml, "no <filename>; left out"))
+        return None
+    candidates = [inside_root(root, filename, base=folder)
+                  for folder in (root / "JPEGImages", root / "images", path.parent, root)]
+    if all(c is None for c in candidates):
+        problems.append(Problem(rel_xml, f"<filename> {filename!r} points outside the dataset folder; refused",
+                                severity="fatal"))
+        return None
+    rel = next((c for c in candidates if c is not None and (root / c).is_file()), None)
+    if rel is None:
+        problems.append(Problem(filename, f"missing image file (named in {rel_xml}); left out"))
+        return None
+    if rel in named_in:  # one image twice would be two samples, possibly on both sides of the split
+        problems.append(Problem(rel, f"named in both {named_in[rel]} and {rel_xml}; kept once, from {named_in[rel]}"))
+        return None
+    named_in[rel] = rel_xml
+    return rel
+
+
+def _instances(tree, rel_xml: str, index: dict[str, int], problems: list[Problem]) -> tuple[Instance, ...]:
+    instances = []
+    for obj in tree.findall("object"):
+        name = _text(obj, "name", "")
+        if name not in index:
+            problems.append(Problem(rel_xml, "object without a <name>; ignored"))
+            continue
+        box = obj.find("bndbox")
+        if box is None:
+            problems.append(Problem(rel_xml, f"object {name!r} has no <bndbox>; ignored"))
+            continue
+        try:
+            coords = tuple(float(_text(box, k)) for k in ("xmin", "ymin", "xmax", "ymax"))
+        except (TypeError, ValueError):
+            problems.append(Problem(rel_xml, f"object {name!r} has a non-numeric <bndbox>; ignored"))
+            continue
+        instances.append(Instance(label=index[name], box=coords, difficult=_text(obj, "difficult", "0") == "1"))
+    return tuple(instances)
 
 
 def _image_sets(root: Path, records: list[ImageRecord], problems: list[Problem]) -> dict[str, list[str]] | None:
