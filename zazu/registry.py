@@ -168,14 +168,15 @@ ENTRY_KEYS = ("task", "model_space", "hp_search_space", "training_configs")  # r
 
 def _check_entry_keys(name: str, entry: Any) -> None:
     if not isinstance(entry, dict):
-        raise _fail(name, "(entry)", "an object with task, model_space, hp_search_space, training_configs", entry)
+        raise _fail(name, "(entry)", f"an object with {', '.join(ENTRY_KEYS)}", entry)
     for key in ENTRY_KEYS:
         if key not in entry:
             raise RegistryError(f"models.json entry `{name}`: missing key `{key}`.")
     unknown = set(entry) - {*ENTRY_KEYS, "description"}
     if unknown:
         key = sorted(unknown)[0]
-        raise RegistryError(f"models.json entry `{name}`: unknown key `{key}`.{did_you_mean(key, (*ENTRY_KEYS, 'description'))}")
+        raise RegistryError(f"models.json entry `{name}`: unknown key `{key}`."
+                            f"{did_you_mean(key, (*ENTRY_KEYS, 'description'))}")
 
 
 def _check_model_space(name: str, space: Any) -> None:

@@ -96,12 +96,11 @@ class DetectionAdapter(BaseAdapter):
         import tensorflow as tf
 
         from zazu.data.pipeline import feed
-        from zazu.nn.boxes import used_slots
 
         def to_xy(batch):
-            y = self.coder.encode(*used_slots(batch["bounding_boxes"]["boxes"], batch["bounding_boxes"]["labels"],
-                                              *([batch["segmentation_masks"]] if self.uses_masks else [])))
-            return batch["images"], tuple(y)
+            boxes = batch["bounding_boxes"]
+            masks = [batch["segmentation_masks"]] if self.uses_masks else []
+            return batch["images"], self.encoded_targets(boxes["boxes"], boxes["labels"], *masks)
 
         train, _ = self._pipeline(self.train_records, True, self.augmentation())
         val, self.val_targets = self._pipeline(self.val_records, False, None)
@@ -153,7 +152,6 @@ class DetectionAdapter(BaseAdapter):
         import tensorflow as tf
 
         from zazu.data.pipeline import endless, feed
-        from zazu.nn.boxes import used_slots
 
         batch = int(self.hp.get("batch_size", 16))
         flip = bool((self.augmentation() or {}).get("horizontal_flip"))
@@ -172,9 +170,7 @@ class DetectionAdapter(BaseAdapter):
             return tuple(tf.where(coin, b, a) for a, b in zip(features, mirrored)), boxes, labels, *masks
 
         def to_xy(features, boxes, labels, *masks):
-            boxes, labels, *masks = used_slots(boxes, labels, *masks)
-            y = self.coder.encode(boxes, labels, *[tf.cast(m, tf.float32) for m in masks])
-            return tuple(tf.cast(f, tf.float32) for f in features), tuple(y)
+            return tuple(tf.cast(f, tf.float32) for f in features), self.encoded_targets(boxes, labels, *masks)
 
         def batches(ds):
             return feed(ds.batch(batch).map(to_xy, num_parallel_calls=tf.data.AUTOTUNE))
@@ -187,6 +183,16 @@ class DetectionAdapter(BaseAdapter):
         val = tf.data.Dataset.from_tensor_slices((tuple(val_features), val_targets.boxes, val_targets.labels,
                                                   *([val_targets.masks] if self.uses_masks else [])))
         return endless(batches(train)), batches(val)
+
+    def encoded_targets(self, boxes, labels, *masks) -> tuple:
+        """A batch's training targets from the coder, its padding slots cut first (`used_slots`), masks
+        as float (the cached-feature phase holds them as uint8)."""
+        import tensorflow as tf
+
+        from zazu.nn.boxes import used_slots
+
+        boxes, labels, *masks = used_slots(boxes, labels, *masks)
+        return tuple(self.coder.encode(boxes, labels, *[tf.cast(m, tf.float32) for m in masks]))
 
     def backbone_features(self, records, mirrored: bool):
         """(the frozen backbone's features of `records` at the levels the heads read, one array a
