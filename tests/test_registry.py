@@ -432,6 +432,18 @@ def test_range_with_min_not_below_max(tmp_path):
     assert "min < max" in msg
 
 
+@pytest.mark.parametrize("hp, expected", [
+    ({"name": "filters", "values": [16, 32], "default": 64}, "one of `values` [16, 32]"),
+    ({"name": "lr", "min": 0.001, "max": 0.01, "sampling": "log", "default": 0.1}, "from min 0.001 to max 0.01"),
+    ({"name": "lr", "min": 0.001, "max": 0.01, "default": "0.005"}, "a number from min"),
+])
+def test_a_default_outside_its_space(tmp_path, hp, expected):
+    msg = load_error(tmp_path, entry(hp_search_space=[hp]))
+    assert f"hp_search_space[{hp['name']}].default" in msg
+    assert expected in msg
+    assert f"Received: {hp['default']!r}" in msg
+
+
 def test_empty_values_list(tmp_path):
     msg = load_error(tmp_path, entry(hp_search_space=[{"name": "lr", "values": []}]))
     assert "hp_search_space[lr].values" in msg

@@ -236,6 +236,9 @@ def _validate_hp(name: str, i: int, hp: Any) -> None:
             raise _fail(name, f"{where}.values", "a non-empty list", hp["values"])
         if "step" in hp:
             raise _fail(name, f"{where}.step", "no `step` with `values` (step belongs to min/max ranges)")
+        # the first trial trains the defaults: one outside the space would fail every search's first trial
+        if "default" in hp and hp["default"] not in hp["values"]:
+            raise _fail(name, f"{where}.default", f"one of `values` {hp['values']!r}", hp["default"])
         return
     for key in ("min", "max"):
         if not is_number(hp.get(key)):
@@ -249,6 +252,8 @@ def _validate_hp(name: str, i: int, hp: Any) -> None:
         raise _fail(name, f"{where}.step", f"a multiplier > 1 with sampling={sampling!r}", step)
     if sampling in ("log", "reverse_log") and hp["min"] <= 0:
         raise _fail(name, f"{where}.min", f"a positive number with sampling={sampling!r}", hp["min"])
+    if "default" in hp and not (is_number(hp["default"]) and hp["min"] <= hp["default"] <= hp["max"]):
+        raise _fail(name, f"{where}.default", f"a number from min {hp['min']!r} to max {hp['max']!r}", hp["default"])
 
 
 def _zoo_package(root: Path) -> str:

@@ -11,7 +11,7 @@ import keras_tuner
 
 ZAZU = Path(__file__).resolve().parents[2] / "zazu"
 # what only zazu/search/kt_compat.py may name (attribute or import)
-PRIVATE = re.compile(r"keras_tuner\.src|\bLOCKS\b|\.end_order\b|\.tuner_ids\b|\.stop_triggered\b|\._is_worker\b"
+PRIVATE = re.compile(r"keras_tuner\.src|\bLOCKS\b|\.end_order\b|\.start_order\b|\.tuner_ids\b|\.stop_triggered\b|\._is_worker\b"
                      r"|\._get_oracle_fname\b|\._get_trial_dir\b|\._get_tuner_fname\b")
 
 
@@ -34,7 +34,9 @@ def test_every_private_name_zazu_relies_on_is_still_there(tmp_path):
     assert kt_compat.oracle_lock(oracle) is not None
     assert kt_compat.oracle_file(oracle).endswith("oracle.json")
     assert kt_compat.has_waiting_tuners(oracle) is False
+    assert kt_compat.started_trial_ids(oracle) == []
     trial = oracle.create_trial("t0")
+    assert kt_compat.started_trial_ids(oracle) == [trial.trial_id]
     assert kt_compat.has_waiting_tuners(oracle) is True
     assert Path(kt_compat.trial_folder(oracle, trial.trial_id)).name == f"trial_{trial.trial_id}"
     trial.status = kt_compat.TrialStatus.COMPLETED

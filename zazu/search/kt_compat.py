@@ -18,7 +18,7 @@ TrialStatus = _trial.TrialStatus
 # keras-tuner methods Zazu's subclasses override (RunOracle in oracles.py, LifecycleTuner in tuner.py)
 OVERRIDDEN = {
     "Oracle": ("_check_consecutive_failures", "_save_trial", "save", "get_state", "set_state", "create_trial",
-               "end_trial"),
+               "end_trial", "_random_values"),
     "Tuner": ("run_trial", "save", "reload", "on_trial_end"),
 }
 
@@ -44,6 +44,11 @@ def add_servicer_to_server(servicer, server) -> None:
 def servicer_stop_triggered(servicer) -> bool:
     """Whether keras-tuner's servicer answered a tuner with "stop" (no more trials)."""
     return servicer.stop_triggered
+
+
+def started_trial_ids(oracle) -> list[str]:
+    """Ids of the trials `oracle` has started, in the order they started (kept in its saved state)."""
+    return list(oracle.start_order)
 
 
 def ended_trial_ids(oracle) -> list[str]:

@@ -13,7 +13,10 @@ The sampling is keras-tuner's (`RandomSearchOracle`, `BayesianOptimizationOracle
   which in chief mode would surface inside a gRPC call and leave the oracle's
   lock held). The reason is kept in the oracle's saved state, so a resumed run
   does not restart a search that stopped;
-- the same trial budget for every method (keras-tuner's Hyperband has none).
+- the same trial budget for every method (keras-tuner's Hyperband has none);
+- a first trial at the space's defaults for every method, as keras-tuner's GridSearch already does:
+  a model's first trial (under a time budget often its only one) trains the recipe its zoo entry
+  chose, not a random draw. Later trials sample as keras-tuner does.
 """
 
 from __future__ import annotations
@@ -25,7 +28,8 @@ import time
 import keras_tuner
 
 from zazu.atomic_io import atomic_write_text
-from zazu.search.kt_compat import Trial, TrialStatus, forget_tuner, oracle_file, synchronized, trial_folder
+from zazu.search.kt_compat import (Trial, TrialStatus, forget_tuner, oracle_file, started_trial_ids, synchronized,
+                                   trial_folder)
 from zazu.search.state_files import save_oracle_state
 from zazu.tasks import Task
 
@@ -78,7 +82,23 @@ class RunOracle:
         if started is not None and trial.status == TrialStatus.COMPLETED:
             seconds = time.time() - started
             self.shortest_trial = seconds if self.shortest_trial is None else min(self.shortest_trial, seconds)
-        return super().end_trial(trial)
+        super().end_trial(trial)
+        # keras-tuner saves before it lets the trial go from `ongoing_trials`, and a reload sends ongoing
+        # trials for retry: saved again here, a kill before the next trial does not run this one twice.
+        self.save()
+
+    # -- sampling -------------------------------------------------------------------
+    def _random_values(self):
+        """keras-tuner's random draw (random search, Bayesian start-up, Hyperband's new trials), except the
+        oracle's first trial, which gets the default of every active hyperparameter."""
+        if started_trial_ids(self):
+            return super()._random_values()
+        defaults = keras_tuner.HyperParameters()
+        for hp in self.hyperparameters.space:
+            defaults.merge([hp])
+            if defaults.is_active(hp):
+                defaults.values[hp.name] = hp.default
+        return defaults.values
 
     def _check_consecutive_failures(self):
         try:
