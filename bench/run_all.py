@@ -1,7 +1,7 @@
 """Regenerate every figure in the README's Performance section, one command after another (never two
 at once: they would share the 2 cores), and print them as the README shows them.
 
-    python bench/run_all.py                      # everything: about an hour and a half on 2 cores
+    python bench/run_all.py                      # everything: about 2.5 h on 2 cores (1.5 h of it training_feed)
     python bench/run_all.py --only jobs          # the default-job table only
     python bench/run_all.py --only latency,serve
     python bench/run_all.py --quick              # every command in its quick form: a code-path check
@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -38,7 +39,7 @@ BENCHES = {
     "input_pipeline": [],
     "training_feed": [],
     "augment_ops": [],
-    "serve": [],
+    "serve": ["--workers", "1,2"],
     "edgetpu_estimate": [],
 }
 GROUPS = {"jobs": list(JOBS), **{name: [name] for name in [*JOBS, *BENCHES]}}
@@ -101,6 +102,21 @@ def run_bench(name: str, quick: bool) -> tuple[int, str]:
     return result.returncode, result.stdout + (result.stderr[-2000:] if result.returncode else "")
 
 
+def machine_line() -> str:
+    """Where the figures come from: the commit, the CPU (int8 kernels differ most between CPUs) and the date."""
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True)
+    cpu = "unknown CPU"
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.exists():
+        lines = cpuinfo.read_text(errors="replace").splitlines()
+        names = [line.split(":", 1)[1].strip() for line in lines if line.startswith("model name")]
+        flags = next((line.split(":", 1)[1].split() for line in lines if line.startswith("flags")), [])
+        simd = [f for f in ("avx2", "avx512f", "avx512_vnni", "avx_vnni") if f in flags]
+        cpu = f"{names[0] if names else 'CPU'} ({', '.join(simd) or 'no AVX2'})"
+    return (f"# at {commit.stdout.strip() or 'no git commit'}, {time.strftime('%Y-%m-%d %H:%M')}, "
+            f"{os.cpu_count()} CPUs, {cpu}")
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--only", default=None, help=f"comma-separated: {', '.join(GROUPS)}")
@@ -115,6 +131,7 @@ def main(argv=None) -> int:
         wanted = [n for n in wanted if n in chosen]
 
     failed = 0
+    print(machine_line(), flush=True)
     with tempfile.TemporaryDirectory(prefix="zazu-run-all-") as folder:
         jobs = [n for n in wanted if n in JOBS]
         if jobs:
