@@ -53,6 +53,17 @@ def test_piped_output_is_one_plain_line_per_trial_event():
                                "/runs/x/trials/small_resnet-1/traceback.txt)  | best val_accuracy=0.8000")
 
 
+def test_the_best_so_far_names_every_trial_that_reached_it_as_the_export_chooses_among_them():
+    out = io.StringIO()
+    reporter = Reporter(Console(file=out, width=160))
+    for model, trial_id, value in (("tiny_cnn", "0", 0.9), ("tiny_cnn", "1", 1.0), ("small_resnet", "0", 1.0)):
+        reporter.trial_started(model, trial_id, {})
+        reporter.trial_finished(_completed(model, trial_id, value), "val_accuracy")
+    lines = out.getvalue().splitlines()
+    assert "best val_accuracy=1.0000 (tiny_cnn #1)" in lines[3]
+    assert "best val_accuracy=1.0000 (tiny_cnn #1, small_resnet #0 tied)" in lines[5]
+
+
 def test_terminal_output_shows_a_live_panel_with_epoch_best_and_time_left():
     out = io.StringIO()
     reporter = Reporter(Console(file=out, force_terminal=True, width=140, color_system="standard"))

@@ -71,7 +71,9 @@ class Reporter:
         self.started = 0
         self.total = 0
         self.deadline: float | None = None
-        self.best: tuple[float, str, str] | None = None  # (value, objective, "model #id")
+        # (value, objective, ["model #id", ...]): every trial at the best value, since the export picks among
+        # equals by speed or size, not by which came first
+        self.best: tuple[float, str, list[str]] | None = None
         self.running: dict[str, RunningTrial] = {}
         self._panel = None  # rich.live.Live while a trial runs on a terminal
         self._lock = threading.Lock()
@@ -198,7 +200,9 @@ class Reporter:
     # -- standing: best so far and time left ------------------------------------------------
     def _update_best(self, value: float, objective: str, name: str) -> None:
         if self.best is None or (value > self.best[0] if _direction(objective) == "max" else value < self.best[0]):
-            self.best = (value, objective, name)
+            self.best = (value, objective, [name])
+        elif value == self.best[0]:
+            self.best[2].append(name)
 
     def time_left(self) -> str | None:
         if self.deadline is None:
@@ -209,8 +213,8 @@ class Reporter:
     def _standing(self) -> str:
         parts = []
         if self.best is not None:
-            value, objective, name = self.best
-            parts.append(f"best {objective}={value:.4f} ({name})")
+            value, objective, names = self.best
+            parts.append(f"best {objective}={value:.4f} ({', '.join(names)}{' tied' if len(names) > 1 else ''})")
         if self.time_left():
             parts.append(self.time_left())
         return ("  | " + "; ".join(parts)) if parts else ""
