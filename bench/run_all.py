@@ -23,6 +23,7 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))  # run from a checkout without installing
 
 # name -> (`python main.py` arguments as the README shows them, run from the repository; its objective)
 JOBS = {
@@ -104,7 +105,9 @@ def run_bench(name: str, quick: bool) -> tuple[int, str]:
 
 def machine_line() -> str:
     """Where the figures come from: the commit, the CPU (int8 kernels differ most between CPUs) and the date."""
-    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True)
+    from zazu.search.code_record import code_record  # the commit a run records, None outside a checkout
+
+    commit = code_record()["git_commit"]
     cpu = "unknown CPU"
     cpuinfo = Path("/proc/cpuinfo")
     if cpuinfo.exists():
@@ -113,7 +116,7 @@ def machine_line() -> str:
         flags = next((line.split(":", 1)[1].split() for line in lines if line.startswith("flags")), [])
         simd = [f for f in ("avx2", "avx512f", "avx512_vnni", "avx_vnni") if f in flags]
         cpu = f"{names[0] if names else 'CPU'} ({', '.join(simd) or 'no AVX2'})"
-    return (f"# at {commit.stdout.strip() or 'no git commit'}, {time.strftime('%Y-%m-%d %H:%M')}, "
+    return (f"# at {commit[:7] if commit else 'no git commit'}, {time.strftime('%Y-%m-%d %H:%M')}, "
             f"{os.cpu_count()} CPUs, {cpu}")
 
 
