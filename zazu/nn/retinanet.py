@@ -1,20 +1,23 @@
 """RetinaNet-style single-shot detection with anchors on a feature pyramid (Lin et al. 2017).
 
 Network outputs: class probabilities [B, A, C] (sigmoid) and box deltas [B, A, 4]
-over all anchors of P3-P5. Anchors are matched to boxes in tf.data (IoU >= 0.5
-positive, < 0.4 background, between ignored; each box's best anchor is always
-positive); decoding and NMS run in NumPy outside the exported network.
+over all anchors of the pyramid. Anchors are matched to boxes in tf.data by ATSS
+(`zazu.nn.assign`: an IoU threshold per object from its nearest anchors' overlaps,
+so small objects get positives as large ones do); decoding and NMS run in NumPy
+outside the exported network.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from zazu.nn.assign import REACH_GOAL, atss_assign, reachable
 from zazu.nn.boxes import anchor_grid, decode, encode
 
 PRIOR_BIAS = -4.595  # sigmoid = 0.01: the focal-loss paper's prior for rare foreground
-POSITIVE_IOU = 0.5
-NEGATIVE_IOU = 0.4
+ANCHOR_BASE = 4.0  # an anchor at stride s has side ANCHOR_BASE * s * scale (RetinaNet's 32 px at P3)
+SCALE_STEP = 2 ** (1 / 3)  # the ladder `fit_anchor_scales` adds scales on: RetinaNet's octave thirds
+MAX_ADDED_SCALES = 3  # an octave beyond the pyramid's ends, at most
 
 
 class RetinaNetCoder:
@@ -29,7 +32,16 @@ class RetinaNetCoder:
         self.per_location = len(self.scales) * len(self.ratios)
         self.head_channels = head_channels
         self.head_depth = head_depth
-        self.anchors = anchor_grid(image_size, self.strides, self.scales, self.ratios)
+        self.anchors = anchor_grid(image_size, self.strides, self.scales, self.ratios, ANCHOR_BASE)
+        self.level_locations = [(image_size[0] // s) * (image_size[1] // s) for s in self.strides]
+
+    def anchor_shapes(self) -> np.ndarray:
+        """Every distinct anchor (width, height) over the pyramid, [K, 2] in input pixels."""
+        return anchor_shapes(self.strides, self.scales, self.ratios)
+
+    def fit_anchor_scales(self, box_wh: np.ndarray) -> list[float]:
+        """This pyramid's anchor scales extended to reach boxes [N, 2] (`fit_anchor_scales`)."""
+        return fit_anchor_scales(box_wh, self.strides, self.scales, self.ratios)
 
     # -- network ------------------------------------------------------------------------
     def outputs(self, features: dict[int, object]):
@@ -62,29 +74,15 @@ class RetinaNetCoder:
     def encode(self, boxes, labels):
         """boxes [B, M, 4], labels [B, M] (-1 = none) -> (class targets [B, A, 1], box targets [B, A, 5]).
 
-        Class targets hold the class index, -1 for background and -2 for ignored anchors;
+        Class targets hold the class index, -1 for background (-2, ignored, is not assigned by ATSS
+        but the loss still honours it);
         box targets hold the encoded deltas and a positive flag."""
         import tensorflow as tf
 
         anchors = tf.constant(self.anchors)
-        valid = labels >= 0
-        lt = tf.maximum(anchors[None, :, None, :2], boxes[:, None, :, :2])
-        rb = tf.minimum(anchors[None, :, None, 2:], boxes[:, None, :, 2:])
-        wh = tf.maximum(rb - lt, 0.0)
-        inter = wh[..., 0] * wh[..., 1]
-        area_a = (anchors[:, 2] - anchors[:, 0]) * (anchors[:, 3] - anchors[:, 1])
-        area_b = (boxes[..., 2] - boxes[..., 0]) * (boxes[..., 3] - boxes[..., 1])
-        iou = inter / tf.maximum(area_a[None, :, None] + area_b[:, None, :] - inter, 1e-9)  # [B, A, M]
-        iou = tf.where(valid[:, None, :], iou, -1.0)
-        best_box = tf.argmax(iou, axis=2, output_type=tf.int32)  # [B, A]
-        best_iou = tf.reduce_max(iou, axis=2)
-        # each box's best anchor is positive even below the threshold (small objects)
-        best_anchor_iou = tf.reduce_max(iou, axis=1, keepdims=True)  # [B, 1, M]
-        forced = tf.reduce_any((iou >= best_anchor_iou) & (iou > 0) & valid[:, None, :], axis=2)
-        positive = (best_iou >= POSITIVE_IOU) | forced
-        ignored = ~positive & (best_iou >= NEGATIVE_IOU)
+        positive, best_box = atss_assign(self.anchors, self.level_locations, self.per_location, boxes, labels)
         matched_labels = tf.gather(labels, best_box, batch_dims=1)
-        cls = tf.where(positive, matched_labels, tf.where(ignored, -2, -1))
+        cls = tf.where(positive, matched_labels, -1)
         matched_boxes = tf.gather(boxes, best_box, batch_dims=1)
         deltas = encode(matched_boxes, anchors[None])
         box = tf.concat([deltas, tf.cast(positive, tf.float32)[..., None]], -1)
@@ -126,3 +124,31 @@ class RetinaNetCoder:
         anchor_idx, labels, values = anchor_idx[order], labels[order], values[order]
         boxes = decode(deltas[anchor_idx], self.anchors[anchor_idx])
         return boxes.astype(np.float32), values.astype(np.float32), labels.astype(np.int64)
+
+
+def anchor_shapes(strides, scales, ratios) -> np.ndarray:
+    """Every distinct anchor (width, height) of a pyramid, [K, 2] in input pixels."""
+    shapes = [(ANCHOR_BASE * s * c / np.sqrt(r), ANCHOR_BASE * s * c * np.sqrt(r))
+              for s in strides for c in scales for r in ratios]
+    return np.asarray(shapes, np.float32)
+
+
+def fit_anchor_scales(box_wh: np.ndarray, strides, scales, ratios) -> list[float]:
+    """`scales` extended by up to MAX_ADDED_SCALES octave thirds below the smallest or above the
+    largest, when that raises the share of boxes [N, 2] some anchor reaches and the share is under
+    REACH_GOAL: AutoAnchor's check, answered with RetinaNet's own scale ladder. Fewer added scales
+    win a tie (each costs head outputs)."""
+    scales = sorted(float(c) for c in scales)
+
+    def share(candidate):
+        return float(reachable(box_wh, anchor_shapes(strides, candidate, ratios)).mean()) if len(box_wh) else 1.0
+
+    current = share(scales)
+    if current >= REACH_GOAL:
+        return scales
+    options = []
+    for k in range(1, MAX_ADDED_SCALES + 1):
+        options.append([round(scales[0] / SCALE_STEP ** i, 3) for i in range(k, 0, -1)] + scales)
+        options.append(scales + [round(scales[-1] * SCALE_STEP ** i, 3) for i in range(1, k + 1)])
+    best = max(options, key=lambda option: (share(option), -len(option)))
+    return best if share(best) > current else scales
