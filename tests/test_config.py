@@ -314,7 +314,7 @@ def test_one_table_holds_a_rule_for_every_key_of_the_defaults():
     ({"target": {"max_ram_kb": -1}}, "`target.max_ram_kb` must be a positive number or null. Received: max_ram_kb=-1"),
     ({"augmentation": {"noise": "x"}}, "`augmentation.noise` must be a number >= 0. Received: noise='x'"),
     # never coerced: a whole float is not an integer, true is not 1
-    ({"epochs": 3.0}, "`epochs` must be an integer >= 1. Received: epochs=3.0"),
+    ({"epochs": 3.0}, "`epochs` must be an integer >= 1 or auto. Received: epochs=3.0"),
     ({"top_k": True}, "`top_k` must be an integer >= 1. Received: top_k=True"),
     ({"time_budget": "soon"}, "`time_budget` must be a positive number of minutes, auto or null. Received: time_budget='soon'"),
 ])

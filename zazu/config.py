@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from zazu.budget import TARGET_RULES, resolve_target
-from zazu.config_rules import Rule, boolean, check_rules, choice, integer, is_number, nullable, text
+from zazu.config_rules import Rule, boolean, check_rules, choice, integer, is_integer, is_number, nullable, text
 from zazu.data.augment import AUGMENT_RULES, resolve_augmentation
 from zazu.defaults import load_defaults
 from zazu.errors import ConfigError
@@ -118,7 +118,7 @@ RULES: dict[str, Rule | tuple[Rule, ...]] = {
     "top_k": integer(1),
     "max_trials": integer(1),
     "max_instances_at_once": integer(1),
-    "epochs": integer(1),
+    "epochs": Rule("an integer >= 1 or auto", lambda v: v == "auto" or (is_integer(v) and v >= 1)),
     "max_consecutive_failed_trials": integer(1),
     "seed": integer(0),
     "time_budget": Rule("a positive number of minutes, auto or null",

@@ -228,6 +228,7 @@ def set_model_status(run_dir: Path, model: str, status: str, note: str | None = 
 
 
 SNAPSHOT_FOLDER = "models"  # the searched models' code, copied into the run (zazu.search.snapshot)
+DATA_FIT_FILE = "data_fit.json"  # the training boxes' statistics and what each model's entry took from them
 CHECKPOINT = "model.keras"  # a trial's best epoch, in its trial folder
 
 

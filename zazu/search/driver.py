@@ -27,7 +27,7 @@ from zazu.interrupts import catching_interrupts, raise_if_interrupted
 from zazu.nn.backbones import check_pretrained_weights
 from zazu.ranking import select_models, upscale_note
 from zazu.registry import ModelSpec, Registry
-from zazu.runs import (FINAL_STATUSES, budget_cost, busy_seconds, check_output_free, chosen_by, load_trial_records,
+from zazu.runs import (DATA_FIT_FILE, FINAL_STATUSES, budget_cost, busy_seconds, check_output_free, chosen_by, load_trial_records,
                        new_run_dir, refresh_leaderboard, set_model_status, update_manifest, write_leaderboard,
                        write_manifest)
 from zazu.search.costs import describe_cost
@@ -104,6 +104,24 @@ def write_data(config: dict, run_dir: Path, dataset, split: dict, reporter) -> d
             "records": str(run_dir / "dataset.json"), "augmentation": config["augmentation"]}
 
 
+def fit_to_data(models: list[ModelSpec], dataset, split: dict, config: dict, reporter
+                ) -> tuple[list[ModelSpec], dict[str, Any]]:
+    """The models' entries fitted to the training boxes (`zazu.search.data_fit`), each choice told
+    on the console; returns them and what `data_fit.json` records."""
+    from zazu.search.data_fit import fit_models
+
+    train = set(split["train"])
+    stats, fits = fit_models(models, dataset.classes, [r for r in dataset.records if r.path in train], config)
+    for fit in fits:
+        for note in fit.notes:
+            reporter.message(f"{fit.spec.name}: {note}")
+        for warning in fit.warnings:
+            reporter.warning(warning)
+    record = {"box_stats": stats.to_json() if stats else None,
+              "models": {fit.spec.name: {**fit.record, "notes": fit.notes, "warnings": fit.warnings} for fit in fits}}
+    return [fit.spec for fit in fits], record
+
+
 def share_trials(max_trials: int, n_models: int) -> list[int]:
     """Spread max_trials over the models, best-ranked first: 5 over 2 -> [3, 2]."""
     base, extra = divmod(max_trials, n_models)
@@ -134,10 +152,12 @@ def run_search(config: dict, reporter=None, registry: Registry | None = None) ->
         check_pretrained_weights(spec.name, spec.training_configs,
                                  {e["name"]: e["values"] for e in spec.hp_search_space if "values" in e})
     reporter.message("Models entering the search: " + ", ".join(m.name for m in models))
+    models, data_fit = fit_to_data(models, dataset, split, config, reporter)
     run_dir = new_run_dir(task.name, config["output"])
     save_config(config, run_dir / "config.yaml")
     reporter.message(f"Run folder: {run_dir}")
     write_data(config, run_dir, dataset, split, reporter)
+    atomic_write_json(run_dir / DATA_FIT_FILE, data_fit)
     snapshot_models(models, run_dir)
     write_manifest(run_dir, new_manifest(task, dataset, split, models, share_trials(config["max_trials"], len(models))))
     return _search(RunFolder.open(run_dir), reporter, resumed=False)

@@ -106,14 +106,16 @@ class RunFolder:
     def tuner(self, index: int, reporter, deadline: float | None = None, after_trial=None):
         """The keras-tuner tuner of the index-th model (keras-tuner reloads its saved state, if any)."""
         from zazu.search.kt_compat import is_worker
+        from zazu.search.data_fit import epochs_for
         from zazu.search.oracles import make_oracle
         from zazu.search.space import SpaceCodec
         from zazu.search.tuner import LifecycleTuner
 
         spec, config = self.models[index], self.config
         codec = SpaceCodec(spec.hp_search_space)
+        epochs = epochs_for(spec, config)
         oracle = make_oracle(config["search_method"], self.task, codec.hyperparameters(), self.shares[index],
-                             config["epochs"], seed=config["seed"] + index,
+                             epochs, seed=config["seed"] + index,
                              max_failures=config["max_consecutive_failed_trials"])
         base_model_specs = self.base_model_specs()
         if deadline is not None:  # a trial still training when the budget is spent stops at its best epoch
@@ -121,7 +123,7 @@ class RunFolder:
         with contextlib.redirect_stdout(io.StringIO()):  # keras-tuner prints "Reloading Tuner from ..."
             tuner = LifecycleTuner(
                 oracle, spec=spec, codec=codec, task=self.task, run_dir=self.run_dir,
-                base_model_specs=base_model_specs, epochs=config["epochs"], reporter=reporter,
+                base_model_specs=base_model_specs, epochs=epochs, reporter=reporter,
                 target=config["target"], after_trial=after_trial)
         if not is_worker(tuner):
             tuner.oracle.deadline = deadline

@@ -1,0 +1,249 @@
+"""Fit each searched model's entry to the dataset before the search starts.
+
+Read from the training boxes (`zazu.data.box_stats`), for detection and segmentation models:
+
+- **input size**: the sizes a trial may use are those at which the smallest class's median object
+  reaches `MIN_OBJECT_PX` (capped at the images' own size and `MAX_FITTED_SIDE`); the entry's
+  default moves up to the first of them. Measured on a dense VOC set (small class median 39 px in
+  640-px photos): at 320 px its AP was 0.04, at 512 px 0.39.
+- **crowds**: `max_instances` (training targets kept per image) and `max_detections` at least the
+  busiest image's count; `nms_iou` above the overlap of same-class neighbours (the 99th percentile
+  of their IoU), so NMS does not remove true objects of a crowd.
+- **anchors**: the share of boxes some anchor reaches at the chosen size, per class (the coder's
+  `anchor_shapes()`); an entry with fixed `anchor_scales` gets smaller or larger scales added when
+  that share is short of the goal (AutoAnchor), and a class still short is named in a warning.
+- **epochs** (`epochs: auto` under a time budget): enough for `TARGET_STEPS` optimizer steps, so a
+  small dataset trains as long as the budget allows (the cosine schedule ends at the deadline).
+
+Values the user fixed (`fixed_hyperparameters`, i.e. `zazu train --hp/--input-size`) are kept. The
+fitted entries are what the run folder's `models/` holds, so a resume trains the same; the reasons
+go to `<run>/data_fit.json` and the console.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+from zazu.data.box_stats import BoxStats, box_shapes, box_stats
+from zazu.registry import ModelSpec
+
+MIN_OBJECT_PX = 28  # the smallest class's median object at the input: 0.9 of the 32-px anchors at stride 8
+INPUT_STEP = 64  # input sides stay multiples of the deepest pyramid stride
+MAX_FITTED_SIDE = 640  # above this an epoch on 2 cores outgrows the default budget
+MAX_GROWTH = 2  # the fit goes up to twice an entry's largest size: what its searched sizes say it was made for
+MIN_CLASS_SHARE = 0.05  # a class with fewer of the boxes does not set the input size
+TARGET_STEPS = 1500  # optimizer steps `epochs: auto` aims at (Ultralytics' small-set runs: thousands)
+DEFAULT_EPOCHS = 15  # `epochs: auto` without a time budget, and for classification
+MAX_AUTO_EPOCHS = 300
+NMS_IOU_RANGE = (0.5, 0.7)
+NMS_MARGIN = 0.05  # above the crowd's own overlap
+MAX_DETECTIONS_RANGE = (100, 300)
+MAX_INSTANCES_CAP = {"detection": 1000, "instance_segmentation": 100}  # masks cost H x W bytes a slot
+FITTED_TASKS = ("detection", "instance_segmentation")
+
+
+@dataclass
+class ModelFit:
+    spec: ModelSpec
+    notes: list[str] = field(default_factory=list)  # what was chosen and why, one line each
+    warnings: list[str] = field(default_factory=list)
+    record: dict[str, Any] = field(default_factory=dict)  # for data_fit.json
+
+
+def fit_models(models: list[ModelSpec], classes: list[str], train_records, config: dict
+               ) -> tuple[BoxStats | None, list[ModelFit]]:
+    """(the training boxes' statistics, each model's entry fitted to them: see the module's
+    docstring); entries of classification models are unchanged."""
+    stats = box_stats(train_records, classes) if any(m.task in FITTED_TASKS for m in models) else None
+    return stats, [fit_model(spec, stats, classes, train_records, config) for spec in models]
+
+
+def fit_model(spec: ModelSpec, stats: BoxStats | None, classes: list[str], train_records, config: dict) -> ModelFit:
+    fixed = config.get("fixed_hyperparameters") or {}
+    space = [dict(e) for e in spec.hp_search_space]
+    configs = dict(spec.training_configs)
+    fit = ModelFit(spec)
+    if spec.task in FITTED_TASKS and stats is not None and stats.classes:
+        known = set(getattr(spec.adapter_class, "known_hyperparameters", ())) | set(configs)
+        if "input_size" not in fixed:
+            _fit_input_size(space, configs, stats, config, fit)
+        if "anchor_scales" not in fixed:
+            _fit_anchors(spec, space, configs, classes, train_records, fit)
+        _fit_crowds(spec.task, space, configs, stats, known, fixed, fit)
+    epochs = auto_epochs(spec, config, len(train_records), configs)
+    if epochs is not None:
+        configs["epochs"] = epochs
+        fit.record["epochs"] = epochs
+        fit.notes.append(f"epochs {epochs}: about {TARGET_STEPS} steps of batch {configs.get('batch_size', 16)} "
+                         f"over {len(train_records)} training images, cut by the time budget")
+    fit.spec = _replaced(spec, space, configs)
+    return fit
+
+
+def auto_epochs(spec: ModelSpec, config: dict, train_images: int, configs: dict) -> int | None:
+    """`epochs: auto` for a detection or segmentation search under a time budget: epochs for
+    TARGET_STEPS steps (at least DEFAULT_EPOCHS); None where the config's `epochs` decides."""
+    if config.get("epochs") != "auto" or spec.task not in FITTED_TASKS or config.get("time_budget") is None:
+        return None
+    steps = max(1, math.ceil(train_images / int(configs.get("batch_size", 16))))
+    return max(DEFAULT_EPOCHS, min(MAX_AUTO_EPOCHS, math.ceil(TARGET_STEPS / steps)))
+
+
+def epochs_for(spec: ModelSpec, config: dict) -> int:
+    """The epochs a model's trials train: the config's number, or with `auto` the fitted one."""
+    if config["epochs"] != "auto":
+        return int(config["epochs"])
+    return int(spec.training_configs.get("epochs", DEFAULT_EPOCHS))
+
+
+# -- the parts ------------------------------------------------------------------------------
+def _side(value) -> int:
+    return int(min(value)) if isinstance(value, (list, tuple)) else int(value)
+
+
+def needed_side(stats: BoxStats, largest: int) -> tuple[int, str]:
+    """(the smallest input side, in steps of INPUT_STEP, at which the smallest common class's median
+    object reaches MIN_OBJECT_PX, at most the images' own longer side, MAX_FITTED_SIDE and
+    MAX_GROWTH x the entry's `largest` size; the reason). Classes with under MIN_CLASS_SHARE of the
+    boxes do not set it: a handful of tiny objects would make every epoch slower for little."""
+    limit = max(INPUT_STEP, min(MAX_FITTED_SIDE, MAX_GROWTH * largest,
+                                INPUT_STEP * math.ceil(stats.median_long_side / INPUT_STEP)))
+    total = sum(c.count for c in stats.classes)
+    small = min((c for c in stats.classes if c.count >= MIN_CLASS_SHARE * total), key=lambda c: c.median_share)
+    wanted = INPUT_STEP * math.ceil(MIN_OBJECT_PX / max(small.median_share, 1e-6) / INPUT_STEP)
+    side = min(wanted, limit)
+    return side, (f"class `{small.name}` has median objects of {small.median_px:.0f} px in images of "
+                  f"{stats.median_long_side:.0f} px: {small.median_share * side:.0f} px at {side}"
+                  + ("" if side == wanted else f" ({wanted} would make them {MIN_OBJECT_PX}; capped by the images' "
+                                                f"size, {MAX_FITTED_SIDE} or {MAX_GROWTH}x the entry's largest size)"))
+
+
+def _fit_input_size(space: list[dict], configs: dict, stats: BoxStats, config: dict, fit: ModelFit) -> None:
+    entry = next((e for e in space if e["name"] == "input_size"), None)
+    sizes = entry.get("values", []) if entry else [configs.get("input_size")]
+    side, reason = needed_side(stats, max((_side(v) for v in sizes if v is not None), default=INPUT_STEP))
+    if entry is None or "values" not in entry:
+        current = configs.get("input_size")
+        if current is not None and _side(current) < side:
+            configs["input_size"] = side
+            fit.notes.append(f"input {side} px (entry: {_side(current)}): {reason}")
+            fit.record["input_size"] = {"values": [side], "default": side, "reason": reason}
+        return
+    values = entry["values"]
+    default = entry.get("default", values[0])
+    allowed = sorted({_side(v) for v in values if _side(v) >= side}) or [side]
+    allowed_values = [v for v in values if _side(v) in allowed] or [side]
+    if any(config.get("target", {}).get(k) for k in ("max_latency_ms", "max_model_kb", "max_ram_kb")):
+        # a device budget may refuse the larger sizes: keep the smaller ones to fall back on
+        allowed_values += [v for v in values if v not in allowed_values]
+    chosen = default if _side(default) >= side else allowed_values[0]
+    entry["values"] = allowed_values
+    entry["default"] = chosen
+    fit.record["input_size"] = {"values": allowed_values, "default": chosen, "reason": reason}
+    if chosen != default or allowed_values != values:
+        fit.notes.append(f"input {_side(chosen)} px (entry: {_side(default)}; searched: "
+                         f"{', '.join(str(_side(v)) for v in allowed_values)}): {reason}")
+
+
+def _fit_crowds(task: str, space: list[dict], configs: dict, stats: BoxStats, known: set, fixed: dict,
+                fit: ModelFit) -> None:
+    searched = {e["name"] for e in space}
+    busiest = stats.max_per_image
+    wanted = {
+        "max_instances": min(MAX_INSTANCES_CAP[task], busiest),
+        "max_detections": min(MAX_DETECTIONS_RANGE[1], max(MAX_DETECTIONS_RANGE[0], 3 * busiest)),
+        "nms_iou": round(min(NMS_IOU_RANGE[1], max(NMS_IOU_RANGE[0], stats.same_class_overlap_p99 + NMS_MARGIN)), 2),
+    }
+    adapter_defaults = {"max_instances": 50, "max_detections": 100, "nms_iou": 0.5}  # DetectionAdapter's own
+    changed = {}
+    for name, value in wanted.items():
+        if name not in known or name in searched or name in fixed:
+            continue
+        current = configs.get(name, adapter_defaults[name])
+        if value > current:
+            configs[name] = value
+            changed[name] = (current, value)
+    if changed:
+        fit.record["crowds"] = {k: v for k, (_, v) in changed.items()}
+        fit.notes.append(
+            ", ".join(f"{k} {v} (was {c})" for k, (c, v) in changed.items())
+            + f": up to {busiest} objects an image, same-class neighbours overlapping at IoU up to "
+              f"{stats.same_class_overlap_p99:.2f} (99th percentile)")
+
+
+def _fit_anchors(spec: ModelSpec, space: list[dict], configs: dict, classes: list[str], train_records,
+                 fit: ModelFit) -> None:
+    """Reach of the coder's anchors at the default input size, per class; fixed `anchor_scales` extended."""
+    coder_shapes = _anchor_shapes(spec, space, configs)
+    if coder_shapes is None:
+        return
+    coder, shapes = coder_shapes
+    from zazu.nn.assign import REACH_GOAL, REACH_IOU
+
+    side = _side(_default(space, configs, "input_size"))
+    box_wh, labels = box_shapes(train_records, side)
+    before = _reach_by_class(box_wh, labels, shapes, classes)
+    fit.record["anchor_reach"] = {"input_size": side, "before": before}
+    searched = {e["name"] for e in space}
+    if "anchor_scales" in configs and "anchor_scales" not in searched and hasattr(coder, "fit_anchor_scales"):
+        scales = coder.fit_anchor_scales(box_wh)
+        if list(scales) != [float(s) for s in configs["anchor_scales"]]:
+            fit.notes.append(f"anchor scales {scales} (entry: {configs['anchor_scales']}): the entry's anchors "
+                             f"reached {_overall(box_wh, shapes):.0%} of the boxes at {side} px")
+            configs["anchor_scales"] = scales
+            coder_shapes = _anchor_shapes(spec, space, configs)
+            shapes = coder_shapes[1]
+            fit.record["anchor_reach"]["anchor_scales"] = scales
+    after = _reach_by_class(box_wh, labels, shapes, classes)
+    fit.record["anchor_reach"]["after"] = after
+    short = sorted(((share, name) for name, share in after.items() if share < REACH_GOAL))
+    if short:
+        listed = ", ".join(f"`{name}` {1 - share:.0%}" for share, name in short[:5])
+        more = f" and {len(short) - 5} more classes" if len(short) > 5 else ""
+        fit.warnings.append(f"{spec.name}: boxes no anchor reaches at IoU >= {REACH_IOU} at {side} px: {listed}{more}"
+                            f" (data_fit.json); expect a lower AP there")
+
+
+def _default(space: list[dict], configs: dict, name: str):
+    entry = next((e for e in space if e["name"] == name), None)
+    if entry is None:
+        return configs.get(name)
+    return entry.get("default", entry["values"][0] if "values" in entry else entry.get("min"))
+
+
+def _anchor_shapes(spec: ModelSpec, space: list[dict], configs: dict):
+    """(the coder at the entry's defaults, its anchor shapes [K, 2]) when it has anchors; else None."""
+    hp = {**configs, **{e["name"]: _default(space, configs, e["name"]) for e in space}}
+    adapter = spec.adapter_class({"name": spec.name}, hp)
+    adapter.classes = ["object"]  # the anchors do not depend on the classes
+    make_coder = getattr(adapter, "make_coder", None)
+    if make_coder is None:
+        return None
+    try:
+        coder = make_coder()
+    except (KeyError, TypeError, ValueError):  # a coder needing more than the entry says: no check
+        return None
+    shapes = getattr(coder, "anchor_shapes", None)
+    return (coder, shapes()) if callable(shapes) else None
+
+
+def _reach_by_class(box_wh, labels, shapes, classes: list[str]) -> dict[str, float]:
+    """{class: share of its boxes some anchor shape reaches}."""
+    from zazu.nn.assign import reachable
+
+    hit = reachable(box_wh, shapes)
+    return {classes[k]: round(float(hit[labels == k].mean()), 4) for k in sorted(set(labels.tolist()))}
+
+
+def _overall(box_wh, shapes) -> float:
+    from zazu.nn.assign import reachable
+
+    return float(reachable(box_wh, shapes).mean()) if len(box_wh) else 1.0
+
+
+def _replaced(spec: ModelSpec, space: list[dict], configs: dict) -> ModelSpec:
+    entry = {**spec.entry, "hp_search_space": space, "training_configs": configs}
+    return dataclasses.replace(spec, hp_search_space=space, training_configs=configs, entry=entry)
