@@ -189,3 +189,18 @@ def test_version(runner):
     result = runner.invoke(cli, ["--version"])
     assert result.exit_code == 0
     assert __version__ in result.stdout
+
+
+def test_the_search_ends_with_the_best_metrics_and_its_ap_by_size_on_a_line_of_its_own(capsys):
+    from types import SimpleNamespace
+
+    from zazu.cli.search import finish_search
+
+    best = {"model": "centernet", "trial_id": "3", "metrics": {
+        "val_mAP": 0.25, "val_mAP50": 0.5, "val_mAP_small": 0.05, "val_mAP_large": 0.625}}
+    finish_search(lambda reporter: SimpleNamespace(best=best, run_dir=Path("/runs/r")))
+
+    lines = capsys.readouterr().out.splitlines()
+    best_line = next(i for i, line in enumerate(lines) if line.startswith("Best:"))
+    assert lines[best_line] == "Best: centernet #3 (val_mAP=0.2500, val_mAP50=0.5000)"
+    assert lines[best_line + 1] == "  AP by object size: small 0.0500, large 0.6250 (per class: report.html)"

@@ -23,10 +23,10 @@ def _pred(boxes, labels, scores=None):
 
 
 def test_one_perfect_prediction_scores_one():
-    metrics, per_class = coco_metrics([_record((10, 10, 50, 50))], [_pred([(10, 10, 50, 50)], [0])], CLASSES)
+    metrics, details = coco_metrics([_record((10, 10, 50, 50))], [_pred([(10, 10, 50, 50)], [0])], CLASSES)
     assert metrics["val_mAP"] == pytest.approx(1.0)
     assert metrics["val_mAP50"] == pytest.approx(1.0)
-    assert per_class == {"cat": pytest.approx(1.0)}
+    assert details["per_class_AP"] == {"cat": {"AP": pytest.approx(1.0), "AP50": pytest.approx(1.0), "instances": 1}}
 
 
 def test_shifted_box_scores_by_its_iou():
@@ -49,8 +49,21 @@ def test_wrong_class_is_a_false_positive_and_empty_predictions_score_zero():
     records = [_record((10, 10, 50, 50))]
     wrong, _ = coco_metrics(records, [_pred([(10, 10, 50, 50)], [1])], CLASSES)
     assert wrong["val_mAP50"] == 0.0
-    empty, per_class = coco_metrics(records, [_pred(np.zeros((0, 4)), [])], CLASSES)
-    assert empty["val_mAP"] == 0.0 and per_class == {}
+    empty, details = coco_metrics(records, [_pred(np.zeros((0, 4)), [])], CLASSES)
+    assert empty["val_mAP"] == 0.0
+    # no detection at all: the class with objects scores 0 (as a missed class does), the class without none
+    assert details["per_class_AP"] == {"cat": {"AP": 0.0, "AP50": 0.0, "instances": 1}}
+    assert empty["val_mAP_medium"] == 0.0 and "val_mAP_small" not in empty  # the 40x40 box is medium
+
+
+def test_no_ground_truth_at_all_scores_zero_without_size_keys():
+    records = [ImageRecord("x.png", width=100, height=100)]
+    for prediction in (_pred(np.zeros((0, 4)), []), _pred([(10, 10, 50, 50)], [0])):
+        metrics, details = coco_metrics(records, [prediction], CLASSES)
+        assert metrics == {"val_mAP": 0.0, "val_mAP50": 0.0, "val_mAP75": 0.0}
+        assert details["per_class_AP"] == {}
+        assert {size: v["instances"] for size, v in details["AP_by_size"].items()} == \
+            {"small": 0, "medium": 0, "large": 0}
 
 
 def test_masks_are_scored_with_segm():
@@ -62,8 +75,11 @@ def test_masks_are_scored_with_segm():
     mask = np.zeros((100, 100), np.uint8)
     mask[20:60, 20:60] = 1
     perfect = Prediction(np.array([[20, 20, 60, 60]], np.float32), np.array([0.9]), np.array([0]), [mask_to_rle(mask)])
-    metrics, _ = coco_metrics([record], [perfect], CLASSES, iou_type="segm")
+    metrics, details = coco_metrics([record], [perfect], CLASSES, iou_type="segm")
     assert metrics["val_mask_mAP"] == pytest.approx(1.0, abs=0.02)
+    # sized by the 40x40 mask's area: medium, the only size key
+    assert {k for k in metrics if k.endswith(("_small", "_medium", "_large"))} == {"val_mask_mAP_medium"}
+    assert details["per_class_AP"]["cat"]["AP50"] == pytest.approx(1.0)
     empty = Prediction(np.array([[20, 20, 60, 60]], np.float32), np.array([0.9]), np.array([0]),
                        [mask_to_rle(np.zeros((100, 100), np.uint8))])
     metrics, _ = coco_metrics([record], [empty], CLASSES, iou_type="segm")
@@ -108,9 +124,10 @@ def _record_with_difficult(box, difficult_box):
 def test_an_undetected_difficult_object_is_not_a_miss():
     # pycocotools alone would score this 51/101 (the difficult box counted as a missed object)
     records = [_record_with_difficult((10, 10, 50, 50), (60, 60, 90, 90))]
-    metrics, per_class = coco_metrics(records, [_pred([(10, 10, 50, 50)], [0])], CLASSES)
+    metrics, details = coco_metrics(records, [_pred([(10, 10, 50, 50)], [0])], CLASSES)
     assert metrics["val_mAP50"] == pytest.approx(1.0)
-    assert per_class == {"cat": pytest.approx(1.0)}
+    assert details["per_class_AP"] == {"cat": {"AP": pytest.approx(1.0), "AP50": pytest.approx(1.0), "instances": 1}}
+    assert details["AP_by_size"]["medium"]["instances"] == 1  # the difficult 30x30 box is not counted either
 
 
 def test_a_detected_difficult_object_is_not_a_false_positive():
@@ -127,3 +144,72 @@ def test_a_detection_far_from_a_difficult_object_is_still_a_false_positive():
     metrics, _ = coco_metrics(records, [prediction], CLASSES)
     # precision 1/2 at the only recall point (1.0): AP 0.5 at every threshold
     assert metrics["val_mAP50"] == pytest.approx(0.5)
+
+
+# -- by object size and per class ------------------------------------------------------------------
+def _big_record(*boxes, labels=None, difficult=()):
+    labels = labels or [0] * len(boxes)
+    return ImageRecord("x.png", width=300, height=300, instances=tuple(
+        Instance(label=l, box=b, difficult=k in difficult) for k, (b, l) in enumerate(zip(boxes, labels))))
+
+
+LARGE, SMALL = (0, 0, 120, 120), (200, 200, 220, 220)  # areas 14400 (> 96²) and 400 (< 32²)
+
+
+def test_large_objects_found_and_small_ones_missed_score_large_one_and_small_zero():
+    metrics, details = coco_metrics([_big_record(LARGE, SMALL)], [_pred([LARGE], [0])], CLASSES)
+    assert metrics["val_mAP_large"] == pytest.approx(1.0)
+    assert metrics["val_mAP_small"] == 0.0
+    # no medium object: pycocotools' -1 is not a score, so there is no medium key (not a 0)
+    assert "val_mAP_medium" not in metrics
+    assert details["AP_by_size"] == {
+        "small": {"instances": 1, "area": [0, 1024], "AP": 0.0},
+        "medium": {"instances": 0, "area": [1024, 9216]},
+        "large": {"instances": 1, "area": [9216, None], "AP": pytest.approx(1.0)},
+    }
+    # over all sizes one of the two objects is found: 101-point precision 1.0 up to recall 0.5
+    assert metrics["val_mAP"] == pytest.approx(51 / 101, abs=1e-6)
+
+
+def test_small_objects_found_and_large_ones_missed_score_the_other_way_round():
+    metrics, _ = coco_metrics([_big_record(LARGE, SMALL)], [_pred([SMALL], [0])], CLASSES)
+    assert metrics["val_mAP_small"] == pytest.approx(1.0)
+    assert metrics["val_mAP_large"] == 0.0
+
+
+def test_only_medium_objects_give_only_a_medium_key():
+    metrics, details = coco_metrics([_record((10, 10, 50, 50))], [_pred([(10, 10, 50, 50)], [0])], CLASSES)
+    assert {k for k in metrics if k.rsplit("_", 1)[-1] in ("small", "medium", "large")} == {"val_mAP_medium"}
+    assert "AP" not in details["AP_by_size"]["small"] and "AP" not in details["AP_by_size"]["large"]
+
+
+def test_per_class_ap50_differs_from_ap_when_a_box_is_offset_to_iou_two_thirds():
+    # cat: shifted 8 px (IoU 0.667: a hit at 0.50..0.65 only) -> AP 0.4, AP50 1.0; dog: exact -> both 1.0
+    records = [_record((10, 10, 50, 50), (55, 55, 95, 95), labels=[0, 1])]
+    prediction = _pred([(18, 10, 58, 50), (55, 55, 95, 95)], [0, 1])
+    metrics, details = coco_metrics(records, [prediction], CLASSES)
+    assert details["per_class_AP"] == {
+        "cat": {"AP": pytest.approx(0.4), "AP50": pytest.approx(1.0), "instances": 1},
+        "dog": {"AP": pytest.approx(1.0), "AP50": pytest.approx(1.0), "instances": 1},
+    }
+    assert metrics["val_mAP"] == pytest.approx(0.7)  # the mean of the classes' AP
+
+
+def test_instances_count_the_scored_objects_per_class_and_per_size():
+    records = [_big_record(LARGE, SMALL, (130, 130, 180, 180), (10, 200, 30, 220), labels=[0, 0, 1, 1],
+                           difficult=(3,)),
+               _big_record((0, 0, 20, 20), labels=[1])]
+    _, details = coco_metrics(records, [_pred([LARGE], [0]), _pred([], [])], CLASSES)
+    assert {c: v["instances"] for c, v in details["per_class_AP"].items()} == {"cat": 2, "dog": 2}
+    assert {s: v["instances"] for s, v in details["AP_by_size"].items()} == {"small": 2, "medium": 1, "large": 1}
+
+
+def test_size_areas_are_pycocotools_own():
+    from pycocotools.cocoeval import Params
+
+    from zazu.metrics.coco import SIZE_AREAS
+
+    params = Params(iouType="bbox")
+    for size, (low, high) in SIZE_AREAS.items():
+        expected = params.areaRng[params.areaRngLbl.index(size)]
+        assert low == expected[0] and (high == expected[1] or (high is None and expected[1] >= 1e10))

@@ -120,3 +120,21 @@ def test_the_epoch_callback_reports_to_its_own_reporter_and_trial():
     assert other.running["tiny_cnn-0"].epoch == 0  # no global: another reporter hears nothing
     reporter.trial_finished(_completed("tiny_cnn", "0", 0.5), "val_accuracy")
     callback.on_epoch_end(1, {"val_accuracy": 0.6})  # after its trial finished: ignored, no error
+
+
+def test_ap_by_size_stays_out_of_the_trial_lines_and_the_leaderboard_table():
+    """Detection metrics carry val_mAP_small/medium/large (detail for leaderboard.csv and the report); the
+    console's line and table show the objective only."""
+    out = io.StringIO()
+    reporter = Reporter(Console(file=out, width=240))
+    sizes = {"val_mAP_small": 0.11, "val_mAP_medium": 0.22, "val_mAP_large": 0.33}
+    record = {"model": "centernet", "trial_id": "0", "status": "COMPLETED", "wall_time_s": 3.0,
+              "metrics": {"val_mAP": 0.25, "val_mAP50": 0.5, **sizes},
+              "int8_metrics": {"val_mAP": 0.24, **sizes}, "hyperparameters": {}}
+    reporter.trial_started("centernet", "0", {})
+    reporter.trial_finished(record, "val_mAP")
+    reporter.leaderboard([record], "val_mAP")
+
+    text = out.getvalue()
+    assert "done val_mAP=0.2500, int8 0.2400" in text
+    assert not any(word in text for word in ("small", "medium", "large", "0.11", "0.22", "0.33")), text

@@ -215,11 +215,17 @@ def test_detection_search_trains_one_epoch_and_exports_int8(shapes_instances_dat
     assert epochs == [("centernet-0", 1, 1, True)]  # the tuner passed the reporter's callbacks to model.fit
     assert result.best["model"] == "centernet"
     assert {"val_mAP", "val_mAP50", "val_mAP75"} <= set(result.best["metrics"])
-    assert (Path(result.best["trial_dir"]) / "per_class_ap.json").is_file()
+    details = json.loads((Path(result.best["trial_dir"]) / "per_class_ap.json").read_text())
+    # AP by size in the trial's metrics for exactly the sizes the val split has objects of
+    sizes = {f"val_mAP_{size}" for size, v in details["AP_by_size"].items() if v["instances"]}
+    assert sizes and sizes == {k for k in result.best["metrics"] if k.rsplit("_", 1)[-1] in details["AP_by_size"]}
+    assert all(set(v) == {"AP", "AP50", "instances"} for v in details["per_class_AP"].values())
     export = json.loads((result.run_dir / "export/export.json").read_text())
     assert set(export["metrics"]) == {"keras", "float32", "float16", "dynamic", "int8"}
     # one epoch: the int8 mAP is bounded against float in tests/test_learning.py, on a detector that learned
-    assert set(export["metrics"]["int8"]) == {"val_mAP", "val_mAP50", "val_mAP75"}
+    assert set(export["metrics"]["int8"]) == {"val_mAP", "val_mAP50", "val_mAP75"} | sizes
+    rows = list(csv.DictReader(open(result.run_dir / "leaderboard.csv")))
+    assert all(f"int8_{k}" in rows[0] for k in sizes)  # leaderboard.csv keeps the detail
 
     from ai_edge_litert.interpreter import Interpreter
 
@@ -267,8 +273,11 @@ def test_segmentation_search_trains_one_epoch_exports_and_draws_masks(shapes_ins
     result = run_search(config)
 
     assert {"val_mask_mAP", "val_mask_mAP50", "val_mAP"} <= set(result.best["metrics"])
+    details = json.loads((Path(result.best["trial_dir"]) / "per_class_ap.json").read_text())
+    sizes = {f"val_mask_mAP_{size}" for size, v in details["AP_by_size"].items() if v["instances"]}
+    assert sizes and sizes <= set(result.best["metrics"])  # mask AP by mask size
     export = json.loads((result.run_dir / "export/export.json").read_text())
-    assert {"val_mask_mAP", "val_mask_mAP50"} <= set(export["metrics"]["int8"])
+    assert {"val_mask_mAP", "val_mask_mAP50"} | sizes <= set(export["metrics"]["int8"])
     assert list((result.run_dir / "export/predictions").glob("*.png"))
 
     from ai_edge_litert.interpreter import Interpreter

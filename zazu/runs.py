@@ -10,7 +10,8 @@
     <run>/tuner/<model>/        keras-tuner's own oracle state, one project per model (oracle.json and
                                 oracle.last-good.json, the copy a resume falls back on)
     <run>/trials/<model>-<id>/  trial.json, hyperparameters.json, history.csv, log.txt, tensorboard/,
-                                traceback.txt (failed), model.keras (completed, best epoch only)
+                                traceback.txt (failed), model.keras (completed, best epoch only),
+                                per_class_ap.json (detection, segmentation: AP per class and by size)
     <run>/workers/<id>.log      output of each local worker process (parallel search)
     <run>/leaderboard.csv, best_trial.json
     <run>/export/               the winner: model.keras, model_int8.tflite, export.json

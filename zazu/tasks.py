@@ -17,6 +17,16 @@ class Task:
     floor: float  # the objective's worst value: what a trial over budget reports to keras-tuner
 
 
+# COCO's object sizes (area in original pixels: small < 32², medium < 96², large above): detection and
+# segmentation report `<objective>_<size>` besides the objective. They are detail, not a ranking column.
+OBJECT_SIZES = ("small", "medium", "large")
+
+
+def is_size_metric(name: str) -> bool:
+    """Whether a metric is one of the per-size APs (`val_mAP_small`, `int8_val_mask_mAP_large`...)."""
+    return "AP_" in name and name.rsplit("_", 1)[-1] in OBJECT_SIZES
+
+
 TASKS: dict[str, Task] = {
     "classification": Task("classification", "val_accuracy", "max", 0.0),
     "detection": Task("detection", "val_mAP", "max", 0.0),

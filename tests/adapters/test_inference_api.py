@@ -59,3 +59,28 @@ def test_a_hyperparameter_the_entry_lacks_is_named_with_where_it_belongs():
             {"model": "centernet", "task": "detection", "classes": ["a"], "hyperparameters": {"input_size": 64}})
     assert str(error.value) == ("hyperparameter `head_channels` is not in the models.json entry of centernet. Expected "
                                 "it in the entry's training_configs or hp_search_space. Received: input_size")
+
+
+def test_segmentation_reports_mask_ap_by_size_and_details_from_the_masks():
+    from zazu.data.masks import mask_to_rle
+    from zazu.metrics.coco import Prediction
+
+    adapter = _for_inference("protonet", ["circle", "square"])
+    square = (10, 10, 30, 10, 30, 30, 10, 30)  # a 20x20 object: small (< 32²)
+    records = [ImageRecord("a.png", width=64, height=64,
+                           instances=(Instance(0, (10.0, 10.0, 30.0, 30.0), polygons=(square,)),))]
+    mask = np.zeros((64, 64), np.uint8)
+    mask[10:30, 10:30] = 1
+    box = np.array([[10.0, 10.0, 30.0, 30.0]])
+    # the box is right but the mask half empty (mask IoU 0.5: a hit at the 0.5 threshold only, 1 of 10)
+    half = mask.copy()
+    half[20:30] = 0
+    metrics, details = adapter.score_records([Prediction(box, np.array([0.9]), np.array([0]), [mask_to_rle(half)])],
+                                             records)
+    assert metrics["val_mAP"] == pytest.approx(1.0)
+    assert metrics["val_mask_mAP"] == pytest.approx(0.1)
+    assert metrics["val_mask_mAP_small"] == pytest.approx(0.1)
+    assert not {"val_mask_mAP_medium", "val_mask_mAP_large", "val_mAP_small"} & set(metrics)
+    assert details["per_class_AP"] == {"circle": {"AP": pytest.approx(0.1), "AP50": pytest.approx(1.0),
+                                                  "instances": 1}}
+    assert details["AP_by_size"]["small"]["instances"] == 1

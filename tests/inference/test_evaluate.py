@@ -133,10 +133,15 @@ def test_detection_model_is_scored_with_coco_metrics(detection_run, shapes_insta
     assert result.exit_code == 0, result.output
     report = json.loads(out.read_text())
     assert report["task"] == "detection" and report["images"] == info["val_images"]
-    assert set(report["metrics"]) == {"mAP", "mAP50", "mAP75"}
+    # AP by size only for the sizes with objects: -1 (no ground truth) is left out, not reported as 0
+    sizes = {f"mAP_{size}" for size, v in report["AP_by_size"].items() if v["instances"]}
+    assert sizes and set(report["metrics"]) == {"mAP", "mAP50", "mAP75"} | sizes
     for key, value in report["metrics"].items():
         assert value == pytest.approx(info["metrics"]["keras"][f"val_{key}"], abs=1e-9), key
-    assert isinstance(report["per_class_AP"], dict) and "confusion_matrix" not in report
+    assert "confusion_matrix" not in report
+    for name, v in report["per_class_AP"].items():
+        assert set(v) == {"AP", "AP50", "instances"} and v["AP50"] >= v["AP"] and v["instances"] > 0, name
+    assert "AP per class" in result.output and "AP by object size" in result.output
 
     result = evaluate(model, "--data", str(shapes_instances_dataset), "--split", "all", "--output", str(out))
     assert result.exit_code == 0 and json.loads(out.read_text())["images"] == 10
@@ -186,4 +191,13 @@ def test_detection_classes_in_another_order_are_remapped_by_name(detection_run, 
     assert report["data"]["classes"] == original.classes[::-1]
     assert report["data"]["class_order"] == "remapped by name to the model's"
     assert report["images"] == 10 and report["metrics"]["mAP"] == pytest.approx(1.0)
-    assert set(report["per_class_AP"]) == set(original.classes)
+    objects = {name: 0 for name in original.classes}
+    for record in original.records:
+        for instance in record.instances:
+            objects[original.classes[instance.label]] += 1
+    assert report["per_class_AP"] == {name: {"AP": pytest.approx(1.0), "AP50": pytest.approx(1.0), "instances": n}
+                                      for name, n in objects.items()}
+    assert sum(v["instances"] for v in report["AP_by_size"].values()) == sum(objects.values())
+    for size, v in report["AP_by_size"].items():
+        assert report["metrics"].get(f"mAP_{size}") == (pytest.approx(1.0) if v["instances"] else None), size
+    assert "AP per class (worst first)" in result.output

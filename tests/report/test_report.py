@@ -201,7 +201,8 @@ def test_malformed_files_are_reported_not_raised(classification_run):
     _assert_pngs_exist(run, html)
 
 
-def test_detection_run_draws_its_prediction_images_and_per_class_ap(tmp_path):
+def test_detection_run_of_an_older_zazu_draws_its_prediction_images_and_per_class_ap(tmp_path):
+    """Its per_class_ap.json is {class: AP} and its metrics have no AP by size: the report still builds."""
     run = tmp_path / "run"
     (run / "trials" / "retinanet-0").mkdir(parents=True)
     save_config(resolve_config(overrides={"task": "detection", "output": str(run)}), run / "config.yaml")
@@ -216,10 +217,74 @@ def test_detection_run_draws_its_prediction_images_and_per_class_ap(tmp_path):
 
     html = write_report(run).read_text(encoding="utf-8")
 
-    assert table_rows(section(html, "classes")) == [["circle", "0.4"], ["square", "0.22"]]
+    classes = section(html, "classes")
+    assert table_rows(classes) == [["square", "0.22"], ["circle", "0.4"]]  # worst first
+    assert "AP50 and object counts: trials/retinanet-0/per_class_ap.json was written by an older Zazu" in classes
+    assert "Not available: the best trial&#x27;s metrics have no AP by object size" in classes
     assert "report/predictions.png" in section(html, "predictions")
     assert "report/hp-retinanet.png" in section(html, "hyperparameters")  # a list-valued choice, as a category
     _assert_pngs_exist(run, html)
+
+
+def _detection_run(run: Path, task: str = "detection", objective: str = "val_mAP") -> Path:
+    """A finished run whose best trial finds large objects well, medium ones half the time, small ones never."""
+    from zazu.runs import write_leaderboard
+
+    (run / "trials" / "centernet-0").mkdir(parents=True)
+    save_config(resolve_config(overrides={"task": task, "output": str(run)}), run / "config.yaml")
+    sizes = {f"{objective}_small": 0.0, f"{objective}_medium": 0.5, f"{objective}_large": 0.9}
+    record = {"model": "centernet", "trial_id": "0", "status": "COMPLETED", "hyperparameters": {"lr": 0.01},
+              "metrics": {objective: 0.31, f"{objective}50": 0.6, **sizes},
+              "int8_metrics": {objective: 0.3, f"{objective}50": 0.58,
+                               **{k: max(0.0, v - 0.05) for k, v in sizes.items()}}}
+    atomic_write_json(run / "trials" / "centernet-0" / "trial.json", record)
+    atomic_write_json(run / "best_trial.json", record)
+    atomic_write_json(run / "trials" / "centernet-0" / "per_class_ap.json", {
+        "per_class_AP": {"circle": {"AP": 0.4, "AP50": 0.7, "instances": 12},
+                         "square": {"AP": 0.22, "AP50": 0.5, "instances": 3}},
+        "AP_by_size": {"small": {"instances": 4, "area": [0, 1024], "AP": 0.0},
+                       "medium": {"instances": 5, "area": [1024, 9216], "AP": 0.5},
+                       "large": {"instances": 10, "area": [9216, None], "AP": 0.9}}})
+    write_leaderboard(run, [record], objective)
+    return run
+
+
+def test_detection_report_shows_ap_ap50_and_objects_per_class_and_ap_by_size(tmp_path):
+    run = _detection_run(tmp_path / "run")
+
+    html = write_report(run).read_text(encoding="utf-8")
+
+    classes = section(html, "classes")
+    assert table_rows(classes) == [
+        ["square", "0.22", "0.5", "3"], ["circle", "0.4", "0.7", "12"],  # per class, worst first
+        ["small", "0-1024", "4", "0", "0"],
+        ["medium", "1024-9216", "5", "0.5", "0.45"],
+        ["large", "> 9216", "10", "0.9", "0.85"],
+    ]
+    assert "COCO box AP per class" in classes and "Not available" not in classes
+    # the detail stays out of the summary and leaderboard tables (leaderboard.csv keeps it)
+    assert [r[0] for r in table_rows(section(html, "summary"))
+            if r[0].startswith("val_")] == ["val_mAP", "val_mAP50"]
+    leaderboard = section(html, "leaderboard")
+    assert "_small" not in leaderboard and "6 AP-by-size columns of leaderboard.csv are left out" in leaderboard
+    assert "int8_val_mAP_small" in (run / "leaderboard.csv").read_text().splitlines()[0]
+
+
+def test_segmentation_report_says_mask_ap_and_a_size_without_objects_has_none(tmp_path):
+    run = _detection_run(tmp_path / "run", "instance_segmentation", "val_mask_mAP")
+    best = json.loads((run / "best_trial.json").read_text())
+    for key in ("metrics", "int8_metrics"):  # as coco_metrics writes them: no key for a size without objects
+        del best[key]["val_mask_mAP_small"]
+    atomic_write_json(run / "best_trial.json", best)
+    details_file = run / "trials" / "centernet-0" / "per_class_ap.json"
+    details = json.loads(details_file.read_text())
+    details["AP_by_size"]["small"] = {"instances": 0, "area": [0, 1024]}
+    atomic_write_json(details_file, details)
+
+    classes = section(write_report(run).read_text(encoding="utf-8"), "classes")
+
+    assert "COCO mask AP per class" in classes and "masks sized by mask area" in classes
+    assert ["small", "0-1024", "0", "n/a (no objects)", "n/a (no objects)"] in table_rows(classes)
 
 
 def test_rewriting_drops_figures_that_no_longer_apply(classification_run):

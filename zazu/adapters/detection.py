@@ -266,16 +266,16 @@ class DetectionAdapter(BaseAdapter):
         return {"detections": detections, "box_format": "xyxy, original image pixels"}
 
     def score_records(self, predictions, records) -> tuple[dict[str, float], dict]:
-        """COCO mAP and mAP50 (pycocotools); details: each class's AP."""
+        """COCO mAP, mAP50, mAP75 and AP per object size (pycocotools); details: each class's AP, AP50 and
+        objects, and the objects of each size (`zazu.metrics.coco.coco_metrics`)."""
         from zazu.metrics.coco import coco_metrics
 
-        metrics, per_class = coco_metrics(records, predictions, self.classes, self.iou_type)
-        return metrics, {"per_class_AP": per_class}
+        return coco_metrics(records, predictions, self.classes, self.iou_type)
 
     def get_metrics(self) -> dict[str, float]:
         metrics, details = self.score_records(self.predict_keras(), self.val_records)
-        if self.trial_dir is not None:
-            atomic_write_json(self.trial_dir / "per_class_ap.json", details["per_class_AP"])
+        if self.trial_dir is not None:  # {"per_class_AP": {class: {AP, AP50, instances}}, "AP_by_size": {...}}
+            atomic_write_json(self.trial_dir / "per_class_ap.json", details)
         return {**metrics, "val_loss": float(min(self.history.get("val_loss", [float("nan")]))),
                 "epochs_trained": float(len(self.history.get("loss", [])))}
 

@@ -44,12 +44,13 @@ class SegmentationAdapter(DetectionAdapter):
         return Prediction(boxes[keep] / scale, scores[keep], labels[keep], rles)
 
     def score_records(self, predictions, records) -> tuple[dict[str, float], dict]:
-        """Mask mAP and mAP50, and box mAP and mAP50 (pycocotools); details: each class's mask AP."""
+        """Mask mAP, mAP50, mAP75 and mask AP per object size, and box mAP and mAP50 (pycocotools); details:
+        each class's mask AP, AP50 and objects, and the objects of each size (by mask area)."""
         from zazu.metrics.coco import coco_metrics
 
-        masks, per_class = coco_metrics(records, predictions, self.classes, "segm")
+        masks, details = coco_metrics(records, predictions, self.classes, "segm")
         boxes, _ = coco_metrics(records, predictions, self.classes, "bbox")
-        return {**masks, "val_mAP": boxes["val_mAP"], "val_mAP50": boxes["val_mAP50"]}, {"per_class_AP": per_class}
+        return {**masks, "val_mAP": boxes["val_mAP"], "val_mAP50": boxes["val_mAP50"]}, details
 
 
 def _resize(mask: np.ndarray, size: tuple[int, int]) -> np.ndarray:

@@ -28,7 +28,8 @@ from zazu.config import ANNOTATION_TYPES
 def evaluate_command(model, data, split, run_dir, annotation_type, output, threads):
     """Score a .keras or .tflite model exported by Zazu on a dataset, through the same
     preprocessing and decoding as `zazu predict`. Classification: accuracy, per-class
-    precision/recall/F1, confusion matrix; detection and segmentation: COCO mAP.
+    precision/recall/F1, confusion matrix; detection and segmentation: COCO mAP, AP per
+    class (and AP50) and AP by object size (small, medium, large).
     Class names are matched by name between the model and the dataset."""
     quiet_tensorflow()
     from rich.console import Console
@@ -57,8 +58,10 @@ def evaluate_command(model, data, split, run_dir, annotation_type, output, threa
     console.print("  ".join(f"{name} {value:.4f}" for name, value in report["metrics"].items()))
     if "per_class" in report:
         _print_per_class(console, report["per_class"])
-    elif report.get("per_class_AP"):
-        console.print("AP per class: " + ", ".join(f"{escape(k)} {v:.3f}" for k, v in report["per_class_AP"].items()))
+    if "per_class_AP" in report:
+        _print_per_class_ap(console, report["per_class_AP"])
+    if "AP_by_size" in report:
+        _print_ap_by_size(console, report["AP_by_size"])
     console.print("wrote " + ", ".join(escape(str(p)) for p in written))
 
 
@@ -70,4 +73,34 @@ def _print_per_class(console, per_class: dict) -> None:
         table.add_column(column, justify="left" if column == "class" else "right")
     for name, v in per_class.items():
         table.add_row(name, f"{v['precision']:.3f}", f"{v['recall']:.3f}", f"{v['f1']:.3f}", str(v["support"]))
+    console.print(table)
+
+
+def _print_per_class_ap(console, per_class: dict) -> None:
+    """COCO AP (0.5:0.95), AP50 and objects of each class with ground truth, worst AP first."""
+    from rich.markup import escape
+    from rich.table import Table
+
+    if not per_class:
+        console.print("AP per class: no class has ground truth in these images")
+        return
+    table = Table(title="AP per class (worst first)", title_justify="left")
+    for column in ("class", "AP", "AP50", "objects"):
+        table.add_column(column, justify="left" if column == "class" else "right")
+    for name, v in sorted(per_class.items(), key=lambda item: item[1]["AP"]):
+        table.add_row(escape(name), f"{v['AP']:.3f}", f"{v['AP50']:.3f}", str(v["instances"]))
+    console.print(table)
+
+
+def _print_ap_by_size(console, by_size: dict) -> None:
+    """COCO AP (0.5:0.95) of small, medium and large objects; a size without objects has no AP."""
+    from rich.table import Table
+
+    table = Table(title="AP by object size (area in original pixels)", title_justify="left")
+    for column in ("size", "area", "objects", "AP"):
+        table.add_column(column, justify="left" if column in ("size", "area") else "right")
+    for size, v in by_size.items():
+        low, high = v["area"]
+        area = f"{low}-{high} px²" if high is not None else f"> {low} px²"
+        table.add_row(size, area, str(v["instances"]), f"{v['AP']:.3f}" if "AP" in v else "- (no objects)")
     console.print(table)

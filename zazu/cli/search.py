@@ -105,8 +105,14 @@ def finish_search(start, resume_command: str = "zazu search --resume") -> None:
         click.echo(f"\nSearch {how}. Finished trials are kept in {e.run_dir}.\n"
                    f"Resume it with: {resume_command} {e.run_dir}", err=True)
         sys.exit(exit_code(e.stop))
+    from zazu.tasks import is_size_metric
+
+    metrics = result.best["metrics"]
     reporter.message(f"\nBest: {result.best['model']} #{result.best['trial_id']} "
-                     f"({', '.join(f'{k}={v:.4f}' for k, v in result.best['metrics'].items())})")
+                     f"({', '.join(f'{k}={v:.4f}' for k, v in metrics.items() if not is_size_metric(k))})")
+    by_size = [f"{k.rsplit('_', 1)[-1]} {v:.4f}" for k, v in metrics.items() if is_size_metric(k)]
+    if by_size:  # the detail: per class in the trial's per_class_ap.json and the report
+        reporter.message(f"  AP by object size: {', '.join(by_size)} (per class: report.html)")
     reporter.message(f"Run folder: {result.run_dir}  (leaderboard.csv, best_trial.json, export/)")
 
 

@@ -3,8 +3,11 @@
 Every image goes through the `Predictor`, so preprocessing and decoding are
 those of `zazu predict` and of the export's own scoring; the metrics are the
 adapter's (`score_records`: accuracy, COCO mAP via pycocotools), plus
-per-class precision / recall / F1 and a confusion matrix for classification
-and per-class AP for detection and segmentation.
+per-class precision / recall / F1 and a confusion matrix for classification;
+for detection and segmentation the metrics hold AP by object size (`mAP_small`,
+`mAP_medium`, `mAP_large`, each only when such objects exist) and the report
+adds `per_class_AP` ({class: {AP, AP50, instances}}) and `AP_by_size` ({size:
+{instances, area, AP}}), as `zazu.metrics.coco.coco_metrics` returns them.
 
 Which images (`split`):
 

@@ -73,10 +73,26 @@ def _voc_aware_eval(gt, dt, iou_type):
     return _VocAwareEval(gt, dt, iou_type)
 
 
+# pycocotools' area ranges (COCOeval Params.areaRng), in original pixels²; None: no upper bound.
+SIZE_AREAS = {"small": (0, 32 ** 2), "medium": (32 ** 2, 96 ** 2), "large": (96 ** 2, None)}
+
+
 def coco_metrics(records, predictions: list[Prediction], classes: list[str], iou_type: str = "bbox",
-                 prefix: str = "val_") -> tuple[dict[str, float], dict[str, float]]:
-    """({prefix}mAP (0.5:0.95), mAP50, mAP75}, {class name: AP}). `iou_type` is "bbox" or "segm"
-    (then the keys are mask_mAP...). Classes without ground truth get no AP."""
+                 prefix: str = "val_") -> tuple[dict[str, float], dict[str, dict]]:
+    """COCO AP of `predictions` against `records`: (metrics, details).
+
+    metrics: `{prefix}mAP` (IoU 0.5:0.95), `mAP50`, `mAP75` (0.0 when there is no ground truth at all), and
+    `mAP_small`, `mAP_medium`, `mAP_large` (COCO's sizes, `SIZE_AREAS`) only for the sizes that have ground
+    truth: pycocotools answers -1 for a size without any, which is not a score of 0, so that key is left out.
+    `iou_type` "segm" scores masks (then the keys are `mask_mAP`...; sizes by mask area).
+
+    details (JSON-ready):
+      "per_class_AP": {class: {"AP": AP 0.5:0.95, "AP50": AP at IoU 0.5, "instances": objects}}, for the
+          classes with ground truth only;
+      "AP_by_size": {size: {"instances": objects, "area": [low, high or None], "AP": only with objects}}.
+    Objects are those scored: crowd regions and VOC difficult objects are not counted."""
+    from zazu.tasks import OBJECT_SIZES
+
     with_masks = iou_type == "segm"
     gt = _gt_coco(records, classes, with_masks)
     results = []
@@ -89,20 +105,53 @@ def coco_metrics(records, predictions: list[Prediction], classes: list[str], iou
                 result["segmentation"] = pred.masks[k]
             results.append(result)
     name = "mask_mAP" if with_masks else "mAP"
-    if not results:
-        return {f"{prefix}{name}": 0.0, f"{prefix}{name}50": 0.0, f"{prefix}{name}75": 0.0}, {}
     with contextlib.redirect_stdout(io.StringIO()):
-        dt = gt.loadRes(results)
+        dt = gt.loadRes(results) if results else _no_detections(gt)
         evaluator = _voc_aware_eval(gt, dt, iou_type)
         evaluator.evaluate()
         evaluator.accumulate()
         evaluator.summarize()
-    stats = [max(0.0, float(v)) for v in evaluator.stats[:3]]  # -1 means "no ground truth": report 0
-    metrics = {f"{prefix}{name}": stats[0], f"{prefix}{name}50": stats[1], f"{prefix}{name}75": stats[2]}
+    stats = [float(v) for v in evaluator.stats]
+    metrics = {f"{prefix}{name}": max(0.0, stats[0]), f"{prefix}{name}50": max(0.0, stats[1]),
+               f"{prefix}{name}75": max(0.0, stats[2])}
+    counts = _scored_objects(evaluator)  # {(category index, area index): objects}
+    by_size = {}
+    for a, size in enumerate(OBJECT_SIZES, 1):  # areaRng index 0 is "all"
+        low, high = SIZE_AREAS[size]
+        by_size[size] = {"instances": sum(n for (_k, i), n in counts.items() if i == a), "area": [low, high]}
+        if stats[2 + a] > -1:
+            metrics[f"{prefix}{name}_{size}"] = stats[2 + a]
+            by_size[size]["AP"] = stats[2 + a]
     precision = evaluator.eval["precision"]  # [T, R, K, A, M]
     per_class = {}
     for k, class_name in enumerate(classes):
         p = precision[:, :, k, 0, -1]
         if (p > -1).any():
-            per_class[class_name] = float(p[p > -1].mean())
-    return metrics, per_class
+            p50 = precision[0, :, k, 0, -1]
+            per_class[class_name] = {"AP": float(p[p > -1].mean()), "AP50": float(p50[p50 > -1].mean()),
+                                     "instances": counts.get((k, 0), 0)}
+    return metrics, {"per_class_AP": per_class, "AP_by_size": by_size}
+
+
+def _no_detections(gt):
+    """An empty result set over gt's images (pycocotools' loadRes cannot take an empty list)."""
+    from pycocotools.coco import COCO
+
+    dt = COCO()
+    dt.dataset = {"images": list(gt.dataset["images"]), "annotations": [],
+                  "categories": list(gt.dataset["categories"])}
+    dt.createIndex()
+    return dt
+
+
+def _scored_objects(evaluator) -> dict[tuple[int, int], int]:
+    """{(category index, area range index): ground-truth objects scored (not ignored)}, read from the
+    evaluator's own per-image matching, so the counts are exactly those its AP divides by."""
+    params = evaluator.params
+    counts: dict[tuple[int, int], int] = {}
+    per_category = len(params.areaRng) * len(params.imgIds)
+    for i, entry in enumerate(evaluator.evalImgs):  # ordered category, area range, image
+        if entry is not None:
+            key = (i // per_category, i // len(params.imgIds) % len(params.areaRng))
+            counts[key] = counts.get(key, 0) + int((~entry["gtIgnore"].astype(bool)).sum())
+    return counts

@@ -60,6 +60,30 @@ class Trial:
 
 
 @dataclass
+class ApDetails:
+    """A trial's per_class_ap.json. Written by `coco_metrics` as {"per_class_AP": {class: {AP, AP50,
+    instances}}, "AP_by_size": {size: {instances, area, AP}}}; older runs wrote {class: AP} (then only
+    `per_class` is filled, each with "AP" alone, and `older` says so)."""
+
+    per_class: dict[str, dict[str, float]]
+    by_size: dict[str, dict[str, Any]] = field(default_factory=dict)
+    older: bool = False
+
+
+def ap_details(data: Any) -> ApDetails | None:
+    """per_class_ap.json's content in either shape, non-numbers dropped; None when it is not a dict."""
+    if not isinstance(data, dict):
+        return None
+    if isinstance(data.get("per_class_AP"), dict):
+        per_class = {str(name): numbers_only(v) for name, v in data["per_class_AP"].items() if isinstance(v, dict)}
+        sizes = data.get("AP_by_size") if isinstance(data.get("AP_by_size"), dict) else {}
+        by_size = {str(size): {**numbers_only(v), **({"area": v["area"]} if isinstance(v.get("area"), list) else {})}
+                   for size, v in sizes.items() if isinstance(v, dict)}
+        return ApDetails(per_class, by_size)
+    return ApDetails({name: {"AP": ap} for name, ap in numbers_only(data).items()}, older=True)
+
+
+@dataclass
 class RunData:
     run_dir: Path
     config: dict[str, Any] | None = None
@@ -69,6 +93,7 @@ class RunData:
     leaderboard: list[dict[str, str]] | None = None
     leaderboard_columns: list[str] = field(default_factory=list)
     best: dict[str, Any] | None = None
+    best_ap: ApDetails | None = None  # the best trial's per_class_ap.json (detection, segmentation)
     pareto: dict[str, Any] | None = None  # the front the search picked its winner from, and the rule
     trials: list[Trial] = field(default_factory=list)
     export: dict[str, Any] | None = None
@@ -102,6 +127,7 @@ def read_run(run_dir: str | Path) -> RunData:
     run.config = _read_yaml(run, "config.yaml")
     run.leaderboard, run.leaderboard_columns = _read_csv(run, "leaderboard.csv")
     run.best = _read_json(run, "best_trial.json", dict)
+    run.best_ap = _read_best_ap(run)
     run.pareto = _read_json(run, "pareto.json", dict)
     run.export = _read_json(run, "export/export.json", dict)
     run.val_predictions = _read_val_predictions(run)
@@ -210,6 +236,16 @@ def _read_trials(run: RunData) -> list[Trial]:
     trials.sort(key=lambda t: t.record.get("started_at", 0) if isinstance(t.record.get("started_at"), (int, float))
                 else 0)
     return trials
+
+
+def best_ap_file(run: RunData) -> str:
+    return f"trials/{(run.best or {}).get('model')}-{(run.best or {}).get('trial_id')}/per_class_ap.json"
+
+
+def _read_best_ap(run: RunData) -> ApDetails | None:
+    if run.best is None:
+        return None
+    return ap_details(_read_json(run, best_ap_file(run), dict))
 
 
 def _read_val_predictions(run: RunData) -> dict | None:

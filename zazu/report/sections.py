@@ -17,7 +17,8 @@ from zazu.pareto import pareto_front
 from zazu.report import plots
 from zazu.report.confusion import class_scores, matrix_for, variants
 from zazu.report.html import esc, image, images, not_available, paragraph, table
-from zazu.report.rundata import RunData, Trial, numbers_only
+from zazu.report.rundata import RunData, Trial, best_ap_file, numbers_only
+from zazu.tasks import OBJECT_SIZES, is_size_metric
 
 REPORT_DIR = "report"  # PNGs live in <run>/report/, next to <run>/report.html
 VARIANT_ORDER = ("keras", "float", "float32", "float16", "dynamic", "int8")
@@ -67,7 +68,10 @@ def summary(run: RunData, figures: Figures) -> str:
                                    + "; the rule and the front it was picked from are under Accuracy vs cost."))
         int8_metrics = numbers_only(run.best.get("int8_metrics"))
         parts.append(table(["metric", "float (Keras)", "int8 (.tflite)"],
-                           [(name, value, int8_metrics.get(name, "")) for name, value in best_metrics.items()]))
+                           [(name, value, int8_metrics.get(name, "")) for name, value in best_metrics.items()
+                            if not is_size_metric(name)]))
+        if any(is_size_metric(name) for name in best_metrics):
+            parts.append(paragraph("AP by object size and per class: under Per class."))
     else:
         parts.append("<h3>Best trial</h3>" + not_available(run.why("best_trial.json")))
     unreadable = [why for name, why in run.unavailable.items() if name.startswith("trials/")
@@ -103,10 +107,14 @@ def _budget_words(target: Any) -> str:
 
 # -- leaderboard ---------------------------------------------------------------------------------
 def leaderboard(run: RunData, figures: Figures) -> str:
-    if run.leaderboard is not None:
-        rows = [[row.get(c, "") for c in run.leaderboard_columns] for row in run.leaderboard]
+    if run.leaderboard is not None:  # AP by size is detail: in leaderboard.csv and under Per class, not here
+        columns = [c for c in run.leaderboard_columns if c.startswith("hp.") or not is_size_metric(c)]
+        rows = [[row.get(c, "") for c in columns] for row in run.leaderboard]
         css = ["failed" if row.get("status") not in (None, "COMPLETED") else "" for row in run.leaderboard]
-        return table(run.leaderboard_columns, rows, css)
+        hidden = len(run.leaderboard_columns) - len(columns)
+        return table(columns, rows, css) + (paragraph(f"{hidden} AP-by-size columns of leaderboard.csv are left "
+                                                      "out here; the best trial's are under Per class.")
+                                            if hidden else "")
     if not run.trials or run.objective is None:
         return not_available(run.why("leaderboard.csv"))
     ranked = sorted(_completed(run), key=lambda t: t.metrics[run.objective], reverse=run.direction == "max")
@@ -288,14 +296,56 @@ def _classification_classes(run: RunData, figures: Figures) -> str:
 def _per_class_ap(run: RunData) -> str:
     if run.best is None:
         return not_available(run.why("best_trial.json") + " (per-class AP is read from the best trial's folder)")
-    name = f"trials/{run.best.get('model')}-{run.best.get('trial_id')}/per_class_ap.json"
-    path = run.run_dir / name
-    try:
-        per_class = numbers_only(json.loads(path.read_text(encoding="utf-8")))
-    except (OSError, ValueError):
-        return not_available(f"{name} not found or unreadable")
-    return (paragraph(f"COCO AP (0.5:0.95) per class of the best trial, from {name}:")
-            + table(["class", "AP"], per_class.items()))
+    name = best_ap_file(run)
+    kind = "mask AP" if run.task == "instance_segmentation" else "box AP"
+    parts = []
+    details = run.best_ap
+    if details is None:
+        parts.append(not_available(run.why(name)))
+    elif not details.per_class:
+        parts.append(not_available(f"{name} has no class with ground truth in the val split"))
+    else:
+        worst_first = sorted(details.per_class.items(), key=lambda item: item[1].get("AP", float("inf")))
+        parts.append(paragraph(f"COCO {kind} per class of the best trial on the val split, worst first (from "
+                               f"{name}): AP over IoU 0.5:0.95, AP50 at IoU 0.5; objects: those scored "
+                               f"(crowd regions and difficult objects left out)."))
+        if details.older:
+            parts.append(table(["class", "AP"], [(c, v.get("AP", "")) for c, v in worst_first])
+                         + not_available(f"AP50 and object counts: {name} was written by an older Zazu "
+                                         f"({{class: AP}} only)"))
+        else:
+            parts.append(table(["class", "AP", "AP50", "objects"],
+                               [(c, v.get("AP", ""), v.get("AP50", ""), _count(v.get("instances")))
+                                for c, v in worst_first]))
+    parts.append("<h3>AP by object size</h3>" + _ap_by_size(run, details, kind))
+    return "".join(parts)
+
+
+def _count(value: Any) -> Any:
+    return int(value) if isinstance(value, float) and value.is_integer() else ("" if value is None else value)
+
+
+def _ap_by_size(run: RunData, details: Any, kind: str) -> str:
+    """The winner's AP on small, medium and large objects, float and int8, with the objects of each size."""
+    from zazu.metrics.coco import SIZE_AREAS
+
+    metrics = numbers_only(run.best.get("metrics"))
+    int8 = numbers_only(run.best.get("int8_metrics"))
+    by_size = details.by_size if details is not None else {}
+    keys = {size: f"{run.objective}_{size}" for size in OBJECT_SIZES}
+    if not by_size and not any(key in metrics for key in keys.values()):
+        return not_available("the best trial's metrics have no AP by object size (a run from an older Zazu)")
+    rows = []
+    for size, key in keys.items():
+        low, high = SIZE_AREAS[size]
+        objects = by_size.get(size, {}).get("instances")
+        none = "n/a (no objects)" if objects == 0 else ""
+        rows.append((size, f"{low}-{high}" if high is not None else f"> {low}", _count(objects),
+                     metrics.get(key, none), int8.get(key, none if int8 else "")))
+    return (paragraph(f"COCO {kind} (IoU 0.5:0.95) of the best trial by object size, area in original image "
+                      f"pixels² (COCO's ranges{'; masks sized by mask area' if kind == 'mask AP' else ''}); a "
+                      f"size without objects in the val split has no AP.")
+            + table(["size", "area (px²)", "objects", f"{kind} (float)", f"{kind} (int8)"], rows))
 
 
 # -- sample predictions ------------------------------------------------------------------------
