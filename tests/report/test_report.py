@@ -270,6 +270,27 @@ def test_detection_report_shows_ap_ap50_and_objects_per_class_and_ap_by_size(tmp
     assert "int8_val_mAP_small" in (run / "leaderboard.csv").read_text().splitlines()[0]
 
 
+def test_detection_report_says_what_was_fitted_to_the_data_and_why(tmp_path):
+    run = _detection_run(tmp_path / "run")
+    atomic_write_json(run / "data_fit.json", {
+        "box_stats": {"classes": [{"name": "car", "count": 120, "median_px": 39.0, "p10_px": 31.5},
+                                  {"name": "person", "count": 80, "median_px": 102.0, "p10_px": 70.0}],
+                      "images": 205, "mean_per_image": 13.4, "max_per_image": 30, "same_class_overlap_p99": 0.57,
+                      "median_long_side": 640.0},
+        "models": {"centernet": {"notes": ["input 512 px (entry: 320; searched: 512): class `car` ..."],
+                                 "warnings": ["centernet: boxes no anchor reaches ... `car` 12%"]},
+                   "other": {"notes": [], "warnings": []}}})
+
+    fitted = section(write_report(run).read_text(encoding="utf-8"), "data_fit")
+
+    assert table_rows(fitted) == [["car", "120", "39", "31.5"], ["person", "80", "102", "70"]]
+    assert "up to 30" in fitted and "IoU up to 0.57" in fitted
+    assert "<li>input 512 px (entry: 320; searched: 512)" in fitted and "<li>warning: centernet: boxes" in fitted
+    assert "entry used as written" in fitted  # the model nothing was fitted for
+    assert "Not available" in section(write_report(_detection_run(tmp_path / "old")).read_text(encoding="utf-8"),
+                                      "data_fit")  # a run from before data fitting
+
+
 def test_segmentation_report_says_mask_ap_and_a_size_without_objects_has_none(tmp_path):
     run = _detection_run(tmp_path / "run", "instance_segmentation", "val_mask_mAP")
     best = json.loads((run / "best_trial.json").read_text())

@@ -95,6 +95,7 @@ class RunData:
     best: dict[str, Any] | None = None
     best_ap: ApDetails | None = None  # the best trial's per_class_ap.json (detection, segmentation)
     pareto: dict[str, Any] | None = None  # the front the search picked its winner from, and the rule
+    data_fit: dict[str, Any] | None = None  # data_fit.json: the training boxes' statistics, what each entry took
     trials: list[Trial] = field(default_factory=list)
     export: dict[str, Any] | None = None
     val_predictions: dict[str, Any] | None = None
@@ -129,6 +130,7 @@ def read_run(run_dir: str | Path) -> RunData:
     run.best = _read_json(run, "best_trial.json", dict)
     run.best_ap = _read_best_ap(run)
     run.pareto = _read_json(run, "pareto.json", dict)
+    run.data_fit = _read_json(run, "data_fit.json", dict)
     run.export = _read_json(run, "export/export.json", dict)
     run.val_predictions = _read_val_predictions(run)
     run.trials = _read_trials(run)

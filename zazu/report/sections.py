@@ -238,6 +238,39 @@ def curves(run: RunData, figures: Figures) -> str:
     return images(items) + (not_available("no history.csv for " + ", ".join(missing)) if missing else "")
 
 
+# -- fitted to the data -------------------------------------------------------------------------
+def data_fit(run: RunData, figures: Figures) -> str:
+    """The training boxes' sizes per class, and what each model's entry took from them."""
+    if run.task == "classification":
+        return paragraph("Classification entries are searched as written: nothing is fitted to the data.")
+    fit = run.data_fit
+    if not fit:
+        return not_available(run.why("data_fit.json") + " (runs before data fitting, or classification)")
+    parts = []
+    stats = fit.get("box_stats") if isinstance(fit.get("box_stats"), dict) else None
+    if stats:
+        parts.append(paragraph(
+            f"{stats.get('images')} training images, {_number(stats.get('mean_per_image'))} objects an image on "
+            f"average, up to {stats.get('max_per_image')}; same-class neighbours overlap at IoU up to "
+            f"{_number(stats.get('same_class_overlap_p99'))} (99th percentile). Object size is the square root "
+            f"of the box area, in original pixels (images of {_number(stats.get('median_long_side'))} px, median "
+            f"longer side)."))
+        rows = [[c.get("name"), c.get("count"), _number(c.get("median_px")), _number(c.get("p10_px"))]
+                for c in stats.get("classes") or [] if isinstance(c, dict)]
+        parts.append(table(["class", "objects", "median size (px)", "10th percentile (px)"], rows))
+    for model, entry in (fit.get("models") or {}).items():
+        if not isinstance(entry, dict):
+            continue
+        lines = [*(entry.get("notes") or []), *(f"warning: {w}" for w in entry.get("warnings") or [])]
+        parts.append(f"<h3>{esc(model)}</h3>" + ("<ul>" + "".join(f"<li>{esc(line)}</li>" for line in lines) + "</ul>"
+                                                 if lines else paragraph("entry used as written")))
+    return "".join(parts)
+
+
+def _number(value: Any) -> str:
+    return f"{value:.2f}".rstrip("0").rstrip(".") if isinstance(value, float) else esc(value)
+
+
 # -- hyperparameters -----------------------------------------------------------------------------
 def hyperparameters(run: RunData, figures: Figures) -> str:
     if run.objective is None:
@@ -405,6 +438,7 @@ SECTIONS: list[tuple[str, str, Callable[[RunData, Figures], str]]] = [
     ("export", "Exported model", export),
     ("cost", "Accuracy vs cost", cost),
     ("curves", "Learning curves", curves),
+    ("data_fit", "Fitted to the data", data_fit),
     ("hyperparameters", "Hyperparameters", hyperparameters),
     ("classes", "Per class", classes),
     ("predictions", "Sample predictions", predictions),
