@@ -161,8 +161,9 @@ def classification_dataset(
 ):
     import tensorflow as tf
 
-    from zazu.data.augment import build_augmenter
+    from zazu.data.augment import build_augmenter, check_mosaic_task
 
+    check_mosaic_task(augment_settings, "classification")
     if training:
         order = training_order(len(paths), seed)
         paths, labels = [paths[i] for i in order], [labels[i] for i in order]
