@@ -82,6 +82,8 @@ def test_boxes_and_masks_follow_their_tile_exactly(seed):
                 extent = [xs.min(), ys.min(), xs.max() + 1, ys.max() + 1]
                 np.testing.assert_array_equal(out["bounding_boxes"]["boxes"][i, slot[0]], extent)
                 np.testing.assert_array_equal(out["segmentation_masks"][i, ..., slot[0]] > 0, region)
+                side_x, side_y = extent[2] - extent[0], extent[3] - extent[1]
+                assert min(side_x, side_y) >= MIN_BOX_SIDE and side_x * side_y >= MIN_VISIBLE_FRACTION * areas[label]
                 kept_total += 1
             elif region.any():  # dropped, yet partly visible: too little of it
                 ys, xs = np.nonzero(region)
