@@ -207,3 +207,36 @@ def test_classification_refuses_a_mosaic(tmp_path):
     with pytest.raises(ConfigError, match=message):
         classification_dataset([str(tmp_path / "a.png")], [0], (8, 8), 1, training=True,
                                augment_settings=resolve_augmentation({"mosaic": 0.5}))
+
+
+def test_close_mosaic_turns_it_off_for_the_last_epochs_exactly(tmp_path, monkeypatch):
+    """2 batches an epoch, 3 epochs, close_mosaic 1: the first 4 batches served are mosaics, the last 2
+    plain, although the pipeline prefetches ahead; a fit starting at a later epoch counts from there."""
+    from zazu.data.augment import mosaic_schedule, resolve_augmentation
+    from zazu.data.check import check_dataset
+    from zazu.data.pipeline import endless, instance_dataset, instance_targets
+    from zazu.data.readers import read_dataset
+    from zazu.data.synthetic import ensure_synthetic
+
+    monkeypatch.setenv("ZAZU_CACHE", str(tmp_path / "cache"))
+    dataset = check_dataset(read_dataset(ensure_synthetic("detection"))).dataset
+    records = dataset.records[:8]
+    paths = [dataset.abspath(r) for r in records]
+    targets = instance_targets(records, (32, 32), max_instances=5, with_masks=False)
+    settings = resolve_augmentation({"mosaic": 1.0, "close_mosaic": 1, "horizontal_flip": False})
+    assert mosaic_schedule(resolve_augmentation({"mosaic": 1.0}), 3) is None  # nothing to close
+    schedule = mosaic_schedule(settings, epochs=3)
+    train = instance_dataset(paths, targets, (32, 32), 4, training=True, augment_settings=settings,
+                             mosaic_schedule=schedule)
+    plain = {image.tobytes() for b in instance_dataset(paths, targets, (32, 32), 4, training=False)
+             for image in b["images"].numpy()}
+
+    def served(first_epoch, batches):
+        schedule.start_at(first_epoch)  # as fit_keeping_best's before_fit
+        ds, steps = endless(train)
+        assert steps == 2
+        return [sum(image.tobytes() in plain for image in b["images"].numpy()) for b in ds.take(batches)]
+
+    assert served(0, 6) == [0, 0, 0, 0, 4, 4]
+    assert served(2, 2) == [4, 4]
+    assert served(1, 3) == [0, 0, 4]

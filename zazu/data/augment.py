@@ -15,13 +15,14 @@ Config keys (the familiar ImageDataGenerator names):
     mosaic: probability (0-1) that a training image is a mosaic of four (detection and
         instance segmentation only; `zazu.data.mosaic`). Applied first, so the flips, zoom
         (scale jitter, as Ultralytics' `scale`) and the rest act on the mosaic.
+    close_mosaic: the last this many of a trial's `epochs` train without mosaics (`mosaic_schedule`)
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from zazu.config_rules import Rule, boolean, check_rules, is_number, number_from
+from zazu.config_rules import Rule, boolean, check_rules, integer, is_number, number_from
 from zazu.data.letterbox import PAD_VALUE  # the letterbox grey, also where a rotation or zoom uncovers
 from zazu.errors import ConfigError
 from zazu.suggest import did_you_mean
@@ -40,6 +41,7 @@ AUGMENT_RULES: dict[str, Rule] = {
     **{key: number_from(0) for key in ("width_shift_range", "height_shift_range", "contrast_range",
                                        "brightness_range", "noise")},
     "mosaic": Rule("a probability, a number from 0 to 1", lambda v: is_number(v) and 0 <= v <= 1),
+    "close_mosaic": integer(0),
 }
 
 
@@ -63,6 +65,18 @@ def resolve_augmentation(config: dict | None) -> dict[str, Any]:
     resolved = {**defaults, **(config or {})}
     check_rules(resolved, AUGMENT_RULES, "augmentation.")
     return resolved
+
+
+def mosaic_schedule(settings: dict[str, Any] | None, epochs: int | None):
+    """A `zazu.data.mosaic.MosaicSchedule` for a training of `epochs` epochs when `settings` ask for
+    mosaics and close them (`close_mosaic` > 0), else None (mosaics, if any, in every epoch)."""
+    if not settings or not settings.get("mosaic") or not settings.get("close_mosaic"):
+        return None
+    if epochs is None:
+        raise ValueError("Expected the number of epochs to close the mosaic before the end. Received: epochs=None")
+    from zazu.data.mosaic import MosaicSchedule
+
+    return MosaicSchedule(max(0, int(epochs) - int(settings["close_mosaic"])))
 
 
 def build_augmenter(settings: dict[str, Any], seed: int = 0):

@@ -183,3 +183,38 @@ class _Canvas:
         out = wanted * tf.cast(mine, masks.dtype)
         out.set_shape(masks.shape[:3] + (None if masks.shape[3] is None else 4 * masks.shape[3],))
         return out
+
+
+class MosaicSchedule:
+    """Mosaics for the first `mosaic_epochs` epochs of training, none after: Ultralytics' `close_mosaic`,
+    the last epochs on plain images like those the model will see.
+
+    Each batch carries its own number, drawn in order as the pipeline makes it (`number_batches`), so
+    the switch is exact although tf.data prefetches batches of the next epoch before this one ends (a
+    flag flipped at an epoch's start would miss those). The trainer calls `start_at(epoch)` before each
+    `fit` starts an iterator (`BaseAdapter.before_fit`): a later phase, or a resumed trial, counts on
+    from its first epoch, and batches an earlier iterator made but never served count for nothing."""
+
+    def __init__(self, mosaic_epochs: int):
+        import tensorflow as tf
+
+        self.mosaic_epochs = int(mosaic_epochs)
+        self.steps_per_epoch = None  # set by `number_batches`
+        self._next_batch = tf.Variable(0, dtype=tf.int64, trainable=False, name="mosaic_next_batch")
+
+    def start_at(self, epoch: int) -> None:
+        if self.steps_per_epoch is None:
+            raise ValueError("Expected number_batches() to have made the pipeline before start_at(). "
+                             f"Received: steps_per_epoch=None, epoch={epoch}")
+        self._next_batch.assign(int(epoch) * self.steps_per_epoch)
+
+    def number_batches(self, ds, steps_per_epoch: int):
+        """`ds` (batches, dicts) with `mosaic_enabled` added to each: its epoch < `mosaic_epochs`. A map on
+        one thread, in order: the numbers follow the order the batches are served in."""
+        self.steps_per_epoch = int(steps_per_epoch)
+
+        def numbered(batch):
+            number = self._next_batch.assign_add(1) - 1
+            return {**batch, "mosaic_enabled": number // self.steps_per_epoch < self.mosaic_epochs}
+
+        return ds.map(numbered)  # no num_parallel_calls: one at a time, in order
