@@ -1,10 +1,11 @@
 """What each augmentation costs per batch: Keras's geometric layers one by one against Zazu's fused
-RandomAffine, and the photometric steps, side by side in one run.
+RandomAffine, the photometric steps and Zazu's RandomMosaic, side by side in one run.
 
 Every figure is the median of --runs calls of a compiled tf.function on the same
 batch (--batch-size images of --size px, float32, with 8 boxes each), on all
 cores TensorFlow sees. The last lines turn them into milliseconds per image and
-into the input pipeline's ceiling for warm (cached) epochs.
+into the input pipeline's ceiling for warm (cached) epochs, without and with a
+mosaic of every image (detection's `augmentation.mosaic: 1.0`).
 
     python bench/augment_ops.py [--size 320] [--batch-size 16] [--runs 20]
 """
@@ -56,6 +57,7 @@ def main(argv=None):
 
     from zazu.data.affine import RandomAffine
     from zazu.data.letterbox import PAD_VALUE
+    from zazu.data.mosaic import RandomMosaic
 
     b, s = args.batch_size, args.size
     rng = np.random.default_rng(0)
@@ -72,6 +74,7 @@ def main(argv=None):
                           zoom_range=SETTINGS["zoom"], fill_value=PAD_VALUE, seed=0)
     contrast = keras.layers.RandomContrast(SETTINGS["contrast"], value_range=(0, 255), seed=4)
     generator = tf.random.Generator.from_seed(6)
+    mosaic = RandomMosaic(1.0, seed=7)
 
     def keras_chain():
         out = batch
@@ -88,6 +91,7 @@ def main(argv=None):
         "keras RandomContrast": lambda: contrast(images, training=True),
         "gaussian noise (tf.random)": lambda: images + generator.normal(tf.shape(images), stddev=SETTINGS["noise"]),
         "clip to 0-255": lambda: tf.clip_by_value(images, 0.0, 255.0),
+        "zazu RandomMosaic (every image)": lambda: mosaic(batch, training=True),
     }
     print(f"tensorflow {tf.__version__}, keras {keras.__version__}, CPU cores {os.cpu_count()}")
     print(f"batch {b} x {s}x{s}x3 float32, 8 boxes per image, median of {args.runs} runs")
@@ -100,6 +104,8 @@ def main(argv=None):
     warm = (ms["zazu RandomAffine (all three)"] + ms["keras RandomContrast"] + ms["gaussian noise (tf.random)"]
             + ms["clip to 0-255"]) / b
     print(f"zazu augmentation per image: {warm:.2f} ms  -> at most {1000 / warm:.0f} img/s in a warm epoch")
+    with_mosaic = warm + ms["zazu RandomMosaic (every image)"] / b
+    print(f"  with a mosaic of every image: {with_mosaic:.2f} ms  -> at most {1000 / with_mosaic:.0f} img/s")
 
 
 if __name__ == "__main__":

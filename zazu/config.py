@@ -14,7 +14,7 @@ from typing import Any
 
 from zazu.budget import TARGET_RULES, resolve_target
 from zazu.config_rules import Rule, boolean, check_rules, choice, integer, is_integer, is_number, nullable, text
-from zazu.data.augment import AUGMENT_RULES, resolve_augmentation
+from zazu.data.augment import AUGMENT_RULES, check_mosaic_task, resolve_augmentation
 from zazu.defaults import load_defaults
 from zazu.errors import ConfigError
 from zazu.export.options import EXPORT_RULES, resolve_export_options
@@ -147,6 +147,7 @@ def _validate(config: dict) -> None:
     if config["time_budget"] == "auto":  # the default: a budget per task, none for one fixed training
         config["time_budget"] = None if config["fixed_hyperparameters"] is not None else AUTO_TIME_BUDGET[config["task"]]
     config["augmentation"] = resolve_augmentation(config["augmentation"])
+    check_mosaic_task(config["augmentation"], config["task"])
     config["export"] = resolve_export_options(config["export"])
     config["target"] = resolve_target(config["target"])
 

@@ -215,6 +215,7 @@ class BaseAdapter:
                 *self.deadline_callbacks(),
                 interrupt_callback(),  # a Ctrl-C Python swallowed is raised at the next batch end
             ]
+            self.before_fit(max(done, phase_start))
             train, steps = endless(self.train_ds)
             fitted = self.model.fit(train, steps_per_epoch=steps, validation_data=self.val_ds, epochs=phase.end_epoch,
                                     initial_epoch=max(done, phase_start), callbacks=callbacks, verbose=0,
@@ -225,6 +226,11 @@ class BaseAdapter:
             phase_start = phase.end_epoch
             append = True
         self.finish_training(folder, rewrite_history=start_epoch > 0)
+
+    def before_fit(self, initial_epoch: int) -> None:
+        """Called before each `model.fit` of `fit_keeping_best` starts its training iterator, with the
+        epoch it starts at: a pipeline that changes with the epoch sets itself here (detection's
+        `close_mosaic`)."""
 
     def finish_training(self, folder: Path, rewrite_history: bool) -> None:
         """A failed training (a loss not finite, or no epoch kept) is a TrialFailed; otherwise drop the

@@ -83,14 +83,15 @@ class DetectionAdapter(BaseAdapter):
         self.val_records = sides["val"]
         self.coder = self.make_coder()
 
-    def _pipeline(self, records, training: bool, augment: dict | None):
+    def _pipeline(self, records, training: bool, augment: dict | None, mosaic_schedule=None):
         from zazu.data.pipeline import instance_dataset, instance_targets
 
         targets = instance_targets(records, self.input_size, int(self.hp.get("max_instances", 50)),
                                    with_masks=self.uses_masks)
         paths = [self.dataset.abspath(r) for r in records]
         return instance_dataset(paths, targets, self.input_size, int(self.hp.get("batch_size", 16)),
-                                training=training, augment_settings=augment, seed=self.seed), targets
+                                training=training, augment_settings=augment, seed=self.seed,
+                                mosaic_schedule=mosaic_schedule), targets
 
     def preprocess(self) -> None:
         import tensorflow as tf
@@ -102,11 +103,19 @@ class DetectionAdapter(BaseAdapter):
             masks = [batch["segmentation_masks"]] if self.uses_masks else []
             return batch["images"], self.encoded_targets(boxes["boxes"], boxes["labels"], *masks)
 
-        train, _ = self._pipeline(self.train_records, True, self.augmentation())
+        from zazu.data.augment import mosaic_schedule
+
+        augment = self.augmentation()
+        self.mosaic_schedule = mosaic_schedule(augment, self.hp.get("epochs"))
+        train, _ = self._pipeline(self.train_records, True, augment, self.mosaic_schedule)
         val, self.val_targets = self._pipeline(self.val_records, False, None)
         self.train_ds = feed(train.map(to_xy, num_parallel_calls=tf.data.AUTOTUNE))
         self.val_ds = feed(val.map(to_xy, num_parallel_calls=tf.data.AUTOTUNE))
         self.val_images = val.map(lambda b: b["images"])
+
+    def before_fit(self, initial_epoch: int) -> None:
+        if getattr(self, "mosaic_schedule", None) is not None:
+            self.mosaic_schedule.start_at(initial_epoch)  # the epochs from here on count from this one
 
     def compile_for(self, learning_rate: float) -> None:
         import keras

@@ -12,13 +12,17 @@ Config keys (the familiar ImageDataGenerator names):
     width_shift_range / height_shift_range: fraction of the size
     contrast_range: fraction       brightness_range: fraction
     noise: std of Gaussian noise in pixel units (0-255)
+    mosaic: probability (0-1) that a training image is a mosaic of four (detection and
+        instance segmentation only; `zazu.data.mosaic`). Applied first, so the flips, zoom
+        (scale jitter, as Ultralytics' `scale`) and the rest act on the mosaic.
+    close_mosaic: the last this many of a trial's `epochs` train without mosaics (`mosaic_schedule`)
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from zazu.config_rules import Rule, boolean, check_rules, is_number, number_from
+from zazu.config_rules import Rule, boolean, check_rules, integer, is_number, number_from
 from zazu.data.letterbox import PAD_VALUE  # the letterbox grey, also where a rotation or zoom uncovers
 from zazu.errors import ConfigError
 from zazu.suggest import did_you_mean
@@ -36,7 +40,17 @@ AUGMENT_RULES: dict[str, Rule] = {
     "zoom_range": Rule("a number >= 0 and below 1", lambda v: is_number(v) and 0 <= v < 1),
     **{key: number_from(0) for key in ("width_shift_range", "height_shift_range", "contrast_range",
                                        "brightness_range", "noise")},
+    "mosaic": Rule("a probability, a number from 0 to 1", lambda v: is_number(v) and 0 <= v <= 1),
+    "close_mosaic": integer(0),
 }
+
+
+def check_mosaic_task(settings: dict[str, Any] | None, task: str) -> None:
+    """A mosaic of four images has no single class: refuse it for classification rather than ignore it."""
+    if settings and task == "classification" and settings.get("mosaic", 0):
+        raise ConfigError("Expected augmentation.mosaic: 0 for classification (a mosaic of four images has no "
+                          "single class label; it is for detection and instance_segmentation). "
+                          f"Received: mosaic={settings['mosaic']!r}")
 
 
 def resolve_augmentation(config: dict | None) -> dict[str, Any]:
@@ -53,16 +67,32 @@ def resolve_augmentation(config: dict | None) -> dict[str, Any]:
     return resolved
 
 
+def mosaic_schedule(settings: dict[str, Any] | None, epochs: int | None):
+    """A `zazu.data.mosaic.MosaicSchedule` for a training of `epochs` epochs when `settings` ask for
+    mosaics and close them (`close_mosaic` > 0), else None (mosaics, if any, in every epoch)."""
+    if not settings or not settings.get("mosaic") or not settings.get("close_mosaic"):
+        return None
+    if epochs is None:
+        raise ValueError("Expected the number of epochs to close the mosaic before the end. Received: epochs=None")
+    from zazu.data.mosaic import MosaicSchedule
+
+    return MosaicSchedule(max(0, int(epochs) - int(settings["close_mosaic"])))
+
+
 def build_augmenter(settings: dict[str, Any], seed: int = 0):
     """Return fn(batch) -> batch for dicts with `images` (float 0-255), optional
     `bounding_boxes` {boxes [B, N, 4] xyxy pixels, labels [B, N], -1 = padding}
-    and `segmentation_masks` [B, H, W, N]."""
+    and `segmentation_masks` [B, H, W, N]. With `mosaic` > 0 the batch must hold boxes, and
+    comes out with 4N instance slots; fn(batch, mosaic_enabled) takes a scalar boolean tensor
+    that turns the mosaic off for that batch."""
     import keras
     import tensorflow as tf
 
     from zazu.data.affine import RandomAffine
+    from zazu.data.mosaic import RandomMosaic
 
     s = settings
+    mosaic = RandomMosaic(s["mosaic"], seed=seed + 7) if s["mosaic"] else None
     geometric = RandomAffine(s["horizontal_flip"], s["vertical_flip"], s["rotation_range"], s["zoom_range"],
                              s["width_shift_range"], s["height_shift_range"], fill_value=PAD_VALUE, seed=seed)
     photometric = []  # pixel values only
@@ -73,7 +103,9 @@ def build_augmenter(settings: dict[str, Any], seed: int = 0):
     noise = float(s["noise"])
     generator = tf.random.Generator.from_seed(seed + 6) if noise else None
 
-    def augment(batch: dict) -> dict:
+    def augment(batch: dict, mosaic_enabled=None) -> dict:
+        if mosaic is not None:
+            batch = mosaic(batch, training=True, enabled=mosaic_enabled)
         out = geometric(batch, training=True)
         images = out["images"]
         for layer in photometric:

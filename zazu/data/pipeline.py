@@ -161,8 +161,9 @@ def classification_dataset(
 ):
     import tensorflow as tf
 
-    from zazu.data.augment import build_augmenter
+    from zazu.data.augment import build_augmenter, check_mosaic_task
 
+    check_mosaic_task(augment_settings, "classification")
     if training:
         order = training_order(len(paths), seed)
         paths, labels = [paths[i] for i in order], [labels[i] for i in order]
@@ -220,12 +221,14 @@ def instance_dataset(
     training: bool,
     augment_settings: dict | None = None,
     seed: int = 0,
+    mosaic_schedule=None,
 ):
     """Batches of {images, bounding_boxes: {boxes, labels}, [segmentation_masks]}, in `paths` order
     unless training.
 
     Detection and instance segmentation read this; with `augment_settings` the
-    boxes and masks are transformed with the images, then clipped or dropped."""
+    boxes and masks are transformed with the images, then clipped or dropped.
+    `mosaic_schedule` (a `zazu.data.mosaic.MosaicSchedule`): the epochs whose batches may be mosaics."""
     import tensorflow as tf
 
     from zazu.data.augment import build_augmenter
@@ -246,12 +249,15 @@ def instance_dataset(
     ds = ds.batch(batch_size)
 
     augment = build_augmenter(augment_settings, seed=seed) if training and augment_settings is not None else None
+    if augment is not None and mosaic_schedule is not None:
+        ds = mosaic_schedule.number_batches(ds, -(-len(paths) // batch_size))
 
     def model_batch(batch):
         # Masks stay uint8 through augmentation (a quarter of the bytes to resample), then become float.
         batch = {**batch, "images": tf.cast(batch["images"], tf.float32)}
+        mosaic_enabled = batch.pop("mosaic_enabled", None)
         if augment is not None:
-            batch = augment(batch)
+            batch = augment(batch, mosaic_enabled)
         if "segmentation_masks" in batch:
             batch["segmentation_masks"] = tf.cast(batch["segmentation_masks"], tf.float32)
         return batch
