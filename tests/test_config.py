@@ -324,3 +324,12 @@ def test_every_block_is_checked_by_the_table_with_one_message_form(overrides, me
     with pytest.raises(ConfigError) as error:
         resolve_config(overrides=overrides)
     assert str(error.value) == message
+
+
+def test_zazu_train_with_no_value_fixed_still_has_no_time_budget():
+    # `zazu train --model M` fixes nothing ({}); that empty mapping was dropped with the None flags, so the
+    # training got the search's 6-minute budget and stopped a 10-epoch run after 7
+    config = resolve_config(overrides={"task": "detection", "models": ["retinanet_lite"], "fixed_hyperparameters": {},
+                                       "data": {"home_path": None}})
+    assert config["fixed_hyperparameters"] == {} and config["time_budget"] is None
+    assert config["data"]["home_path"] is None  # a block emptied of its None flags still merges as nothing

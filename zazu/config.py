@@ -83,9 +83,9 @@ def _drop_none(d: dict) -> dict:
     out = {}
     for k, v in d.items():
         if isinstance(v, dict):
-            v = _drop_none(v)
-            if v:
-                out[k] = v
+            kept = _drop_none(v)
+            if kept or not v:  # a dict given empty is a value (`zazu train` fixing nothing); one emptied of Nones is not
+                out[k] = kept
         elif v is not None:
             out[k] = v
     return out
