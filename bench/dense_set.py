@@ -277,7 +277,8 @@ def mirror_boxes(image: np.ndarray, boxes) -> np.ndarray:
             continue
         if side in ("left", "right"):  # column c takes the column mirrored across the box's edge
             columns = np.arange(x0, x1)
-            source = _reflect(2 * x1 - 1 - columns, x1, width) if side == "right" else _reflect(2 * x0 - 1 - columns, 0, x0)
+            source = (_reflect(2 * x1 - 1 - columns, x1, width) if side == "right"
+                      else _reflect(2 * x0 - 1 - columns, 0, x0))
             image[y0:y1, x0:x1] = image[y0:y1][:, source]
         else:
             rows = np.arange(y0, y1)
@@ -452,7 +453,8 @@ def summarize(images: list[list[tuple[str, tuple]]]) -> dict:
         for objects in images:
             boxes = [box for label, box in objects if label == spec.name]
             sizes += [_box_size(box) for box in boxes]
-            overlapped += sum(any(_iou(a, b) >= 0.3 for j, b in enumerate(boxes) if j != i) for i, a in enumerate(boxes))
+            overlapped += sum(any(_iou(a, b) >= 0.3 for j, b in enumerate(boxes) if j != i)
+                              for i, a in enumerate(boxes))
         classes[spec.name] = {
             "boxes": len(sizes),
             "median_size": float(np.median(sizes)) if sizes else None,
@@ -514,7 +516,8 @@ def write_dense_set(output, shared_root, n_train: int = 205, n_val: int = 87, se
                     result["dropped"][label] += 1
                 images.append(objects)
                 stems.append(stem)
-            (temp / "ImageSets" / "Main" / f"{split}.txt").write_text("".join(f"{s}\n" for s in stems), encoding="utf-8")
+            (temp / "ImageSets" / "Main" / f"{split}.txt").write_text("".join(f"{s}\n" for s in stems),
+                                                                      encoding="utf-8")
             result["splits"][split] = summarize(images)
             result["sources"][split] = sorted(used)
             result["source_files"][split] = sorted(files[split])
