@@ -14,10 +14,10 @@ median 188 px). Each image is a background photo with object cut-outs pasted on 
 Each paste's size (sqrt of its box area) is drawn from a lognormal around its class's median.
 Objects lower in the image are pasted later (they are nearer, so they hide the ones behind);
 an object with less than 40% of its pixels left visible is dropped, and every box is the tight box
-of its visible pixels (Pascal VOC boxes the visible extent). Backgrounds are tiny_coco photos and
-raccoon photos whose raccoons cover < 40% of them, resized to cover 640x480 and cropped, with the
-objects of the three classes already in them filled in from their surroundings (an unlabelled
-person in the background would teach the detector that people are background).
+of its visible pixels (Pascal VOC boxes the visible extent). Backgrounds are tiny_coco photos (not
+the raccoon ones: a raccoon fills most of its photo, and many show people no box names), resized to
+cover 640x480 and cropped, with their persons and vehicles filled in from their surroundings (an
+unlabelled person in the background would teach the detector that people are background).
 
 No leakage: the source photos are split first, 75/25 by file per dataset (byte-identical files
 kept together), so the val images are made only of photos and instances no train image uses.
@@ -77,6 +77,7 @@ CLASSES = (
     ClassSpec("raccoon", 188, 0.25, 0.12, "raccoon", ("raccoon",), 0),
 )
 SOURCES = ("tiny_coco", "raccoon")
+BACKGROUND_SOURCE = "tiny_coco"  # its every person and vehicle has a mask, so none is left in unlabelled
 
 
 @dataclass(frozen=True)
@@ -90,7 +91,7 @@ class Cutout:
 class Background:
     source: str  # <dataset>/<path within it>
     path: Path
-    holes: tuple  # (kind, data) of the objects to fill in: ("polygons", polys), ("rle", rle), ("box", box)
+    holes: tuple  # (kind, data) of the objects to fill in: ("polygons", polygons) or ("rle", rle)
 
 
 # ---------------------------------------------------------------- sources
@@ -209,30 +210,20 @@ def load_cutouts(datasets: dict, files: set[str]) -> dict[str, list[Cutout]]:
 
 
 def find_backgrounds(datasets: dict, files: set[str]) -> list[Background]:
-    """The photos of `files` usable as backgrounds, with the objects of the three classes in them to fill in:
-    every tiny_coco photo (its crowd regions too) and the raccoon photos whose raccoons cover < 40% of them."""
-    taken = {(spec.source, c) for spec in CLASSES for c in spec.categories}
+    """The tiny_coco photos of `files`, with their objects of the three classes (and crowd regions) to fill in.
+    Not the raccoon photos: a raccoon fills most of its photo, and many hold people no box names."""
+    taken = {c for spec in CLASSES if spec.source == BACKGROUND_SOURCE for c in spec.categories}
+    dataset = datasets[BACKGROUND_SOURCE]
     backgrounds = []
-    for name in SOURCES:
-        dataset = datasets[name]
-        for record in dataset.records:
-            source = f"{name}/{record.path}"
-            if source not in files or record.path in dataset.duplicates:
-                continue
-            holes = []
-            for inst in record.instances:
-                if (name, dataset.classes[inst.label]) not in taken and not inst.iscrowd:
-                    continue
-                if inst.rle is not None:
-                    holes.append(("rle", inst.rle))
-                elif inst.polygons:
-                    holes.append(("polygons", inst.polygons))
-                else:
-                    holes.append(("box", inst.box))
-            boxed = sum(_box_size(data) ** 2 for kind, data in holes if kind == "box")
-            if boxed > 0.4 * record.width * record.height:
-                continue
-            backgrounds.append(Background(source, dataset.root / record.path, tuple(holes)))
+    for record in dataset.records:
+        source = f"{BACKGROUND_SOURCE}/{record.path}"
+        if source not in files or record.path in dataset.duplicates:
+            continue
+        holes = tuple(("rle", inst.rle) if inst.rle is not None else ("polygons", inst.polygons)
+                      for inst in record.instances
+                      if (dataset.classes[inst.label] in taken or inst.iscrowd)
+                      and (inst.rle is not None or inst.polygons))
+        backgrounds.append(Background(source, dataset.root / record.path, holes))
     return backgrounds
 
 
@@ -240,7 +231,7 @@ def find_backgrounds(datasets: dict, files: set[str]) -> list[Background]:
 
 
 def _hole_mask(background: Background, width: int, height: int) -> np.ndarray:
-    """The pixels of the background's masked objects (boxed ones are mirrored over instead: mirror_boxes)."""
+    """The pixels of the background's objects of the three classes (and its crowd regions)."""
     from zazu.data.masks import polygons_to_mask, rle_to_mask
 
     mask = np.zeros((height, width), bool)
@@ -252,39 +243,6 @@ def _hole_mask(background: Background, width: int, height: int) -> np.ndarray:
             if rle_mask.shape == mask.shape:
                 mask |= rle_mask
     return mask
-
-
-def _reflect(index: np.ndarray, start: int, stop: int) -> np.ndarray:
-    """`index` folded into [start, stop) by mirroring at both ends (numpy's 'symmetric' padding)."""
-    span = stop - start
-    offset = np.mod(index - start, 2 * span)
-    return start + np.where(offset < span, offset, 2 * span - 1 - offset)
-
-
-def mirror_boxes(image: np.ndarray, boxes) -> np.ndarray:
-    """`image` ([H, W, 3]) with each box covered by the mirror image of the photo beside it, from the side with
-    the most room: a boxed object (a raccoon fills much of its photo) goes, and the texture around it stays."""
-    image = image.copy()
-    height, width = image.shape[:2]
-    for box in boxes:
-        x0, y0 = max(0, math.floor(box[0])), max(0, math.floor(box[1]))
-        x1, y1 = min(width, math.ceil(box[2])), min(height, math.ceil(box[3]))
-        if x1 <= x0 or y1 <= y0:
-            continue
-        room = {"right": width - x1, "left": x0, "below": height - y1, "above": y0}
-        side = max(room, key=room.get)
-        if room[side] == 0:
-            continue
-        if side in ("left", "right"):  # column c takes the column mirrored across the box's edge
-            columns = np.arange(x0, x1)
-            source = (_reflect(2 * x1 - 1 - columns, x1, width) if side == "right"
-                      else _reflect(2 * x0 - 1 - columns, 0, x0))
-            image[y0:y1, x0:x1] = image[y0:y1][:, source]
-        else:
-            rows = np.arange(y0, y1)
-            source = _reflect(2 * y1 - 1 - rows, y1, height) if side == "below" else _reflect(2 * y0 - 1 - rows, 0, y0)
-            image[y0:y1, x0:x1] = image[source][:, x0:x1]
-    return image
 
 
 def fill_holes(image: np.ndarray, holes: np.ndarray) -> np.ndarray:
@@ -328,9 +286,6 @@ def compose_background(background: Background, rng: np.random.Generator) -> np.n
 
     photo = _open_upright(background.path)
     holes = _hole_mask(background, photo.width, photo.height)
-    boxes = [data for kind, data in background.holes if kind == "box"]
-    if boxes:
-        photo = Image.fromarray(mirror_boxes(np.asarray(photo), boxes))
     scale = max(WIDTH / photo.width, HEIGHT / photo.height) * rng.uniform(1.0, 1.3)
     size = (max(WIDTH, math.ceil(photo.width * scale)), max(HEIGHT, math.ceil(photo.height * scale)))
     photo = np.asarray(photo.resize(size, Image.BILINEAR), np.float32)
