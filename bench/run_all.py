@@ -1,7 +1,8 @@
 """Regenerate every figure in the README's Performance section, one command after another (never two
 at once: they would share the 2 cores), and print them as the README shows them.
 
-    python bench/run_all.py                      # everything: about 2.5 h on 2 cores (1.5 h of it training_feed)
+    python bench/run_all.py                      # everything: about 2.5 h on 2 cores (1.5 h of it training_feed),
+                                                 # plus the detection search on the dense set (dense_detection)
     python bench/run_all.py --only jobs          # the default-job table only
     python bench/run_all.py --only latency,serve
     python bench/run_all.py --quick              # every command in its quick form: a code-path check
@@ -42,6 +43,7 @@ BENCHES = {
     "augment_ops": [],
     "serve": ["--workers", "1,2"],
     "edgetpu_estimate": [],
+    "dense_detection": [],
 }
 GROUPS = {"jobs": list(JOBS), **{name: [name] for name in [*JOBS, *BENCHES]}}
 
