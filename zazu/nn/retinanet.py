@@ -136,8 +136,8 @@ def anchor_shapes(strides, scales, ratios) -> np.ndarray:
 def fit_anchor_scales(box_wh: np.ndarray, strides, scales, ratios) -> list[float]:
     """`scales` extended by up to MAX_ADDED_SCALES octave thirds below the smallest or above the
     largest, when that raises the share of boxes [N, 2] some anchor reaches and the share is under
-    REACH_GOAL: AutoAnchor's check, answered with RetinaNet's own scale ladder. Fewer added scales
-    win a tie (each costs head outputs)."""
+    REACH_GOAL: AutoAnchor's check, answered with RetinaNet's own scale ladder. The fewest added
+    scales that reach the goal win, else the most reached (each scale costs head outputs)."""
     scales = sorted(float(c) for c in scales)
 
     def share(candidate):
@@ -146,9 +146,11 @@ def fit_anchor_scales(box_wh: np.ndarray, strides, scales, ratios) -> list[float
     current = share(scales)
     if current >= REACH_GOAL:
         return scales
-    options = []
+    options = []  # fewest added scales first: each costs head outputs
     for k in range(1, MAX_ADDED_SCALES + 1):
         options.append([round(scales[0] / SCALE_STEP ** i, 3) for i in range(k, 0, -1)] + scales)
         options.append(scales + [round(scales[-1] * SCALE_STEP ** i, 3) for i in range(1, k + 1)])
-    best = max(options, key=lambda option: (share(option), -len(option)))
+    shares = [share(option) for option in options]
+    enough = [option for option, value in zip(options, shares) if value >= REACH_GOAL]
+    best = enough[0] if enough else options[max(range(len(options)), key=lambda i: (shares[i], -len(options[i])))]
     return best if share(best) > current else scales
