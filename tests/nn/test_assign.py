@@ -1,4 +1,4 @@
-"""ATSS assignment and anchor reach (zazu.nn.assign), on hand-placed boxes."""
+"""Anchor assignment (IoU, the default, and ATSS) and anchor reach (zazu.nn.assign), on hand-placed boxes."""
 
 import numpy as np
 import pytest
@@ -18,7 +18,36 @@ def encode(coder, boxes, labels):
 
 @pytest.fixture(scope="module")
 def coder():
+    return RetinaNetCoder((256, 256), 2, SCALES, RATIOS, strides=STRIDES, assigner="atss")
+
+
+@pytest.fixture(scope="module")
+def iou_coder():
     return RetinaNetCoder((256, 256), 2, SCALES, RATIOS, strides=STRIDES)
+
+
+def anchor_iou(anchors, box):
+    w = np.clip(np.minimum(anchors[:, 2], box[2]) - np.maximum(anchors[:, 0], box[0]), 0, None)
+    h = np.clip(np.minimum(anchors[:, 3], box[3]) - np.maximum(anchors[:, 1], box[1]), 0, None)
+    inter = w * h
+    area = (anchors[:, 2] - anchors[:, 0]) * (anchors[:, 3] - anchors[:, 1])
+    return inter / (area + (box[2] - box[0]) * (box[3] - box[1]) - inter)
+
+
+def test_the_default_rule_is_iou_with_an_ignored_band_and_each_box_its_best_anchor(iou_coder):
+    boxes = [[20, 60, 180, 220], [200, 30, 216, 46]]  # 160 px, and 16 px (best anchor IoU 0.25)
+    cls, box = encode(iou_coder, boxes, [1, 0])
+    large = anchor_iou(iou_coder.anchors, boxes[0])
+    small = anchor_iou(iou_coder.anchors, boxes[1])
+    assert ((cls == 1) == (large >= 0.5)).all()  # the large box: exactly the anchors at IoU >= 0.5
+    assert ((cls == -2) == ((large >= 0.4) & (large < 0.5))).all()  # ignored between 0.4 and 0.5
+    assert (cls == 0).sum() >= 1 and (small[cls == 0] == small.max()).all()  # only its best anchors, forced
+    assert np.array_equal(box[:, 4] > 0, cls >= 0)
+
+
+def test_an_unknown_assigner_is_refused():
+    with pytest.raises(ValueError, match="Expected assigner to be one of iou, atss. Received: assigner='best'"):
+        RetinaNetCoder((64, 64), 1, assigner="best")
 
 
 def test_a_small_object_gets_about_as_many_positives_as_a_large_one(coder):
@@ -44,18 +73,14 @@ def test_padding_and_an_empty_image_give_no_positive(coder):
     assert (cls == -1).all() and (box[:, 4] == 0).all()
 
 
-def test_an_anchor_two_boxes_want_goes_to_the_one_it_overlaps_most(coder):
+@pytest.mark.parametrize("which", ["coder", "iou_coder"])
+def test_an_anchor_two_boxes_want_goes_to_the_one_it_overlaps_most(which, request):
+    coder = request.getfixturevalue(which)
     # two same-size boxes offset by 8 px: each positive anchor must be matched to the box it overlaps more
     boxes = np.array([[64, 64, 128, 128], [72, 64, 136, 128]], np.float32)
     cls, box = encode(coder, boxes.tolist(), [0, 1])
-
     anchors = coder.anchors[cls >= 0]
-    def iou(a, b):
-        w = np.clip(np.minimum(a[:, 2], b[2]) - np.maximum(a[:, 0], b[0]), 0, None)
-        h = np.clip(np.minimum(a[:, 3], b[3]) - np.maximum(a[:, 1], b[1]), 0, None)
-        inter = w * h
-        return inter / ((a[:, 2] - a[:, 0]) * (a[:, 3] - a[:, 1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter)
-    overlaps = np.stack([iou(anchors, b) for b in boxes], 1)
+    overlaps = np.stack([anchor_iou(anchors, b) for b in boxes], 1)
     matched = cls[cls >= 0].astype(int)
     assert (overlaps[np.arange(len(matched)), matched] >= overlaps.max(1) - 1e-6).all()
 

@@ -2,8 +2,8 @@
 
 Network outputs: class probabilities [B, A, C] (sigmoid) and box deltas [B, A, 4]
 over all anchors of the pyramid. Anchors are matched to boxes in tf.data by ATSS
-(`zazu.nn.assign`: an IoU threshold per object from its nearest anchors' overlaps,
-so small objects get positives as large ones do); decoding and NMS run in NumPy
+(`zazu.nn.assign`: IoU >= 0.5 positive, below 0.4 background, each box's best
+anchor positive; or ATSS with `assigner="atss"`); decoding and NMS run in NumPy
 outside the exported network.
 """
 
@@ -11,19 +11,20 @@ from __future__ import annotations
 
 import numpy as np
 
-from zazu.nn.assign import REACH_GOAL, atss_assign, reachable
+from zazu.nn.assign import REACH_GOAL, atss_assign, iou_assign, reachable
 from zazu.nn.boxes import anchor_grid, decode, encode
 
 PRIOR_BIAS = -4.595  # sigmoid = 0.01: the focal-loss paper's prior for rare foreground
 ANCHOR_BASE = 4.0  # an anchor at stride s has side ANCHOR_BASE * s * scale (RetinaNet's 32 px at P3)
 SCALE_STEP = 2 ** (1 / 3)  # the ladder `fit_anchor_scales` adds scales on: RetinaNet's octave thirds
+ASSIGNERS = ("iou", "atss")
 MAX_ADDED_SCALES = 3  # an octave beyond the pyramid's ends, at most
 
 
 class RetinaNetCoder:
     def __init__(self, image_size: tuple[int, int], num_classes: int, anchor_scales=(1.0, 1.26, 1.587),
                  anchor_ratios=(0.5, 1.0, 2.0), head_channels: int = 64, head_depth: int = 2,
-                 strides: tuple[int, ...] = (8, 16, 32)):
+                 strides: tuple[int, ...] = (8, 16, 32), assigner: str = "iou"):
         self.strides = tuple(int(s) for s in strides)  # P3-P5; (8, 16, 32, 64) adds P6 for large objects
         self.image_size = image_size
         self.num_classes = num_classes
@@ -33,6 +34,9 @@ class RetinaNetCoder:
         self.head_channels = head_channels
         self.head_depth = head_depth
         self.anchors = anchor_grid(image_size, self.strides, self.scales, self.ratios, ANCHOR_BASE)
+        if assigner not in ASSIGNERS:
+            raise ValueError(f"Expected assigner to be one of {', '.join(ASSIGNERS)}. Received: assigner={assigner!r}")
+        self.assigner = assigner
         self.level_locations = [(image_size[0] // s) * (image_size[1] // s) for s in self.strides]
 
     def anchor_shapes(self) -> np.ndarray:
@@ -74,15 +78,19 @@ class RetinaNetCoder:
     def encode(self, boxes, labels):
         """boxes [B, M, 4], labels [B, M] (-1 = none) -> (class targets [B, A, 1], box targets [B, A, 5]).
 
-        Class targets hold the class index, -1 for background (-2, ignored, is not assigned by ATSS
-        but the loss still honours it);
+        Class targets hold the class index, -1 for background and -2 for ignored anchors (none
+        under ATSS);
         box targets hold the encoded deltas and a positive flag."""
         import tensorflow as tf
 
         anchors = tf.constant(self.anchors)
-        positive, best_box = atss_assign(self.anchors, self.level_locations, self.per_location, boxes, labels)
+        if self.assigner == "atss":
+            positive, best_box = atss_assign(self.anchors, self.level_locations, self.per_location, boxes, labels)
+            ignored = tf.zeros_like(positive)
+        else:
+            positive, ignored, best_box = iou_assign(self.anchors, boxes, labels)
         matched_labels = tf.gather(labels, best_box, batch_dims=1)
-        cls = tf.where(positive, matched_labels, -1)
+        cls = tf.where(positive, matched_labels, tf.where(ignored, -2, -1))
         matched_boxes = tf.gather(boxes, best_box, batch_dims=1)
         deltas = encode(matched_boxes, anchors[None])
         box = tf.concat([deltas, tf.cast(positive, tf.float32)[..., None]], -1)

@@ -10,4 +10,5 @@ class AdaptModel(DetectionAdapter):
     def make_coder(self):
         return RetinaNetCoder(self.input_size, self.num_classes, self.hp["anchor_scales"],
                               self.hp["anchor_ratios"], int(self.hp["head_channels"]),
-                              int(self.hp["head_depth"]), self.hp["pyramid_strides"])
+                              int(self.hp["head_depth"]), self.hp["pyramid_strides"],
+                              self.hp["assigner"])
