@@ -7,7 +7,7 @@ import json
 import pytest
 import yaml
 
-from zazu.config import load_defaults, parse_priority, resolve_config, save_config
+from zazu.config import auto_time_budget, load_defaults, parse_priority, resolve_config, resolve_time_budget, save_config
 from zazu.errors import ConfigError
 
 # A config in the original ZazuML configs.json vocabulary.
@@ -44,9 +44,9 @@ def config_error(*args, **kwargs) -> str:
 # --- defaults and merging ------------------------------------------------------
 
 
-def test_defaults_resolve_unchanged_but_for_the_time_budget_of_the_task():
+def test_defaults_resolve_unchanged():
     config = resolve_config()
-    assert config == {**load_defaults(), "time_budget": 2}
+    assert config == load_defaults()  # time_budget stays auto until the search has fitted its models
     assert config["task"] == "classification"
     assert config["data"]["home_path"] is None
     assert config["data"]["annotation_type"] == "auto"
@@ -55,7 +55,10 @@ def test_defaults_resolve_unchanged_but_for_the_time_budget_of_the_task():
 
 @pytest.mark.parametrize("task, minutes", [("classification", 2), ("detection", 6), ("instance_segmentation", 6)])
 def test_the_default_time_budget_depends_on_the_task_and_a_fixed_training_has_none(task, minutes, tmp_path):
-    assert resolve_config(overrides={"task": task})["time_budget"] == minutes
+    config = resolve_config(overrides={"task": task})
+    assert config["time_budget"] == "auto"  # made minutes once the data fit has chosen the input sizes
+    resolve_time_budget(config, None)
+    assert config["time_budget"] == minutes
     (tmp_path / "none.yaml").write_text("time_budget: null\n", encoding="utf-8")
     assert resolve_config(tmp_path / "none.yaml", overrides={"task": task})["time_budget"] is None
     fixed = resolve_config(overrides={"task": task, "models": ["m"], "fixed_hyperparameters": {"epochs_x": 1}})
@@ -333,3 +336,13 @@ def test_zazu_train_with_no_value_fixed_still_has_no_time_budget():
                                        "data": {"home_path": None}})
     assert config["fixed_hyperparameters"] == {} and config["time_budget"] is None
     assert config["data"]["home_path"] is None  # a block emptied of its None flags still merges as nothing
+
+
+def test_the_auto_budget_grows_with_the_pixels_of_the_first_input_up_to_one_and_a_half():
+    assert auto_time_budget("detection", 320) == 6 and auto_time_budget("detection", 256) == 6  # never below
+    assert auto_time_budget("detection", 384) == 8.6  # 6 * (384 / 320) ** 2 = 8.64
+    assert auto_time_budget("detection", 512) == 9  # 6 * 2.56, capped at 1.5x
+    assert auto_time_budget("classification", 224) == 2
+    config = resolve_config(overrides={"task": "detection", "time_budget": 30})
+    resolve_time_budget(config, 512)
+    assert config["time_budget"] == 30  # a budget the user gave is kept

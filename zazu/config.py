@@ -94,9 +94,28 @@ def _drop_none(d: dict) -> dict:
 # Minutes of trials in the default job (`time_budget: auto`), chosen so that on 2 cores the default
 # job, export and report included, stays under 5 minutes for classification (head trials on cached
 # features take seconds; exporting an EfficientNet-Lite in every format takes about a minute and a
-# half) and under 10 for detection and segmentation (an epoch of a pretrained detector at 256-384 px
-# takes tens of seconds, and exporting and scoring it in every format two to three minutes).
+# half) and under 10 for detection and segmentation at inputs up to 320 px (an epoch of a pretrained
+# detector at 256-384 px takes tens of seconds, and exporting and scoring it in every format two to
+# three minutes).
 AUTO_TIME_BUDGET = {"classification": 2, "detection": 6, "instance_segmentation": 6}
+# ... growing with the pixels of the largest input size the data fit chose (zazu.search.data_fit):
+# a 512-px epoch costs 2.6 times a 320-px one. At most 1.5 times: 9 minutes of a 512-px detector on
+# a few hundred 640x480 photos, plus its export, stays within 15 minutes.
+AUTO_BUDGET_SIDE = 320
+AUTO_BUDGET_MAX_GROWTH = 1.5
+
+
+def auto_time_budget(task: str, input_side: int | None = None) -> float:
+    """The minutes `time_budget: auto` stands for, for `task` and the largest input side searched first."""
+    growth = 1.0 if not input_side else min(AUTO_BUDGET_MAX_GROWTH, max(1.0, (input_side / AUTO_BUDGET_SIDE) ** 2))
+    return round(AUTO_TIME_BUDGET[task] * growth, 1)
+
+
+def resolve_time_budget(config: dict, input_side: int | None) -> None:
+    """`time_budget: auto` made minutes, once the data fit has chosen the input sizes (before config.yaml
+    is written, so a resumed run keeps them)."""
+    if config["time_budget"] == "auto":
+        config["time_budget"] = auto_time_budget(config["task"], input_side)
 
 
 def _priorities(value: Any) -> bool:
@@ -144,8 +163,8 @@ def _validate(config: dict) -> None:
     if config["val_split"] + config["test_split"] >= 1:
         raise ConfigError(f"`test_split` must be a number >= 0 with val_split + test_split < 1. "
                           f"Received: test_split={config['test_split']!r}")
-    if config["time_budget"] == "auto":  # the default: a budget per task, none for one fixed training
-        config["time_budget"] = None if config["fixed_hyperparameters"] is not None else AUTO_TIME_BUDGET[config["task"]]
+    if config["time_budget"] == "auto" and config["fixed_hyperparameters"] is not None:
+        config["time_budget"] = None  # one fixed training has none; a search's is `resolve_time_budget`'s
     config["augmentation"] = resolve_augmentation(config["augmentation"])
     check_mosaic_task(config["augmentation"], config["task"])
     config["export"] = resolve_export_options(config["export"])

@@ -99,6 +99,12 @@ def epochs_for(spec: ModelSpec, config: dict) -> int:
     return int(spec.training_configs.get("epochs", DEFAULT_EPOCHS))
 
 
+def first_input_side(spec: ModelSpec) -> int | None:
+    """The input side a model's first trial trains (its entry's default), None if it names none."""
+    value = _default(spec.hp_search_space, spec.training_configs, "input_size")
+    return None if value is None else _side(value)
+
+
 # -- the parts ------------------------------------------------------------------------------
 def _side(value) -> int:
     return int(min(value)) if isinstance(value, (list, tuple)) else int(value)

@@ -21,7 +21,7 @@ from typing import Any
 from zazu import __version__
 from zazu.atomic_io import atomic_write_json
 from zazu.budget import describe_target, has_budget, over_budget
-from zazu.config import save_config
+from zazu.config import resolve_time_budget, save_config
 from zazu.errors import ConfigError, ZazuError
 from zazu.interrupts import catching_interrupts, raise_if_interrupted
 from zazu.nn.backbones import check_pretrained_weights
@@ -31,6 +31,7 @@ from zazu.runs import (DATA_FIT_FILE, FINAL_STATUSES, budget_cost, busy_seconds,
                        new_run_dir, refresh_leaderboard, set_model_status, update_manifest, write_leaderboard,
                        write_manifest)
 from zazu.search.costs import describe_cost
+from zazu.search.data_fit import first_input_side, fit_models
 from zazu.search.parallel_env import wants_chief
 from zazu.search.run_folder import RunFolder, start_margin
 from zazu.search.snapshot import FOLDER as SNAPSHOT
@@ -108,8 +109,6 @@ def fit_to_data(models: list[ModelSpec], dataset, split: dict, config: dict, rep
                 ) -> tuple[list[ModelSpec], dict[str, Any]]:
     """The models' entries fitted to the training boxes (`zazu.search.data_fit`), each choice told
     on the console; returns them and what `data_fit.json` records."""
-    from zazu.search.data_fit import fit_models
-
     train = set(split["train"])
     stats, fits = fit_models(models, dataset.classes, [r for r in dataset.records if r.path in train], config)
     for fit in fits:
@@ -153,6 +152,11 @@ def run_search(config: dict, reporter=None, registry: Registry | None = None) ->
                                  {e["name"]: e["values"] for e in spec.hp_search_space if "values" in e})
     reporter.message("Models entering the search: " + ", ".join(m.name for m in models))
     models, data_fit = fit_to_data(models, dataset, split, config, reporter)
+    if config["time_budget"] == "auto":
+        side = max((first_input_side(m) or 0 for m in models), default=0) or None
+        resolve_time_budget(config, side)
+        reporter.message(f"Time budget {config['time_budget']:g} min (auto for {task.name}"
+                         + (f", first trials at {side} px)" if side else ")"))
     run_dir = new_run_dir(task.name, config["output"])
     save_config(config, run_dir / "config.yaml")
     reporter.message(f"Run folder: {run_dir}")

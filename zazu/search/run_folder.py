@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from zazu.config import resolve_config
+from zazu.config import resolve_config, resolve_time_budget
 from zazu.errors import ConfigError, DatasetError
 from zazu.registry import ModelSpec, Registry
 from zazu.runs import check_snapshot, read_manifest
@@ -60,6 +60,7 @@ class RunFolder:
         run_dir = run_dir.resolve()
         overrides = {"max_instances_at_once": max_instances} if max_instances is not None else None
         config = resolve_config(run_dir / "config.yaml", overrides)
+        resolve_time_budget(config, None)  # a folder's config holds minutes; `auto` only where written by hand
         manifest = read_manifest(run_dir)
         check_snapshot(run_dir, manifest)  # before Registry.load imports the snapshot's adapters
         registry = Registry.load(run_dir / MODELS_FOLDER)
