@@ -14,7 +14,7 @@ from typing import Any
 
 from zazu.budget import TARGET_RULES, resolve_target
 from zazu.config_rules import Rule, boolean, check_rules, choice, integer, is_integer, is_number, nullable, text
-from zazu.data.augment import AUGMENT_RULES, check_mosaic_task, resolve_augmentation
+from zazu.data.augment import AUGMENT_RULES, resolve_augmentation
 from zazu.defaults import load_defaults
 from zazu.errors import ConfigError
 from zazu.export.options import EXPORT_RULES, resolve_export_options
@@ -166,7 +166,6 @@ def _validate(config: dict) -> None:
     if config["time_budget"] == "auto" and config["fixed_hyperparameters"] is not None:
         config["time_budget"] = None  # one fixed training has none; a search's is `resolve_time_budget`'s
     config["augmentation"] = resolve_augmentation(config["augmentation"])
-    check_mosaic_task(config["augmentation"], config["task"])
     config["export"] = resolve_export_options(config["export"])
     config["target"] = resolve_target(config["target"])
 

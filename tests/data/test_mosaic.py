@@ -201,8 +201,12 @@ def test_classification_refuses_a_mosaic(tmp_path):
     from zazu.errors import ConfigError
 
     message = r"Expected augmentation.mosaic: 0 for classification .* Received: mosaic=0.5"
-    with pytest.raises(ConfigError, match=message):
-        resolve_config(overrides={"task": "classification", "augmentation": {"mosaic": 0.5}})
+    from zazu.search.driver import run_search
+
+    with pytest.raises(ConfigError, match=message):  # before any data is read or folder written
+        run_search(resolve_config(overrides={"task": "classification", "augmentation": {"mosaic": 0.5},
+                                             "output": str(tmp_path / "run")}))
+    assert not (tmp_path / "run").exists()
     assert resolve_config(overrides={"task": "detection", "augmentation": {"mosaic": 0.5}})["augmentation"]["mosaic"] == 0.5
     with pytest.raises(ConfigError, match=message):
         classification_dataset([str(tmp_path / "a.png")], [0], (8, 8), 1, training=True,

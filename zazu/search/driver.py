@@ -22,6 +22,7 @@ from zazu import __version__
 from zazu.atomic_io import atomic_write_json
 from zazu.budget import describe_target, has_budget, over_budget
 from zazu.config import resolve_time_budget, save_config
+from zazu.data.augment import check_mosaic_task
 from zazu.errors import ConfigError, ZazuError
 from zazu.interrupts import catching_interrupts, raise_if_interrupted
 from zazu.nn.backbones import check_pretrained_weights
@@ -132,6 +133,8 @@ def run_search(config: dict, reporter=None, registry: Registry | None = None) ->
     from zazu.console import Reporter
 
     reporter = reporter or Reporter()
+    # here, not in the config's own check: `zazu train` reads a config file before it knows its model's task
+    check_mosaic_task(config["augmentation"], config["task"])
     registry = registry or Registry.load(config["zoo"])
     task = get_task(config["task"])
     models = select_models(registry, config)  # `models` and fixed values are checked before the data is read
