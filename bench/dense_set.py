@@ -27,7 +27,13 @@ The output is a Pascal VOC folder: Annotations/*.xml, JPEGImages/*.jpg, ImageSet
 (Zazu keeps that split) and dense_set.json (the settings, summary and source files of each
 split). The same seed gives the same bytes.
 
-    python bench/dense_set.py --output /tmp/dense_voc [--seed 0] [--train 205] [--val 87] [--shared ../shared/datasets]
+With --format coco (write_dense_set(..., fmt="coco")) the same scenes are written as a COCO instance
+segmentation set instead: annotations/instances_{train,val}.json (Zazu keeps that split) and
+images/{train,val}/*.jpg; each object's `segmentation` is the RLE of its visible pixels (what later pastes
+leave of it; for a raccoon, of its rectangle), `bbox` the tight box of them (the VOC box), `area` their count;
+categories vehicle 1, person 2, raccoon 3.
+
+    python bench/dense_set.py --output /tmp/dense_voc [--format voc|coco] [--seed 0] [--train 205] [--val 87] [--shared ../shared/datasets]
 """
 
 from __future__ import annotations
@@ -54,6 +60,7 @@ VAL_SHARE = 0.25  # of each dataset's source files
 MIN_VISIBLE = 0.4  # an object with less of its pixels visible is dropped
 MEAN_PLACED = 21.5  # objects pasted per image on average; about 13.4 remain after the occlusion drops
 MAX_PLACED = 40
+FORMATS = ("voc", "coco")
 MANIFEST = "dense_set.json"  # not a COCO file: Zazu's format detection looks for COCO JSON first
 
 
@@ -318,7 +325,7 @@ def _placements(rng: np.random.Generator, labels: list[str]) -> list[tuple[str, 
 
 def compose_image(rng: np.random.Generator, backgrounds: list[Background], cutouts: dict[str, list[Cutout]]):
     """(RGB uint8 image [HEIGHT, WIDTH, 3], [(class, (x0, y0, x1, y1))], source files used, classes of the
-    objects dropped as hidden)."""
+    objects dropped as hidden, [visible pixels of each kept object: bool [HEIGHT, WIDTH]], in the objects' order)."""
     from PIL import Image
 
     background = backgrounds[int(rng.integers(len(backgrounds)))]
@@ -355,9 +362,10 @@ def compose_image(rng: np.random.Generator, backgrounds: list[Background], cutou
         region = canvas[iy0:iy1, ix0:ix1]
         canvas[iy0:iy1, ix0:ix1] = part[..., :3] * part_alpha + region * (1 - part_alpha)
         owner[iy0:iy1, ix0:ix1][part_alpha[..., 0] >= 0.5] = index
-    objects, dropped = [], []
+    objects, dropped, masks = [], [], []
     for index, (_, cutout, _, _, _) in enumerate(pastes):
-        ys, xs = np.nonzero(owner == index)
+        visible = owner == index
+        ys, xs = np.nonzero(visible)
         if full_pixels[index] == 0 or len(xs) < MIN_VISIBLE * full_pixels[index] or len(xs) == 0:
             dropped.append(cutout.label)
             continue
@@ -366,7 +374,8 @@ def compose_image(rng: np.random.Generator, backgrounds: list[Background], cutou
             dropped.append(cutout.label)
             continue
         objects.append((cutout.label, box))
-    return canvas.clip(0, 255).astype(np.uint8), objects, used, dropped
+        masks.append(visible)
+    return canvas.clip(0, 255).astype(np.uint8), objects, used, dropped, masks
 
 
 # ---------------------------------------------------------------- writing
@@ -389,6 +398,20 @@ def voc_annotation(filename: str, objects) -> ET.Element:
             ET.SubElement(box, key).text = str(value)
     ET.indent(root)
     return root
+
+
+def coco_annotations(image_id: int, first_id: int, objects, masks) -> list[dict]:
+    """The COCO instances of one image: per object its visible pixels as RLE (`segmentation`), the tight box of
+    them as [x, y, w, h] (the VOC box), their count as `area`; ids from `first_id` on."""
+    from zazu.data.masks import mask_to_rle
+
+    category = {spec.name: k for k, spec in enumerate(CLASSES, 1)}
+    annotations = []
+    for k, ((label, (x0, y0, x1, y1)), mask) in enumerate(zip(objects, masks)):
+        annotations.append({"id": first_id + k, "image_id": image_id, "category_id": category[label],
+                            "bbox": [x0, y0, x1 - x0, y1 - y0], "area": int(mask.sum()),
+                            "segmentation": mask_to_rle(mask), "iscrowd": 0})
+    return annotations
 
 
 def _iou(a, b) -> float:
@@ -422,13 +445,16 @@ def summarize(images: list[list[tuple[str, tuple]]]) -> dict:
                                 "max": max(counts, default=0), "min": min(counts, default=0)}}
 
 
-def write_dense_set(output, shared_root, n_train: int = 205, n_val: int = 87, seed: int = 0) -> dict:
+def write_dense_set(output, shared_root, n_train: int = 205, n_val: int = 87, seed: int = 0, fmt: str = "voc") -> dict:
     """Write the dense set into `output` (a new or empty folder) from the raccoon/ and tiny_coco/ datasets in
-    `shared_root`. Returns the summary: settings, summary (all images) and per split (summarize's figures),
+    `shared_root`, as Pascal VOC (fmt "voc") or as COCO instance segmentation (fmt "coco": the same scenes;
+    annotations/instances_{train,val}.json, images/{train,val}/*.jpg). Returns the summary: settings, summary (all images) and per split (summarize's figures),
     {class: objects dropped as hidden}, and sources: {split: sorted source files its images used}."""
     from PIL import Image
 
     output, shared_root = Path(output), Path(shared_root)
+    if fmt not in FORMATS:
+        raise ValueError(f"fmt must be one of {', '.join(FORMATS)}. Received: {fmt!r}")
     if n_train < 1 or n_val < 1:
         raise ValueError(f"n_train and n_val must be >= 1. Received: n_train={n_train}, n_val={n_val}")
     missing = [shared_root / name for name in SOURCES if not (shared_root / name).is_dir()]
@@ -442,10 +468,13 @@ def write_dense_set(output, shared_root, n_train: int = 205, n_val: int = 87, se
     output.parent.mkdir(parents=True, exist_ok=True)
     temp = output.parent / f".{output.name}.tmp-{os.getpid()}"
     shutil.rmtree(temp, ignore_errors=True)
-    for folder in ("Annotations", "JPEGImages", "ImageSets/Main"):
+    folders = ("Annotations", "JPEGImages", "ImageSets/Main") if fmt == "voc" else (
+        "annotations", "images/train", "images/val")
+    for folder in folders:
         (temp / folder).mkdir(parents=True)
     result = {"settings": {"seed": seed, "train": n_train, "val": n_val, "width": WIDTH, "height": HEIGHT,
                            "min_visible": MIN_VISIBLE,
+                           **({"format": fmt} if fmt != "voc" else {}),  # the VOC manifest stays as it was
                            "classes": [{"name": s.name, "median": s.median, "sigma": s.sigma, "share": s.share,
                                         "source": s.source, "categories": list(s.categories)} for s in CLASSES]},
               "splits": {}, "sources": {}, "source_files": {},
@@ -459,20 +488,32 @@ def write_dense_set(output, shared_root, n_train: int = 205, n_val: int = 87, se
             if empty:
                 raise ValueError(f"{shared_root}: the {split} sources give no {', '.join(empty)} (seed {seed})")
             used, images, stems = set(), [], []
+            coco = {"images": [], "annotations": [],
+                    "categories": [{"id": k, "name": spec.name} for k, spec in enumerate(CLASSES, 1)]}
             for index in range(count):
                 rng = np.random.default_rng([seed, split_index, index])  # an image does not depend on the others
-                pixels, objects, sources, dropped = compose_image(rng, backgrounds, cutouts)
+                pixels, objects, sources, dropped, masks = compose_image(rng, backgrounds, cutouts)
                 stem = f"{split}_{index:04d}"
-                Image.fromarray(pixels).save(temp / "JPEGImages" / f"{stem}.jpg", "JPEG", quality=90)
-                ET.ElementTree(voc_annotation(f"{stem}.jpg", objects)).write(
-                    temp / "Annotations" / f"{stem}.xml", encoding="utf-8", xml_declaration=False)
+                if fmt == "voc":
+                    Image.fromarray(pixels).save(temp / "JPEGImages" / f"{stem}.jpg", "JPEG", quality=90)
+                    ET.ElementTree(voc_annotation(f"{stem}.jpg", objects)).write(
+                        temp / "Annotations" / f"{stem}.xml", encoding="utf-8", xml_declaration=False)
+                else:
+                    Image.fromarray(pixels).save(temp / "images" / split / f"{stem}.jpg", "JPEG", quality=90)
+                    image_id = split_index * 100_000 + index + 1  # unique over both files
+                    coco["images"].append({"id": image_id, "file_name": f"{stem}.jpg", "width": WIDTH,
+                                           "height": HEIGHT})
+                    coco["annotations"] += coco_annotations(image_id, image_id * 100, objects, masks)
                 used |= sources
                 for label in dropped:
                     result["dropped"][label] += 1
                 images.append(objects)
                 stems.append(stem)
-            (temp / "ImageSets" / "Main" / f"{split}.txt").write_text("".join(f"{s}\n" for s in stems),
-                                                                      encoding="utf-8")
+            if fmt == "voc":
+                (temp / "ImageSets" / "Main" / f"{split}.txt").write_text("".join(f"{s}\n" for s in stems),
+                                                                          encoding="utf-8")
+            else:
+                (temp / "annotations" / f"instances_{split}.json").write_text(json.dumps(coco), encoding="utf-8")
             result["splits"][split] = summarize(images)
             result["sources"][split] = sorted(used)
             result["source_files"][split] = sorted(files[split])
@@ -516,7 +557,10 @@ def print_summary(result: dict) -> None:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--output", type=Path, required=True, help="a new folder for the Pascal VOC dataset")
+    parser.add_argument("--output", type=Path, required=True, help="a new folder for the dataset")
+    parser.add_argument("--format", choices=FORMATS, default="voc",
+                        help="voc: Pascal VOC boxes (default); coco: COCO instance segmentation of the same scenes "
+                             "(visible pixels as RLE masks, the same boxes)")
     parser.add_argument("--shared", type=Path, default=SHARED,
                         help=f"the shared datasets folder holding {' and '.join(SOURCES)} (default: {SHARED})")
     parser.add_argument("--seed", type=int, default=0)
@@ -524,7 +568,8 @@ def main(argv=None) -> int:
     parser.add_argument("--val", type=int, default=87, help="val images")
     args = parser.parse_args(argv)
     try:
-        result = write_dense_set(args.output, args.shared, n_train=args.train, n_val=args.val, seed=args.seed)
+        result = write_dense_set(args.output, args.shared, n_train=args.train, n_val=args.val, seed=args.seed,
+                                 fmt=args.format)
     except (ValueError, FileNotFoundError, FileExistsError) as e:
         parser.error(str(e))
     print(f"wrote {args.output} (seed {args.seed})")

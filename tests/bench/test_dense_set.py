@@ -126,3 +126,46 @@ def test_an_existing_folder_is_never_overwritten(built):
     folder, _ = built
     with pytest.raises(FileExistsError, match=str(folder)):
         dense_set.write_dense_set(folder, shared_datasets(), n_train=1, n_val=1)
+
+
+def test_the_coco_format_writes_the_same_scenes_with_visible_masks(built, tmp_path):
+    import json
+
+    from pycocotools import mask as mask_utils
+
+    from zazu.data.readers import read_dataset
+
+    folder = tmp_path / "coco"
+    summary = dense_set.write_dense_set(folder, shared_datasets(), n_train=4, n_val=2, seed=0, fmt="coco")
+    boxes = read_boxes(built[0])  # the VOC set of the same seed: the same first scenes
+    for split, count in (("train", 4), ("val", 2)):
+        data = json.loads((folder / "annotations" / f"instances_{split}.json").read_text())
+        assert [c["name"] for c in sorted(data["categories"], key=lambda c: c["id"])] == ["vehicle", "person", "raccoon"]
+        assert [c["id"] for c in data["categories"]] == [1, 2, 3]
+        assert len(data["images"]) == count
+        names = {c["id"]: c["name"] for c in data["categories"]}
+        stems = {img["id"]: img["file_name"][:-4] for img in data["images"]}
+        for img in data["images"]:
+            assert (folder / "images" / split / img["file_name"]).is_file()
+        assert data["annotations"]
+        for ann in data["annotations"]:
+            assert ann["iscrowd"] == 0
+            mask = mask_utils.decode({"size": ann["segmentation"]["size"],
+                                      "counts": ann["segmentation"]["counts"].encode("ascii")})
+            assert mask.shape == (480, 640)
+            assert ann["area"] == int(mask.sum()) > 0
+            ys, xs = np.nonzero(mask)
+            x, y, w, h = ann["bbox"]
+            assert x <= xs.min() and xs.max() < x + w and y <= ys.min() and ys.max() < y + h, ann["id"]
+            assert [x, y, x + w, y + h] == [xs.min(), ys.min(), xs.max() + 1, ys.max() + 1]  # tight
+        for image_id, stem in stems.items():  # the same objects as the VOC set's image of that name
+            objects = [(names[a["category_id"]], (a["bbox"][0], a["bbox"][1], a["bbox"][0] + a["bbox"][2],
+                                                  a["bbox"][1] + a["bbox"][3]))
+                       for a in data["annotations"] if a["image_id"] == image_id]
+            assert objects == boxes[stem], stem
+    dataset = read_dataset(folder)
+    assert dataset.format == "coco" and dataset.classes == ["vehicle", "person", "raccoon"]
+    assert {k: len(v) for k, v in dataset.given_split.items()} == {"train": 4, "val": 2}
+    assert sum(c["boxes"] for c in summary["summary"]["classes"].values()) == sum(
+        len(r.instances) for r in dataset.records)
+    assert all(inst.rle is not None for r in dataset.records for inst in r.instances)
