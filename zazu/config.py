@@ -108,7 +108,8 @@ AUTO_BUDGET_MAX_GROWTH = 1.5
 def auto_time_budget(task: str, input_side: int | None = None) -> float:
     """The minutes `time_budget: auto` stands for, for `task` and the largest input side searched first."""
     growth = 1.0 if not input_side else min(AUTO_BUDGET_MAX_GROWTH, max(1.0, (input_side / AUTO_BUDGET_SIDE) ** 2))
-    return round(AUTO_TIME_BUDGET[task] * growth, 1)
+    minutes = round(AUTO_TIME_BUDGET[task] * growth, 1)
+    return int(minutes) if minutes.is_integer() else minutes  # "6 min", as the budget a user gives reads
 
 
 def resolve_time_budget(config: dict, input_side: int | None) -> None:
