@@ -5,14 +5,13 @@ val made of other source photos than train, and the same bytes for the same seed
 from __future__ import annotations
 
 import hashlib
-import importlib.util
-import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image
+from bench_modules import load_bench
 
 REPO = Path(__file__).resolve().parents[2]
 SHARED_DATASETS = REPO.parent / "shared" / "datasets"
@@ -21,15 +20,7 @@ N_TRAIN, N_VAL = 6, 3
 SIZE_BANDS = {"vehicle": (25, 55), "person": (70, 140), "raccoon": (130, 260)}
 
 
-def load_bench():
-    spec = importlib.util.spec_from_file_location("bench_dense_set", REPO / "bench" / "dense_set.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up there
-    spec.loader.exec_module(module)
-    return module
-
-
-dense_set = load_bench()
+dense_set = load_bench("dense_set")
 
 
 def shared_datasets() -> Path:

@@ -4,7 +4,6 @@ by a seeded sample; the folder is reused only when made with the same settings. 
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import shutil
 import sys
@@ -13,19 +12,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image
+from bench_modules import load_bench
 
 REPO = Path(__file__).resolve().parents[2]
 
 
-def load_bench():
-    spec = importlib.util.spec_from_file_location("bench_real_crops", REPO / "bench" / "real_crops.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up there
-    spec.loader.exec_module(module)
-    return module
-
-
-real_crops = load_bench()
+real_crops = load_bench("real_crops")
 
 W, H = 80, 60
 # stem -> [(class, box x0 y0 x1 y1, fill colour)]; every box is filled with its own colour on a noisy background
