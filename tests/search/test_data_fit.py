@@ -101,3 +101,13 @@ def test_auto_epochs_aim_at_a_number_of_steps_under_a_budget(zoo):
     config["time_budget"] = None  # no deadline to cut 116 epochs short: the default count
     _, fits = fit_models([zoo.get("retinanet_lite")], ["a"], records, config)
     assert epochs_for(fits[0].spec, config) == 15
+
+
+def test_segmentation_keeps_its_entry_sizes_but_gets_the_crowd_caps(zoo):
+    # the same 32-px objects that move a detector to 576 px; protonet_lite at 512 px scored lower (data_fit)
+    records = [scene(f"{i}.jpg", [32] * 30, step=20, width=640) for i in range(10)]
+    config = resolve_config(overrides={"task": "instance_segmentation"})
+    _, fits = fit_models([zoo.get("protonet_lite")], ["a"], records, config)
+    spec = fits[0].spec
+    assert input_entry(spec) == input_entry(zoo.get("protonet_lite"))
+    assert spec.training_configs["max_instances"] == 30  # was 20: every object of the busiest image is a target

@@ -2,7 +2,7 @@
 
 Read from the training boxes (`zazu.data.box_stats`), for detection and segmentation models:
 
-- **input size**: the sizes a trial may use are those at which the smallest class's median object
+- **input size** (detection; see INPUT_FITTED_TASKS): the sizes a trial may use are those at which the smallest class's median object
   reaches `MIN_OBJECT_PX` (capped at the images' own size and `MAX_FITTED_SIDE`); the entry's
   default moves up to the first of them. Measured on a dense VOC set (small class median 39 px in
   640-px photos): at 320 px its AP was 0.04, at 512 px 0.39.
@@ -43,6 +43,10 @@ MAX_AUTO_EPOCHS = 300
 MAX_DETECTIONS_RANGE = (100, 300)
 MAX_INSTANCES_CAP = {"detection": 1000, "instance_segmentation": 100}  # masks cost H x W bytes a slot
 FITTED_TASKS = ("detection", "instance_segmentation")
+# Segmentation keeps its entries' sizes: protonet_lite at 512 px (stride-4 masks) on the dense COCO set
+# trained 7 epochs in its budget for mask mAP50 0.249 against 0.271 at 192 px (bench/dense_set.py
+# --format coco), its large objects' AP falling to 0.01.
+INPUT_FITTED_TASKS = ("detection",)
 
 
 @dataclass
@@ -68,7 +72,7 @@ def fit_model(spec: ModelSpec, stats: BoxStats | None, classes: list[str], train
     fit = ModelFit(spec)
     if spec.task in FITTED_TASKS and stats is not None and stats.classes:
         known = set(getattr(spec.adapter_class, "known_hyperparameters", ())) | set(configs)
-        if "input_size" not in fixed:
+        if "input_size" not in fixed and spec.task in INPUT_FITTED_TASKS:
             _fit_input_size(space, configs, stats, config, fit)
         if "anchor_scales" not in fixed:
             _fit_anchors(spec, space, configs, classes, train_records, fit)
