@@ -28,9 +28,9 @@ from zazu.interrupts import catching_interrupts, raise_if_interrupted
 from zazu.nn.backbones import check_pretrained_weights
 from zazu.ranking import select_models, upscale_note
 from zazu.registry import ModelSpec, Registry
-from zazu.runs import (DATA_FIT_FILE, FINAL_STATUSES, budget_cost, busy_seconds, check_output_free, chosen_by, load_trial_records,
-                       new_run_dir, refresh_leaderboard, set_model_status, update_manifest, write_leaderboard,
-                       write_manifest)
+from zazu.runs import (DATA_FIT_FILE, FINAL_STATUSES, budget_cost, busy_seconds, check_output_free, chosen_by,
+                       load_trial_records, new_run_dir, refresh_leaderboard, set_model_status, update_manifest,
+                       write_leaderboard, write_manifest)
 from zazu.search.costs import describe_cost
 from zazu.search.data_fit import first_input_side, fit_models
 from zazu.search.parallel_env import wants_chief
