@@ -114,10 +114,16 @@ def fixed_spec(spec: ModelSpec, values: dict) -> ModelSpec:
         _check_fixed_value(spec, name, value, searched.get(name))
     space = []
     for name, entry in searched.items():
-        default = entry.get("default", entry["values"][0] if "values" in entry else entry.get("min"))
+        default = space_default(entry)
         space.append({"name": name, "values": [values.get(name, default)]})
     configs = {**spec.training_configs, **{k: v for k, v in values.items() if k not in searched}}
     return dataclasses.replace(spec, hp_search_space=space, training_configs=configs)
+
+
+def space_default(entry: dict):
+    """A searched hyperparameter's default: its `default`, else the first of its `values`, else its `min`
+    (what a model's first trial trains)."""
+    return entry.get("default", entry["values"][0] if "values" in entry else entry.get("min"))
 
 
 def default_hyperparameters(spec: ModelSpec) -> dict:

@@ -22,6 +22,8 @@ import numpy as np
 from zazu.adapters.base import BaseAdapter
 from zazu.atomic_io import atomic_write_json
 
+# what a detector or segmenter reads when its entry does not say (zazu.search.data_fit only raises them)
+INSTANCE_CAP_DEFAULTS = {"max_instances": 50, "max_detections": 100}
 HEADS_LAYER = "heads"  # pyramid + heads as one nested model, when the backbone is pretrained
 
 
@@ -68,6 +70,10 @@ class DetectionAdapter(BaseAdapter):
 
         return self.coder.outputs(fpn(features, self.coder.strides, int(self.hp.get("fpn_channels", 64))))
 
+    def instance_cap(self, name: str) -> int:
+        """`max_instances` (training targets kept an image) or `max_detections`, the entry's or the default."""
+        return int(self.hp.get(name, INSTANCE_CAP_DEFAULTS[name]))
+
     def pretrained_backbone_named(self) -> bool:
         from zazu.nn.backbones import get_backbone
 
@@ -86,7 +92,7 @@ class DetectionAdapter(BaseAdapter):
     def _pipeline(self, records, training: bool, augment: dict | None, mosaic_schedule=None):
         from zazu.data.pipeline import instance_dataset, instance_targets
 
-        targets = instance_targets(records, self.input_size, int(self.hp.get("max_instances", 50)),
+        targets = instance_targets(records, self.input_size, self.instance_cap("max_instances"),
                                    with_masks=self.uses_masks)
         paths = [self.dataset.abspath(r) for r in records]
         return instance_dataset(paths, targets, self.input_size, int(self.hp.get("batch_size", 16)),
@@ -235,10 +241,10 @@ class DetectionAdapter(BaseAdapter):
         from zazu.nn.boxes import batched_nms
 
         decoded = self.coder.decode(outputs, float(self.hp.get("score_threshold", 0.05)),
-                                    int(self.hp.get("max_detections", 100)))
+                                    self.instance_cap("max_detections"))
         boxes, scores, labels = decoded[:3]
         keep = batched_nms(boxes, scores, labels, float(self.hp.get("nms_iou", 0.5)),
-                           int(self.hp.get("max_detections", 100)))
+                           self.instance_cap("max_detections"))
         return Prediction(boxes[keep] / context["scale"], scores[keep], labels[keep])
 
     def decode_outputs(self, outputs, context):

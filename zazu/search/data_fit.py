@@ -29,7 +29,9 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
+from zazu.adapters.detection import INSTANCE_CAP_DEFAULTS
 from zazu.data.box_stats import BoxStats, box_shapes, box_stats
+from zazu.ranking import space_default
 from zazu.registry import ModelSpec
 
 MIN_OBJECT_PX = 28  # the smallest class's median object at the input: 0.9 of the 32-px anchors at stride 8
@@ -143,7 +145,7 @@ def _fit_input_size(space: list[dict], configs: dict, stats: BoxStats, config: d
             fit.record["input_size"] = {"values": [side], "default": side, "reason": reason}
         return
     values = entry["values"]
-    default = entry.get("default", values[0])
+    default = space_default(entry)
     allowed = sorted({_side(v) for v in values if _side(v) >= side}) or [side]
     allowed_values = [v for v in values if _side(v) in allowed] or [side]
     if any(config.get("target", {}).get(k) for k in ("max_latency_ms", "max_model_kb", "max_ram_kb")):
@@ -166,12 +168,11 @@ def _fit_crowds(task: str, space: list[dict], configs: dict, stats: BoxStats, kn
         "max_instances": min(MAX_INSTANCES_CAP[task], busiest),
         "max_detections": min(MAX_DETECTIONS_RANGE[1], max(MAX_DETECTIONS_RANGE[0], 3 * busiest)),
     }
-    adapter_defaults = {"max_instances": 50, "max_detections": 100}  # DetectionAdapter's own
     changed = {}
     for name, value in wanted.items():
         if name not in known or name in searched or name in fixed:
             continue
-        current = configs.get(name, adapter_defaults[name])
+        current = configs.get(name, INSTANCE_CAP_DEFAULTS[name])
         if value > current:
             configs[name] = value
             changed[name] = (current, value)
@@ -219,7 +220,7 @@ def _default(space: list[dict], configs: dict, name: str):
     entry = next((e for e in space if e["name"] == name), None)
     if entry is None:
         return configs.get(name)
-    return entry.get("default", entry["values"][0] if "values" in entry else entry.get("min"))
+    return space_default(entry)
 
 
 def _anchor_shapes(spec: ModelSpec, space: list[dict], configs: dict):
