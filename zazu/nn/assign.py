@@ -116,3 +116,8 @@ def reachable(box_wh: np.ndarray, anchor_wh: np.ndarray) -> np.ndarray:
     if len(box_wh) == 0:
         return np.zeros(0, bool)
     return shape_iou(box_wh, anchor_wh).max(axis=1) >= REACH_IOU
+
+
+def reach_share(box_wh: np.ndarray, anchor_wh: np.ndarray) -> float:
+    """The share of boxes [N, 2] some anchor shape reaches (1.0 for no box)."""
+    return float(reachable(box_wh, anchor_wh).mean()) if len(box_wh) else 1.0

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from zazu.nn.assign import REACH_GOAL, atss_assign, iou_assign, reachable
+from zazu.nn.assign import REACH_GOAL, atss_assign, iou_assign, reach_share
 from zazu.nn.boxes import anchor_grid, decode, encode
 
 PRIOR_BIAS = -4.595  # sigmoid = 0.01: the focal-loss paper's prior for rare foreground
@@ -149,7 +149,7 @@ def fit_anchor_scales(box_wh: np.ndarray, strides, scales, ratios) -> list[float
     scales = sorted(float(c) for c in scales)
 
     def share(candidate):
-        return float(reachable(box_wh, anchor_shapes(strides, candidate, ratios)).mean()) if len(box_wh) else 1.0
+        return reach_share(box_wh, anchor_shapes(strides, candidate, ratios))
 
     current = share(scales)
     if current >= REACH_GOAL:

@@ -190,7 +190,7 @@ def _fit_anchors(spec: ModelSpec, space: list[dict], configs: dict, classes: lis
     if coder_shapes is None:
         return
     coder, shapes = coder_shapes
-    from zazu.nn.assign import REACH_GOAL, REACH_IOU
+    from zazu.nn.assign import REACH_GOAL, REACH_IOU, reach_share
 
     side = _side(_default(space, configs, "input_size"))
     box_wh, labels = box_shapes(train_records, side)
@@ -201,7 +201,7 @@ def _fit_anchors(spec: ModelSpec, space: list[dict], configs: dict, classes: lis
         scales = coder.fit_anchor_scales(box_wh)
         if list(scales) != [float(s) for s in configs["anchor_scales"]]:
             fit.notes.append(f"anchor scales {scales} (entry: {configs['anchor_scales']}): the entry's anchors "
-                             f"reached {_overall(box_wh, shapes):.0%} of the boxes at {side} px")
+                             f"reached {reach_share(box_wh, shapes):.0%} of the boxes at {side} px")
             configs["anchor_scales"] = scales
             coder_shapes = _anchor_shapes(spec, space, configs)
             shapes = coder_shapes[1]
@@ -245,12 +245,6 @@ def _reach_by_class(box_wh, labels, shapes, classes: list[str]) -> dict[str, flo
 
     hit = reachable(box_wh, shapes)
     return {classes[k]: round(float(hit[labels == k].mean()), 4) for k in sorted(set(labels.tolist()))}
-
-
-def _overall(box_wh, shapes) -> float:
-    from zazu.nn.assign import reachable
-
-    return float(reachable(box_wh, shapes).mean()) if len(box_wh) else 1.0
 
 
 def _replaced(spec: ModelSpec, space: list[dict], configs: dict) -> ModelSpec:
