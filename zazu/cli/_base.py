@@ -50,3 +50,8 @@ def cli():
 def quiet_tensorflow() -> None:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # C++ info and CUDA-probe noise
     os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+
+
+TRUST_OPTION = click.option(
+    "--trust-run-code", "trust_run_code", is_flag=True,
+    help="Import the run folder's own model code even if it is not code you ran or your zoo's (read it first).")

@@ -64,7 +64,7 @@ def _trial_names(run_dir: Path) -> list[str]:
 
 
 def export_trial(run_dir: Path, record: dict[str, Any], options: dict[str, Any], registry=None,
-                 out_dir: Path | None = None, log=None) -> dict[str, Any] | None:
+                 out_dir: Path | None = None, log=None, trust_code: bool = False) -> dict[str, Any] | None:
     """Re-create the trial's adapter and let it export into `out_dir` (default <run>/export).
 
     Returns the export summary (also written as export.json), or None when the
@@ -75,7 +75,7 @@ def export_trial(run_dir: Path, record: dict[str, Any], options: dict[str, Any],
 
     log = log or (lambda message: None)
     run_dir = Path(run_dir)
-    registry = registry or Registry.load(_run_zoo(run_dir))
+    registry = registry or Registry.load(_run_zoo(run_dir, trust_code))
     spec = registry.get(record["model"])
     adapter = spec.adapter_class(record["model_specs"], record["hp_values"])
     export = getattr(adapter, "export", None)
@@ -137,15 +137,19 @@ def _moved(value: Any, old: str, new: str) -> Any:
     return value
 
 
-def _run_zoo(run_dir: Path) -> str | Path | None:
-    """The run's own copy of the models it searched (`models/`), else the zoo its config names."""
+def _run_zoo(run_dir: Path, trust_code: bool = False) -> str | Path | None:
+    """The run's own copy of the models it searched (`models/`), once its code is known to be the user's
+    (`check_run_code`), else the zoo its config names."""
     import yaml
 
     if (run_dir / "models" / "models.json").is_file():
+        from zazu.code_trust import check_run_code
+        from zazu.registry import zoo_roots
         from zazu.runs import check_snapshot, read_manifest
 
         if (run_dir / "run.json").is_file():  # before Registry.load imports the snapshot's adapters
             check_snapshot(run_dir, read_manifest(run_dir))
+        check_run_code(run_dir / "models", zoo_roots(), trust_code)
         return run_dir / "models"
     config = yaml.safe_load((run_dir / "config.yaml").read_text(encoding="utf-8")) or {}
     return config.get("zoo")
