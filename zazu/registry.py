@@ -34,7 +34,7 @@ MANDATORY_METHODS = ("train", "get_metrics")
 OPTIONAL_METHODS = ("reformat", "data_loader", "preprocess", "build")
 HP_KEYS = ("name", "values", "sampling", "min", "max", "step", "default")
 SAMPLINGS = (None, "linear", "log", "reverse_log")
-NAME_PATTERN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+NAME_PATTERN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,99}$")  # a folder name: at most 100 characters
 
 
 @dataclass(frozen=True)
@@ -188,7 +188,8 @@ def validate_entry(root: Path, name: str, entry: Any, import_code: bool = True) 
     """One models.json entry checked (key, task, ratings, search space, adapter); RegistryError naming the field.
     `import_code=False` checks the adapter file exists but does not import it (`adapter_class` is None)."""
     if not NAME_PATTERN.match(name):
-        raise RegistryError(f"models.json entry `{name}`: the key must be a folder name made of letters, digits and _.")
+        raise RegistryError(f"models.json entry `{name[:120]}`: the key must be a folder name made of letters, digits "
+                            "and _, at most 100 characters.")
     _check_entry_keys(name, entry)
     task = entry["task"]
     if task not in TASKS:

@@ -33,6 +33,13 @@ def fails_cleanly(fn):
         except KeyboardInterrupt as stop:
             click.echo("interrupted", err=True)
             sys.exit(exit_code(stop))
+        except OSError as e:  # a place Zazu cannot write or read (the commands check theirs first where they can)
+            if e.errno is None:
+                raise
+            where = f"{e.filename}: " if e.filename else ""
+            click.echo(f"error: {where}{e.strerror}. Expected a place this user can read and write, with free "
+                       "space.", err=True)
+            sys.exit(2)
 
     return wrapper
 

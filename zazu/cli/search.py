@@ -11,7 +11,7 @@ from zazu.budget import DEVICES
 from zazu.cli._base import TRUST_OPTION, cli, fails_cleanly, quiet_tensorflow
 from zazu.config import SEARCH_METHODS
 from zazu.errors import ConfigError
-from zazu.interrupts import exit_code, stopping_signal
+from zazu.interrupts import DiskFull, exit_code, stopping_signal
 from zazu.tasks import TASKS
 
 
@@ -114,6 +114,11 @@ def finish_search(start, resume_command: str = "zazu search --resume") -> None:
     try:
         result = start(reporter)
     except SearchInterrupted as e:
+        if isinstance(e.stop, DiskFull):
+            click.echo(f"error: the disk is full ({e.stop}); the search stopped. Finished trials are kept in "
+                       f"{e.run_dir}. Expected free space: make room, then resume with: {resume_command} {e.run_dir}",
+                       err=True)
+            sys.exit(exit_code(e.stop))
         stopped_by = stopping_signal(e.stop)
         how = "interrupted" if stopped_by == signal.SIGINT else f"stopped by {stopped_by.name}"
         click.echo(f"\nSearch {how}. Finished trials are kept in {e.run_dir}.\n"

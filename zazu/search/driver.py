@@ -255,8 +255,11 @@ def _search(run: RunFolder, reporter, resumed: bool) -> SearchResult:
         with catching_interrupts():
             return _search_and_export(run, reporter, deadline, parallel)
     except KeyboardInterrupt as stop:
-        _refresh(run)
-        update_manifest(run_dir, status="interrupted")
+        try:
+            _refresh(run)
+            update_manifest(run_dir, status="interrupted")
+        except OSError:  # a full disk: the files keep what they said; a resume reruns the unfinished trial
+            pass
         raise SearchInterrupted(run_dir, stop) from None
 
 
