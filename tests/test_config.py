@@ -322,7 +322,8 @@ def test_one_table_holds_a_rule_for_every_key_of_the_defaults():
     # never coerced: a whole float is not an integer, true is not 1
     ({"epochs": 3.0}, "`epochs` must be an integer >= 1 or auto. Received: epochs=3.0"),
     ({"top_k": True}, "`top_k` must be an integer >= 1. Received: top_k=True"),
-    ({"time_budget": "soon"}, "`time_budget` must be a positive number of minutes, auto or null. Received: time_budget='soon'"),
+    ({"time_budget": "soon"}, "`time_budget` must be a positive number of minutes up to 10080 (a week), auto or null. Received: time_budget='soon'"),
+    ({"time_budget": 1e308}, "`time_budget` must be a positive number of minutes up to 10080 (a week), auto or null. Received: time_budget=1e+308"),
 ])
 def test_every_block_is_checked_by_the_table_with_one_message_form(overrides, message):
     with pytest.raises(ConfigError) as error:

@@ -63,3 +63,34 @@ def test_zoo_new_with_a_name_past_the_file_name_limit(home):
     _one_error(_main(["zoo", "new", "n" * 300, "--task", "classification", "--zoo", str(home / "myzoo")], home),
                "name")
     assert _files(home) == before and not any((home / "myzoo").iterdir())
+
+
+def test_a_config_nested_too_deeply(home):
+    (home / "deep.yaml").write_text("task: classification\nx: " + "[" * 5000 + "]" * 5000 + "\n", encoding="utf-8")
+    before = _files(home)
+    _one_error(_main(["--config", str(home / "deep.yaml"), "--output", str(home / "run")], home),
+               "nested too deeply")
+    assert _files(home) == before
+
+
+def test_an_absurd_time_budget(home):
+    _one_error(_main(["--task", "classification", "--time-budget", "1e308", "--output", str(home / "run")], home),
+               "time_budget=1e+308")
+    assert not (home / "run").exists()
+
+
+def test_a_detection_set_with_no_annotation_is_fatal_before_training(home):
+    import json
+
+    from PIL import Image
+
+    (home / "coco" / "images").mkdir(parents=True)
+    for i in range(4):
+        Image.new("RGB", (64, 48), (40 * i, 80, 120)).save(home / "coco" / "images" / f"{i}.png")
+    (home / "coco" / "annotations.json").write_text(json.dumps({
+        "images": [{"id": i, "file_name": f"images/{i}.png", "width": 64, "height": 48} for i in range(4)],
+        "annotations": [], "categories": [{"id": 1, "name": "thing"}]}), encoding="utf-8")
+    before = _files(home)
+    _one_error(_main(["--task", "detection", "--data", str(home / "coco"), "--output", str(home / "run")], home),
+               "no usable annotation")
+    assert _files(home) == before and not (home / "run").exists()

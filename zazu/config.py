@@ -44,6 +44,9 @@ def read_config_file(path: str | Path) -> dict[str, Any]:
         data = loads_json(text) if path.suffix == ".json" else loads_yaml(text)
     except DuplicateKeyError as e:
         raise ConfigError(f"{path}: {e}.") from None
+    except RecursionError:
+        raise ConfigError(f"{path}: nested too deeply to read. Expected a config of a few levels "
+                          "(see defaults.yaml).") from None
     except (json.JSONDecodeError, yaml.YAMLError) as e:
         first_line = str(e).splitlines()[0]
         raise ConfigError(f"{path}: cannot be parsed ({first_line}).") from None
@@ -135,6 +138,7 @@ def _priorities(value: Any) -> bool:
 # Every key of the top level and the `data` block, with what its value must be, in the order they are
 # checked (text first: a list where a path belongs would otherwise fail deep in another check). The
 # `export`, `target` and `augmentation` blocks add their own tables (`CONFIG_RULES` below).
+MAX_TIME_BUDGET = 10080  # minutes: beyond a week a deadline is no deadline (and 1e308 minutes overflows)
 RULES: dict[str, Rule | tuple[Rule, ...]] = {
     "task": (text(), choice(TASKS, suggest=True)),
     "search_method": (text(), choice(SEARCH_METHODS)),
@@ -151,8 +155,8 @@ RULES: dict[str, Rule | tuple[Rule, ...]] = {
     "epochs": Rule("an integer >= 1 or auto", lambda v: v == "auto" or (is_integer(v) and v >= 1)),
     "max_consecutive_failed_trials": integer(1),
     "seed": integer(0),
-    "time_budget": Rule("a positive number of minutes, auto or null",
-                        lambda v: v is None or v == "auto" or (is_number(v) and v > 0)),
+    "time_budget": Rule(f"a positive number of minutes up to {MAX_TIME_BUDGET} (a week), auto or null",
+                        lambda v: v is None or v == "auto" or (is_number(v) and 0 < v <= MAX_TIME_BUDGET)),
     "val_split": Rule("a number between 0 and 1", lambda v: is_number(v) and 0 < v < 1),
     "test_split": Rule("a number >= 0 with val_split + test_split < 1", lambda v: is_number(v) and 0 <= v < 1),
     "models": nullable(Rule("a non-empty list of zoo model names",

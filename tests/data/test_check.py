@@ -268,3 +268,20 @@ def test_data_check_on_raccoon():
     assert result.exit_code == 0, result.output
     assert "(voc)" in result.output
     assert summary_numbers(result.output) == (200, 217)
+
+
+def test_an_image_past_the_pixel_budget_is_left_out_from_its_header(tmp_path, monkeypatch):
+    import zazu.data.check as check
+
+    monkeypatch.setattr(check, "MAX_PIXELS", 100 * 80)  # the header is read, not the pixels
+    root = tmp_path / "cls"
+    for name, size in (("small.png", (100, 80)), ("big.png", (101, 80))):
+        (root / "a").mkdir(parents=True, exist_ok=True)
+        Image.new("RGB", size, (10, 20, 30)).save(root / "a" / name)
+    (root / "b").mkdir()
+    Image.new("RGB", (50, 50)).save(root / "b" / "c.png")
+    report = check_dataset(read_dataset(root))
+    kept = sorted(r.path for r in report.dataset.records)
+    assert kept == ["a/small.png", "b/c.png"]
+    (problem,) = [str(p) for p in report.problems if "big.png" in str(p)]
+    assert "101x80 = 8080 pixels; expected at most 8000" in problem

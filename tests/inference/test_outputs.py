@@ -74,3 +74,14 @@ def test_evaluate_report_over_the_model_or_into_the_dataset_is_refused(user_file
     (root / "r_confusion.png").write_bytes(b"TFL3")
     _refused(["evaluate", str(root / "r_confusion.png"), "--data", str(root / "data"), "--output", str(root / "r.json")],
              root, "is the model being evaluated")
+
+
+def test_result_names_stay_under_the_file_name_limit():
+    from zazu.inference.outputs import result_base
+
+    short = Path("photos") / ("é" * 120 + ".jpg")  # a 244-byte name: its stem's .json is 245 bytes, kept
+    assert result_base(short, [short.stem]) == short.stem
+    # legal 254-byte names whose stems collide: the results are named by the whole name, 259 bytes with .json
+    one, two = Path("photos") / ("x" * 249 + ".jpeg"), Path("photos") / ("x" * 249 + ".webp")
+    bases = {result_base(p, [one.stem, two.stem]) for p in (one, two)}
+    assert len(bases) == 2 and all(len(b.encode()) + len(".json") <= 255 for b in bases)

@@ -22,7 +22,7 @@ def predict_command(model, images, output, draw, threads):
     """Predict with a .keras or .tflite model exported by Zazu (labels and preprocessing are read
     from the file). Classification: top-k labels; detection: boxes; segmentation: boxes and masks
     (RLE). Exit code: 0 all predicted, 1 some images skipped (unreadable), 2 none predicted."""
-    from zazu.inference.outputs import check_predict_output
+    from zazu.inference.outputs import check_predict_output, result_base
     from zazu.inference.predictor import image_files
 
     files = image_files(images)
@@ -41,8 +41,7 @@ def predict_command(model, images, output, draw, threads):
     written, skipped = 0, []
     stems = [p.stem for p in files]
     for path in files:
-        # a.jpg and a.png in one folder must not overwrite each other's results
-        base = path.stem if stems.count(path.stem) == 1 else path.name
+        base = result_base(path, stems)  # a.jpg and a.png in one folder must not overwrite each other's results
         try:
             result = predictor.predict_file(path, draw_to=out_dir / f"{base}.png" if draw else None)
         except InvalidImage as error:

@@ -18,6 +18,9 @@ from zazu.data.orientation import upright_size
 from zazu.data.records import Dataset, ImageRecord, Instance, Problem
 
 BOX_TOLERANCE = 1.0  # pixels: rounding in labelling tools is not a mistake
+# Larger images are left out: PIL opens them, but the training pipeline decodes each in full at every
+# epoch (and beyond PIL's own bomb limit, 179 MP, they are refused anyway). 64 MP is an 8000x8000 photo.
+MAX_PIXELS = 64_000_000
 
 
 @dataclass
@@ -50,6 +53,10 @@ class CheckReport:
             expected = "a folder-per-class dataset" if needs_folder else "COCO, Pascal VOC or YOLO annotations"
             raise DatasetError(f"{path}: the {subject} task is {task}, which needs {expected}. "
                                f"Received: a {self.dataset.format} dataset.")
+        if not needs_folder and not any(record.instances for record in self.dataset.records):
+            # a detector trained on no object would ship with mAP 0 and exit 0
+            raise DatasetError(f"{path}: no usable annotation: none of the {len(self.dataset.records)} images has "
+                               f"an object ({self.dataset.format}). Expected at least one labelled object.")
         return self.dataset
 
 
@@ -60,6 +67,9 @@ def _decode(path: Path) -> tuple[tuple[int, int] | None, str | None, str | None]
     try:
         data = path.read_bytes()
         with Image.open(path) as im:
+            if im.width * im.height > MAX_PIXELS:  # from the header, before decoding it
+                return None, None, (f"{im.width}x{im.height} = {im.width * im.height} pixels; expected at most "
+                                    f"{MAX_PIXELS}")
             im.load()  # full decode: a truncated JPEG fails here, not mid-epoch
             size = upright_size(im)
     except Exception as e:

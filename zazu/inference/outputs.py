@@ -12,6 +12,24 @@ from pathlib import Path
 from zazu.errors import ConfigError
 
 
+NAME_BYTES = 255  # a file name's limit on common file systems
+RESULT_SUFFIXES = (".json", ".png")
+
+
+def result_base(path: Path, stems: list[str]) -> str:
+    """The name (without suffix) of an image's result files: its stem, or its whole name when two images
+    share a stem (a.jpg, a.png); shortened with a digest when the result's name would pass 255 bytes."""
+    import hashlib
+
+    base = path.stem if stems.count(path.stem) == 1 else path.name
+    longest = max(len(suffix) for suffix in RESULT_SUFFIXES)
+    if len(base.encode("utf-8")) + longest <= NAME_BYTES:
+        return base
+    digest = hashlib.sha1(path.name.encode("utf-8", "surrogateescape")).hexdigest()[:12]
+    cut = base.encode("utf-8")[: NAME_BYTES - longest - len(digest) - 1].decode("utf-8", "ignore")
+    return f"{cut}-{digest}"
+
+
 def _resolved(path: str | Path) -> Path:
     return Path(path).expanduser().resolve()
 
@@ -35,7 +53,7 @@ def check_predict_output(output: str | Path, model: str | Path, images: str | Pa
     stems = [p.stem for p in files]
     planned = [out / "skipped.json"]
     for path in files:
-        base = path.stem if stems.count(path.stem) == 1 else path.name
+        base = result_base(path, stems)
         planned += [out / f"{base}.json"] + ([out / f"{base}.png"] if draw else [])
     clash = next((p for p in planned if p in inputs), None)
     if clash is not None:
