@@ -94,3 +94,12 @@ def test_a_detection_set_with_no_annotation_is_fatal_before_training(home):
     _one_error(_main(["--task", "detection", "--data", str(home / "coco"), "--output", str(home / "run")], home),
                "no usable annotation")
     assert _files(home) == before and not (home / "run").exists()
+
+
+def test_hyperparameters_a_model_cannot_build_are_a_failed_trial_in_one_line(home):
+    result = _main(["train", "--model", "tiny_cnn", "--hp", "input_size=8", "--hp", "depth=4", "--epochs", "1",
+                    "--output", str(home / "run")], home)
+    text = result.stdout + result.stderr
+    assert result.returncode == 2 and "Traceback" not in text, text
+    assert "failed after" in result.stdout and "traceback in" in result.stdout  # the detail is in the trial folder
+    assert (home / "run" / "trials" / "tiny_cnn-0" / "traceback.txt").is_file()

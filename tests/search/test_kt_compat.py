@@ -26,6 +26,7 @@ def test_every_private_name_zazu_relies_on_is_still_there(tmp_path):
     from zazu.search import kt_compat
 
     assert inspect.isclass(kt_compat.Trial) and kt_compat.TrialStatus.STOPPED and kt_compat.TrialStatus.FAILED
+    assert kt_compat._config.DEBUG is False  # keras-tuner prints no trial traceback
     hp = keras_tuner.HyperParameters()
     hp.Float("x", 0, 1)
     oracle = keras_tuner.oracles.RandomSearchOracle(objective=keras_tuner.Objective("score", "max"),

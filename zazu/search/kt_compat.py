@@ -8,8 +8,13 @@ Zazu overrides in its subclasses (`OVERRIDDEN`) are checked the same way.
 
 from __future__ import annotations
 
+from keras_tuner.src import config as _config
 from keras_tuner.src.engine import oracle as _oracle
 from keras_tuner.src.engine import trial as _trial
+
+# keras-tuner ships with DEBUG on, which prints the traceback of every failed trial on stderr; Zazu
+# keeps it in the trial's traceback.txt and prints one line (the console is the user's, not a log).
+_config.DEBUG = False
 
 synchronized = _oracle.synchronized  # keras-tuner's per-oracle lock around an Oracle method
 Trial = _trial.Trial
