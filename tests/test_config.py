@@ -274,7 +274,8 @@ def test_save_config_round_trips_defaults(tmp_path):
 
 @pytest.mark.parametrize("text, message", [
     ("task: classification\noutput: [1, 2]\n", "`output` must be a non-empty string or null. Received: output=[1, 2]"),
-    ("task: classification\nzoo: 7\n", "`zoo` must be a non-empty string or null. Received: zoo=7"),
+    ("task: classification\nzoo: 7\n", "`zoo` must be a folder (a non-empty string), a non-empty list of folders, or null. Received: zoo=7"),
+    ("task: classification\nzoo: [a, 3]\n", "`zoo` must be a folder (a non-empty string), a non-empty list of folders, or null. Received: zoo=['a', 3]"),
     ("task: [x]\n", "`task` must be a non-empty string. Received: task=['x']"),
     ("data: {home_path: 5}\n", "`data.home_path` must be a non-empty string or null. Received: home_path=5"),
     ("search_method: 3\n", "`search_method` must be a non-empty string. Received: search_method=3"),

@@ -6,6 +6,7 @@ import csv
 import hashlib
 import io
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -118,6 +119,40 @@ def test_zoo_new_refuses_bad_names_taken_names_and_missing_registries(empty_zoo,
     line = _one_error_line(runner.invoke(cli, ["zoo", "new", "x", "--task", "classification",
                                                "--zoo", str(tmp_path / "nowhere")]))
     assert "models.json: file not found" in line
+    (tmp_path / "notes").mkdir()
+    (tmp_path / "notes" / "todo.txt").write_text("not a zoo", encoding="utf-8")
+    line = _one_error_line(runner.invoke(cli, ["zoo", "new", "x", "--task", "classification",
+                                               "--zoo", str(tmp_path / "notes")]))
+    assert "models.json: file not found" in line and "an empty folder starts a new zoo" in line
+
+
+def test_zoo_new_starts_a_zoo_in_an_empty_folder(tmp_path):
+    (tmp_path / "myzoo").mkdir()
+    result = CliRunner().invoke(cli, ["zoo", "new", "my_net", "--task", "classification", "--zoo",
+                                      str(tmp_path / "myzoo")])
+    assert result.exit_code == 0, result.output
+    assert list(json.loads((tmp_path / "myzoo" / "models.json").read_text())) == ["my_net"]
+    assert (tmp_path / "myzoo" / "zoo" / "my_net" / "adapter.py").is_file()
+
+
+def test_zoos_combined_and_a_name_in_two_is_one_error(empty_zoo, tmp_path, monkeypatch):
+    from zazu.registry import BUILTIN_ZOO, Registry
+
+    monkeypatch.delenv("ZAZU_ZOO", raising=False)
+    runner = CliRunner()
+    assert runner.invoke(cli, ["zoo", "new", "my_net", "--task", "classification", "--zoo", str(empty_zoo)]).exit_code == 0
+    builtin = Registry.load()
+    both = Registry.load([str(empty_zoo), BUILTIN_ZOO])
+    assert set(both.models) == set(builtin.models) | {"my_net"}
+    assert both.models["my_net"].zoo_root == empty_zoo and both.roots == [empty_zoo.resolve(), builtin.root]
+    monkeypatch.setenv("ZAZU_ZOO", os.pathsep.join([str(empty_zoo), BUILTIN_ZOO]))
+    assert set(Registry.load().models) == set(both.models)
+
+    clash = tmp_path / "clash"
+    clash.mkdir()
+    assert runner.invoke(cli, ["zoo", "new", "tiny_cnn", "--task", "classification", "--zoo", str(clash)]).exit_code == 0
+    line = _one_error_line(runner.invoke(cli, ["zoo", "list", "--zoo", str(clash), "--zoo", "builtin"]))
+    assert "`tiny_cnn` is in two zoo folders" in line and str(clash) in line
 
 
 BROKEN_BUILD = """

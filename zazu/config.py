@@ -119,6 +119,10 @@ def resolve_time_budget(config: dict, input_side: int | None) -> None:
         config["time_budget"] = auto_time_budget(config["task"], input_side)
 
 
+def _folder(value: Any) -> bool:
+    return isinstance(value, str) and bool(value.strip())
+
+
 def _priorities(value: Any) -> bool:
     return isinstance(value, list) and len(value) == 3 and all(is_number(p) and 0 <= p <= 10 for p in value)
 
@@ -130,7 +134,8 @@ RULES: dict[str, Rule | tuple[Rule, ...]] = {
     "task": (text(), choice(TASKS, suggest=True)),
     "search_method": (text(), choice(SEARCH_METHODS)),
     "output": nullable(text()),
-    "zoo": nullable(text()),
+    "zoo": Rule("a folder (a non-empty string), a non-empty list of folders, or null",
+                lambda v: v is None or _folder(v) or (isinstance(v, list) and bool(v) and all(map(_folder, v)))),
     "data.home_path": nullable(text()),
     "data.annotation_type": (text(), choice(ANNOTATION_TYPES)),
     "data.strict": boolean(),

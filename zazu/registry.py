@@ -51,6 +51,11 @@ class ModelSpec:
     measured: dict[str, float] | None = None  # speed and memory ratings from calibration.json, if measured
 
     @property
+    def zoo_root(self) -> Path:
+        """The zoo folder the entry comes from (holding its `models.json` and `zoo/<name>/`)."""
+        return self.adapter_path.parents[2]
+
+    @property
     def ratings(self) -> tuple[float, float, float]:
         """(accuracy, speed, memory) as the ranking uses them: measured where calibrated, else declared."""
         return tuple(float((self.measured or {}).get(r, self.model_space[r])) for r in RATINGS)
@@ -60,27 +65,63 @@ class ModelSpec:
         return tuple(float(self.model_space[r]) for r in RATINGS)
 
 
+BUILTIN_ZOO = "builtin"  # in `zoo:` / `--zoo` / $ZAZU_ZOO, the zoo shipped with Zazu
+
+
+def builtin_zoo_root() -> Path:
+    """The zoo shipped with Zazu: installed beside the package (`zazu/builtin_zoo/`, put there by the
+    wheel's build), else the repository's own `models.json` and `zoo/` (a source checkout)."""
+    package = Path(__file__).resolve().parent
+    installed = package / "builtin_zoo"
+    return installed if (installed / "models.json").is_file() else package.parent
+
+
+def is_installed_builtin(root: Path) -> bool:
+    """Whether `root` is the copy of the built-in zoo inside an installed package (not a checkout to edit)."""
+    return Path(root).resolve() == (Path(__file__).resolve().parent / "builtin_zoo")
+
+
+def zoo_roots(zoo: str | Path | list | tuple | None = None) -> list[Path]:
+    """The zoo folders to load, in order: `zoo` (one folder or a list; `builtin` names Zazu's own),
+    else `$ZAZU_ZOO` (folders separated by the path separator), else the built-in zoo alone."""
+    if zoo is None:
+        env = os.environ.get("ZAZU_ZOO")
+        zoo = [part for part in env.split(os.pathsep) if part] if env else [BUILTIN_ZOO]
+    items = [zoo] if isinstance(zoo, (str, Path)) else list(zoo)
+    roots = [builtin_zoo_root() if str(item) == BUILTIN_ZOO else Path(item) for item in items]
+    return list(dict.fromkeys(roots))  # one folder named twice is loaded once
+
+
 def default_zoo_root() -> Path:
-    """`$ZAZU_ZOO`, else the folder holding Zazu's own `models.json`."""
-    env = os.environ.get("ZAZU_ZOO")
-    if env:
-        return Path(env)
-    return Path(__file__).resolve().parents[1]
+    """The one folder a zoo tool writes into when none is given: the first of `$ZAZU_ZOO`, else the
+    built-in zoo."""
+    return zoo_roots()[0]
 
 
 class Registry:
-    def __init__(self, root: Path, models: dict[str, ModelSpec]):
-        self.root = root
+    def __init__(self, root: Path, models: dict[str, ModelSpec], roots: list[Path] | None = None):
+        self.root = root  # the first zoo folder (the only one, unless several are combined)
+        self.roots = roots or [root]
         self.models = models
 
     @classmethod
-    def load(cls, root: str | Path | None = None) -> "Registry":
-        root = Path(root) if root is not None else default_zoo_root()
-        models = {name: validate_entry(root, name, entry) for name, entry in read_entries(root).items()}
-        measured = read_calibration(root)
-        models = {name: dataclasses.replace(spec, measured=measured[name]) if name in measured else spec
-                  for name, spec in models.items()}
-        return cls(root.resolve(), models)
+    def load(cls, zoo: str | Path | list | tuple | None = None) -> "Registry":
+        """Every entry of each zoo folder (`zoo_roots`), validated; a model name in two folders is a
+        RegistryError naming both (a zoo beside the built-in one adds models, it never replaces one)."""
+        roots = zoo_roots(zoo)
+        models: dict[str, ModelSpec] = {}
+        for root in roots:
+            loaded = {name: validate_entry(root, name, entry) for name, entry in read_entries(root).items()}
+            measured = read_calibration(root)
+            for name, spec in loaded.items():
+                if name in models:
+                    raise RegistryError(
+                        f"Zoo model `{name}` is in two zoo folders: {models[name].zoo_root} and "
+                        f"{root}. Expected each name once across the zoos searched together; rename one "
+                        "(its `models.json` key and its `zoo/<name>/` folder).")
+                models[name] = dataclasses.replace(spec, measured=measured[name]) if name in measured else spec
+        resolved = [root.resolve() for root in roots]
+        return cls(resolved[0], models, resolved)
 
     def for_task(self, task: str) -> list[ModelSpec]:
         return [m for m in self.models.values() if m.task == task]

@@ -114,14 +114,16 @@ class NewModel:
 
 
 def new_model(root: str | Path, name: str, task: str) -> NewModel:
-    """Write <root>/zoo/<name>/adapter.py and add <name> to <root>/models.json."""
+    """Write <root>/zoo/<name>/adapter.py and add <name> to <root>/models.json (an empty folder starts
+    a new zoo)."""
     get_task(task)
     if not NAME_PATTERN.match(name):
         raise ConfigError(f"Invalid model name. Expected letters, digits and _ (it names a folder and a "
                           f"models.json key), not starting with a digit. Received: name={name!r}")
     root = Path(root)
     models_json = root / "models.json"
-    entries = read_entries(root, hint=" (create it with `{}` for a new zoo)")
+    starts_zoo = root.is_dir() and not any(root.iterdir())
+    entries = {} if starts_zoo else read_entries(root, hint=" (an empty folder starts a new zoo)")
     if name in entries:
         raise ConfigError(f"{models_json}: a model named `{name}` is already registered. Received: name={name!r}")
     folder = root / "zoo" / name

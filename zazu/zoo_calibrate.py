@@ -66,26 +66,28 @@ def measure_model(spec: ModelSpec, device: str, num_threads: int | None = None) 
 
 def calibrate_zoo(registry: Registry, task: str | None, device: str, num_threads: int | None = None,
                   progress: Callable[[str], None] = lambda _m: None) -> dict[str, Any]:
-    """Measure every model (of `task`, if given) and merge the figures into the zoo's calibration.json."""
+    """Measure every model (of `task`, if given) and merge the figures into the calibration.json of
+    the zoo folder each model comes from. Returns every folder's measured models as one calibration."""
     import keras
 
     from zazu.atomic_io import atomic_write_json, read_json
 
-    path = registry.root / CALIBRATION_FILE
-    calibration = read_json(path) if path.is_file() else {"models": {}}
+    calibrations = {root: read_json(root / CALIBRATION_FILE) if (root / CALIBRATION_FILE).is_file()
+                    else {"models": {}} for root in registry.roots}
     for spec in registry.models.values():
         if task and spec.task != task:
             continue
         progress(f"{spec.name}: building and measuring ...")
         started = time.perf_counter()
-        calibration["models"][spec.name] = {**measure_model(spec, device, num_threads),
-                                            "declared": dict(spec.entry["model_space"]),
-                                            "measured_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-                                            "seconds": round(time.perf_counter() - started, 1)}
+        calibrations[spec.zoo_root.resolve()]["models"][spec.name] = {
+            **measure_model(spec, device, num_threads), "declared": dict(spec.entry["model_space"]),
+            "measured_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "seconds": round(time.perf_counter() - started, 1)}
         keras.backend.clear_session()
-    calibration.update(device=device, scale={"speed_rating": "10 - 2.5 * log10(latency_ms / 0.1)",
-                                             "memory_rating": "10 - 2.5 * log10(int8 model_kb / 10)"},
-                       machine={"platform": platform.platform(), "processor": platform.machine(),
-                                "cpus": os.cpu_count(), "threads": num_threads or os.cpu_count()})
-    atomic_write_json(path, calibration)
-    return calibration
+    for root, calibration in calibrations.items():
+        calibration.update(device=device, scale={"speed_rating": "10 - 2.5 * log10(latency_ms / 0.1)",
+                                                 "memory_rating": "10 - 2.5 * log10(int8 model_kb / 10)"},
+                           machine={"platform": platform.platform(), "processor": platform.machine(),
+                                    "cpus": os.cpu_count(), "threads": num_threads or os.cpu_count()})
+        atomic_write_json(root / CALIBRATION_FILE, calibration)
+    merged = {name: figures for c in calibrations.values() for name, figures in c["models"].items()}
+    return {**calibrations[registry.root], "models": merged}

@@ -23,6 +23,9 @@ from zazu.tasks import TASKS
 @click.option("--priority", default=None, help="What matters: accuracy=9,speed=3,memory=2 (0-10 each).")
 @click.option("--top-k", type=int, default=None, help="How many of the best-ranked models enter the search.")
 @click.option("--models", default=None, help="Comma-separated zoo models to search instead of the ranking.")
+@click.option("--zoo", "zoos", multiple=True, default=(),
+              help="Zoo folder (models.json and zoo/); repeat to combine: --zoo myzoo --zoo builtin. "
+                   "Default: Zazu's own (or $ZAZU_ZOO).")
 @click.option("--search", "search_method", type=click.Choice(SEARCH_METHODS), default=None,
               help="keras-tuner oracle.")
 @click.option("--max-trials", type=int, default=None, help="Trials in total.")
@@ -44,7 +47,7 @@ from zazu.tasks import TASKS
 @click.option("--resume", "resume", type=click.Path(file_okay=False), default=None,
               help="Continue the interrupted search in this run folder, with its own config, data and code.")
 @fails_cleanly
-def search(task, data, config_file, priority, top_k, models, search_method, max_trials, epochs, time_budget, seed,
+def search(task, data, config_file, priority, top_k, models, zoos, search_method, max_trials, epochs, time_budget, seed,
            device, max_latency_ms, max_model_kb, max_ram_kb, edgetpu_full, output, parallel, resume):
     """Rank the zoo, search hyperparameters, train, and export the winner as int8 TFLite.
 
@@ -53,7 +56,7 @@ def search(task, data, config_file, priority, top_k, models, search_method, max_
     from zazu.config import parse_priority, resolve_config
 
     options = {"--task": task, "--data": data, "--config": config_file, "--priority": priority, "--top-k": top_k,
-               "--models": models, "--search": search_method, "--max-trials": max_trials, "--epochs": epochs,
+               "--models": models, "--zoo": zoos or None, "--search": search_method, "--max-trials": max_trials, "--epochs": epochs,
                "--time-budget": time_budget, "--seed": seed, "--device": device, "--max-latency-ms": max_latency_ms,
                "--max-model-kb": max_model_kb, "--max-ram-kb": max_ram_kb, "--edgetpu-full": edgetpu_full,
                "--output": output}
@@ -74,6 +77,7 @@ def search(task, data, config_file, priority, top_k, models, search_method, max_
         "model_priority_space": parse_priority(priority) if priority else None,
         "top_k": top_k,
         "models": [m.strip() for m in models.split(",") if m.strip()] if models else None,
+        "zoo": _zoo_flag(zoos),
         "search_method": search_method,
         "max_trials": max_trials,
         "epochs": epochs,
@@ -89,6 +93,11 @@ def search(task, data, config_file, priority, top_k, models, search_method, max_
     from zazu.search.driver import run_search
 
     finish_search(lambda reporter: run_search(config, reporter))
+
+
+def _zoo_flag(zoos: tuple[str, ...]) -> str | list[str] | None:
+    """`--zoo` given once is one folder (as a config file writes it); repeated, the list."""
+    return None if not zoos else zoos[0] if len(zoos) == 1 else list(zoos)
 
 
 def finish_search(start, resume_command: str = "zazu search --resume") -> None:

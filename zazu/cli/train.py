@@ -44,21 +44,23 @@ def parse_size(text: str | None):
 @click.option("--input-size", default=None, help="H,W or S pixels.")
 @click.option("--augment/--no-augment", default=None, help="Use the config's augmentation (default: the model's).")
 @click.option("--data", default=None, help="Dataset folder. Default: the embedded synthetic dataset of its task.")
+@click.option("--zoo", "zoos", multiple=True, default=(),
+              help="Zoo folder holding the model; repeat to combine (`builtin` is Zazu's own).")
 @click.option("--config", "config_file", type=click.Path(dir_okay=False), default=None)
 @click.option("--seed", type=int, default=None)
 @click.option("--output", default=None, help="Run folder. Default: runs/<timestamp>-<task>.")
 @click.option("--resume", "resume_dir", default=None, type=click.Path(file_okay=False),
               help="Continue an interrupted `zazu train` run folder from its last finished epoch.")
 @fails_cleanly
-def train_command(model_name, hp_items, epochs, batch_size, input_size, augment, data, config_file, seed, output,
-                  resume_dir):
+def train_command(model_name, hp_items, epochs, batch_size, input_size, augment, data, zoos, config_file, seed,
+                  output, resume_dir):
     """Train one zoo model with fixed hyperparameters and export it, into a run folder of the same
     shape as a search's (so `zazu export`, `evaluate`, `predict` and `report` work on it)."""
     from zazu.config import resolve_config
 
     given = [flag for flag, value in (("--model", model_name), ("--hp", hp_items), ("--epochs", epochs),
                                       ("--batch-size", batch_size), ("--input-size", input_size),
-                                      ("--augment", augment), ("--data", data), ("--config", config_file),
+                                      ("--augment", augment), ("--data", data), ("--zoo", zoos), ("--config", config_file),
                                       ("--seed", seed), ("--output", output)) if value not in (None, ())]
     if resume_dir is not None:
         if given:
@@ -74,12 +76,15 @@ def train_command(model_name, hp_items, epochs, batch_size, input_size, augment,
     for name, value in (("batch_size", batch_size), ("input_size", parse_size(input_size)), ("augment", augment)):
         if value is not None:
             fixed[name] = value
-    base = resolve_config(config_file)
+    from zazu.cli.search import _zoo_flag
+
+    zoo = _zoo_flag(zoos)
+    base = resolve_config(config_file, {"zoo": zoo})
     spec = Registry.load(base["zoo"]).get(model_name)
     fixed_spec(spec, fixed)  # unknown names fail here, before TensorFlow loads
     config = resolve_config(config_file, {
         "task": spec.task, "models": [spec.name], "max_trials": 1, "fixed_hyperparameters": fixed,
-        "data": {"home_path": data}, "epochs": epochs, "seed": seed, "output": output})
+        "data": {"home_path": data}, "zoo": zoo, "epochs": epochs, "seed": seed, "output": output})
     quiet_tensorflow()
     from zazu.cli.search import finish_search
     from zazu.search.driver import run_search

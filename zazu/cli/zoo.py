@@ -6,6 +6,7 @@ import click
 
 from zazu.budget import DEVICES
 from zazu.cli._base import cli, fails_cleanly
+from zazu.errors import ConfigError
 from zazu.tasks import TASKS
 
 
@@ -14,20 +15,29 @@ def zoo():
     """Inspect, extend and check the model zoo."""
 
 
+ZOOS_HELP = ("Zoo folder (holding models.json and zoo/); repeat to combine, `builtin` is Zazu's own. "
+             "Default: $ZAZU_ZOO, else Zazu's own.")
+ZOOS_OPTION = click.option("--zoo", "zoos", multiple=True, default=(), help=ZOOS_HELP)
+
+
 @zoo.command("list")
 @click.option("--task", default=None, help="Only models of this task.")
+@ZOOS_OPTION
 @fails_cleanly
-def zoo_list(task):
+def zoo_list(task, zoos):
     """Every registered model with its model space."""
     from rich.console import Console
     from rich.table import Table
 
     from zazu.registry import Registry
 
-    registry = Registry.load()
-    table = Table(title=f"Zoo ({registry.root / 'models.json'}); speed and memory: declared / measured by "
+    registry = Registry.load(zoos or None)
+    files = ", ".join(str(root / "models.json") for root in registry.roots)
+    table = Table(title=f"Zoo ({files}); speed and memory: declared / measured by "
                         "`zazu zoo calibrate` (the ranking uses the measured one)", title_justify="left")
-    for column in ("model", "task", "accuracy", "speed", "memory", "searched hyperparameters"):
+    several = len(registry.roots) > 1
+    for column in ("model", "task", "accuracy", "speed", "memory", "searched hyperparameters") + (
+            ("zoo folder",) if several else ()):
         table.add_column(column)
     for spec in registry.models.values():
         if task and spec.task != task:
@@ -35,15 +45,17 @@ def zoo_list(task):
         declared, used = spec.declared_ratings, spec.ratings
         cells = [f"{declared[0]:g}"] + [f"{d:g} / {u:g}" if spec.measured else f"{d:g} / -"
                                         for d, u in zip(declared[1:], used[1:])]
-        table.add_row(spec.name, spec.task, *cells, ", ".join(hp["name"] for hp in spec.hp_search_space))
+        table.add_row(spec.name, spec.task, *cells, ", ".join(hp["name"] for hp in spec.hp_search_space),
+                      *((str(spec.zoo_root),) if several else ()))
     Console(highlight=False).print(table)
 
 
 @zoo.command("rank")
 @click.option("--task", default="classification", show_default=True)
 @click.option("--priority", required=True, help="accuracy=9,speed=3,memory=2")
+@ZOOS_OPTION
 @fails_cleanly
-def zoo_rank(task, priority):
+def zoo_rank(task, priority, zoos):
     """Models of a task, nearest to your priorities first."""
     from rich.console import Console
     from rich.table import Table
@@ -55,7 +67,7 @@ def zoo_rank(task, priority):
 
     get_task(task)
     priorities = parse_priority(priority)
-    ranked = rank_models(Registry.load(), task, priorities)
+    ranked = rank_models(Registry.load(zoos or None), task, priorities)
     table = Table(title=f"{task} models for priorities {priorities} (accuracy, speed, memory)", title_justify="left")
     for column in ("rank", "model", "distance", "accuracy", "speed", "memory"):
         table.add_column(column)
@@ -70,10 +82,9 @@ def zoo_rank(task, priority):
 @click.option("--device", default="cpu", show_default=True, type=click.Choice(DEVICES),
               help="Latency on this CPU, or Zazu's Edge TPU estimate.")
 @click.option("--threads", type=int, default=None, help="LiteRT threads. Default: all cores.")
-@click.option("--zoo", "zoo_root", type=click.Path(file_okay=False), default=None,
-              help="Folder holding models.json and zoo/. Default: $ZAZU_ZOO, else Zazu's own.")
+@ZOOS_OPTION
 @fails_cleanly
-def zoo_calibrate(task, device, threads, zoo_root):
+def zoo_calibrate(task, device, threads, zoos):
     """Measure each model's int8 size and latency here; write speed and memory ratings the ranking uses."""
     import sys
 
@@ -86,9 +97,10 @@ def zoo_calibrate(task, device, threads, zoo_root):
     quiet_tensorflow()
     from zazu.zoo_calibrate import calibrate_zoo
 
-    registry = Registry.load(zoo_root)
+    registry = Registry.load(zoos or None)
     calibration = calibrate_zoo(registry, task, device, threads, progress=click.echo)
-    table = Table(title=f"Measured on this machine ({device}); written to {registry.root / 'calibration.json'}",
+    written = ", ".join(str(root / "calibration.json") for root in registry.roots)
+    table = Table(title=f"Measured on this machine ({device}); written to {written}",
                   title_justify="left")
     for column in ("model", "input", "int8 KiB", "RAM KiB", "latency ms", "MACs", "speed declared -> measured",
                    "memory declared -> measured"):
@@ -117,15 +129,22 @@ ZOO_OPTION = click.option("--zoo", "zoo_root", type=click.Path(file_okay=False),
 @fails_cleanly
 def zoo_new(name, task, zoo_root):
     """Write zoo/NAME/adapter.py (a working skeleton) and its models.json entry."""
-    from zazu.registry import default_zoo_root
+    from zazu.registry import default_zoo_root, is_installed_builtin
     from zazu.scaffold import new_model
 
-    created = new_model(zoo_root or default_zoo_root(), name, task)
+    root = zoo_root or default_zoo_root()
+    if is_installed_builtin(root):
+        raise ConfigError(f"{root} is the built-in zoo installed with Zazu, not a folder to edit. Expected "
+                          f"--zoo FOLDER: `zazu zoo new {name} --task {task} --zoo myzoo` starts your own zoo "
+                          "there, searched beside the built-in one with `--zoo myzoo --zoo builtin`.")
+    created = new_model(root, name, task)
     click.echo(f"Created {created.adapter_path}: class AdaptModel, on the {task} base class; write your build().")
     click.echo(f"Added `{name}` to {created.models_json}: set its description, model_space ratings, "
                "hp_search_space and training_configs.")
-    zoo_flag = f" --zoo {zoo_root}" if zoo_root else ""
-    click.echo(f"Next: zazu zoo check{zoo_flag}   then   zazu --task {task} --models {name} --epochs 1 --max-trials 1")
+    check_flag = f" --zoo {zoo_root}" if zoo_root else ""
+    search_flags = f" --zoo {zoo_root} --zoo builtin" if zoo_root else ""
+    click.echo(f"Next: zazu zoo check{check_flag}   then   zazu --task {task}{search_flags} --models {name} "
+               "--epochs 1 --max-trials 1")
 
 
 @zoo.command("check")
