@@ -7,16 +7,15 @@
 # made with mmdebstrap, see docker/build.sh). Both stages use it, so the venv's interpreter links hold.
 ARG BASE=python:3.11-slim-bookworm
 
-# ---- builder: the venv (and the Edge TPU compiler's files); the only stage that sees the host's
-# pip settings and CA bundle.
-FROM ${BASE} AS builder
+# ---- deps: the venv with Zazu's dependencies (and the Edge TPU compiler's files). The build stages
+# are the only ones that see the host's pip settings and CA bundle.
+FROM ${BASE} AS deps
 ARG EDGETPU=1
 # .docker-host/ (pip.conf, ca.crt) is written by docker/build.sh; the glob lets it be absent.
 COPY requirements.txt .docker-hos[t] /tmp/host/
 RUN python3 -c 'import sys; assert sys.version_info >= (3, 11), "Zazu needs Python >= 3.11, base has " + sys.version' \
  && python3 -m venv /opt/zazu
 ENV PATH=/opt/zazu/bin:$PATH
-# The dependencies first: their layer survives edits to Zazu's code.
 RUN if [ -f /tmp/host/pip.conf ]; then export PIP_CONFIG_FILE=/tmp/host/pip.conf; fi \
  && pip install --no-cache-dir --disable-pip-version-check -r /tmp/host/requirements.txt
 # Coral's compiler: installed here (apt may need the host's CA bundle), its files staged in
@@ -26,12 +25,22 @@ RUN mkdir -p /opt/edgetpu \
  && if [ "$EDGETPU" = 1 ]; then \
       bash /tmp/edgetpu.sh /opt/edgetpu || echo "Edge TPU compiler not installed: docker/edgetpu.sh failed"; \
     else echo "Edge TPU compiler not installed: EDGETPU=$EDGETPU"; fi
-# A real (non-editable) install: the wheel carries what Zazu reads at run time.
+
+# ---- app: Zazu itself, a real (non-editable) install: the wheel carries the built-in zoo. Its
+# files (package, dist-info, bin/zazu) are staged in /opt/app with the compiler's, so an edit to
+# Zazu rebuilds a small layer of the final image instead of the whole venv. (One COPY: with the
+# classic builder an empty COPY layer followed by another COPY fails, "layer does not exist".)
+FROM deps AS app
 COPY . /tmp/src
 RUN if [ -f /tmp/host/pip.conf ]; then export PIP_CONFIG_FILE=/tmp/host/pip.conf; fi \
- && pip install --no-cache-dir --disable-pip-version-check --no-deps /tmp/src
+ && pip install --no-cache-dir --disable-pip-version-check --no-deps /tmp/src \
+ && mkdir -p /opt/app \
+ && python3 -c 'import importlib.metadata as m, os; print("\n".join(os.path.normpath(f.locate()) for f in m.files("zazu")))' \
+    | while read -r f; do if [ -e "$f" ]; then cp -a --parents "$f" /opt/app; fi; done \
+ && test -x /opt/app/opt/zazu/bin/zazu \
+ && cp -a /opt/edgetpu/. /opt/app/
 
-# ---- final: the base, the venv, the compiler's files; nothing else from the build.
+# ---- final: the base, the venv, Zazu's and the compiler's files; nothing else from the build.
 FROM ${BASE}
 ARG BASE
 LABEL org.opencontainers.image.title="zazu" zazu.base="${BASE}"
@@ -39,8 +48,8 @@ LABEL org.opencontainers.image.title="zazu" zazu.base="${BASE}"
 # matplotlib, $ZAZU_CACHE's default ~/.cache/zazu) are writable by any `--user uid:gid` too.
 RUN useradd --uid 1000 --user-group --no-create-home --home-dir /tmp --shell /bin/sh zazu \
  && install -d -m 1777 /work
-COPY --from=builder /opt/zazu /opt/zazu
-COPY --from=builder /opt/edgetpu/ /
+COPY --from=deps /opt/zazu /opt/zazu
+COPY --from=app /opt/app/ /
 ENV PATH=/opt/zazu/bin:$PATH \
     HOME=/tmp \
     MPLCONFIGDIR=/tmp/matplotlib \

@@ -4,7 +4,7 @@
 # or through the environment: ZAZU_TAG, ZAZU_EDGETPU=0, ZAZU_BASE.
 # The base is python:3.11-slim-bookworm when Docker Hub answers, else a Debian bookworm made here
 # with mmdebstrap (zazu-base:bookworm, reused once built). The host's pip settings (http(s) only)
-# and CA bundle go into the build context for the builder stage only.
+# and CA bundle go into the build context for the build stages only.
 set -euo pipefail
 
 die() { echo "docker/build.sh: $*" >&2; exit 1; }
@@ -65,7 +65,7 @@ else
     --exclude=.docker-host -cf - . | tar -xf - -C "$ctx"
 fi
 
-# ---- host pip settings + CA bundle, for the builder stage (never in the final image)
+# ---- host pip settings + CA bundle, for the build stages (never in the final image)
 mkdir "$ctx/.docker-host"
 ca=""
 pip_cert=$(python3 -m pip config get global.cert 2>/dev/null || true)
@@ -108,7 +108,7 @@ open(out, "w").write("\n".join(lines) + "\n")
 if skipped:
     print("Not passed to the build (local paths, unreachable inside it): " + ", ".join(dict.fromkeys(skipped)))
 ' "$([ -n "$ca" ] && echo 1 || echo 0)" "$ctx/.docker-host/pip.conf"
-echo "Host pip settings for the builder stage: $(grep -c = "$ctx/.docker-host/pip.conf") line(s)${ca:+, CA bundle $ca}"
+echo "Host pip settings for the build stages: $(grep -c = "$ctx/.docker-host/pip.conf") line(s)${ca:+, CA bundle $ca}"
 
 # ---- build
 echo "Building $tag from $base (EDGETPU=$edgetpu)"

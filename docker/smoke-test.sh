@@ -61,7 +61,7 @@ else
   fail "--data /nonexistent: exit $rc (want 2), $lines non-empty lines (want 1): $(head -n 5 <<<"$out")"
 fi
 
-# 4. the host's CA bundle (given to the builder stage only) is nowhere in the image's layers
+# 4. the host's CA bundle (given to the build stages only) is nowhere in the image's layers
 bundle=""
 pip_cert=$(python3 -m pip config get global.cert 2>/dev/null || true)
 for c in "$pip_cert" "${PIP_CERT:-}" "${REQUESTS_CA_BUNDLE:-}" "${SSL_CERT_FILE:-}"; do
