@@ -204,3 +204,40 @@ def test_the_search_ends_with_the_best_metrics_and_its_ap_by_size_on_a_line_of_i
     best_line = next(i for i, line in enumerate(lines) if line.startswith("Best:"))
     assert lines[best_line] == "Best: centernet #3 (val_mAP=0.2500, val_mAP50=0.5000)"
     assert lines[best_line + 1] == "  AP by object size: small 0.0500, large 0.6250 (per class: report.html)"
+
+
+@pytest.mark.parametrize("priority, expected", [
+    ("accuracy=nan", "values in [0, 10]"),
+    ("speed=11", "values in [0, 10]"),
+    ("memory=1e999", "values in [0, 10]"),
+    ("9,3,-1", "values in [0, 10]"),
+    ("accuracy=9,accuracy=1", "`accuracy` given twice"),
+])
+@pytest.mark.parametrize("command", [("zoo", "rank", "--task", "classification"), ("search",)])
+def test_priorities_out_of_range_or_twice_are_refused_by_every_command(command, priority, expected, tmp_path):
+    result = run_main(*command, "--priority", priority, "--output", str(tmp_path / "run")) if command == ("search",) \
+        else run_main(*command, "--priority", priority)
+    line = assert_one_line_error(result)
+    assert expected in line and priority in line
+    assert not (tmp_path / "run").exists()
+
+
+@pytest.mark.parametrize("name, text", [
+    ("search.yaml", "task: classification\nmax_trials: 1\nepochs: 1\nmax_trials: 999\n"),
+    ("search.yaml", "task: classification\naugmentation:\n  horizontal_flip: true\n  horizontal_flip: false\n"),
+    ("search.json", '{"task": "classification", "max_trials": 1, "max_trials": 999}'),
+])
+def test_a_config_key_written_twice_is_refused(name, text, tmp_path):
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    line = assert_one_line_error(run_main("--config", str(path), "--output", str(tmp_path / "run")))
+    assert str(path) in line and "appears twice" in line
+    assert not (tmp_path / "run").exists()
+
+
+def test_a_models_json_entry_written_twice_is_refused_by_zoo_list_and_check(tmp_path):
+    entry = json.dumps({"task": "classification"})
+    (tmp_path / "models.json").write_text(f'{{"a": {entry}, "a": {entry}}}', encoding="utf-8")
+    for command in (("zoo", "list", "--zoo", str(tmp_path)), ("zoo", "check", "--zoo", str(tmp_path))):
+        line = assert_one_line_error(run_main(*command))
+        assert "models.json" in line and "key `a` appears twice" in line

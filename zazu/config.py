@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import json
+import math
 from pathlib import Path
 from typing import Any
 
@@ -37,8 +38,12 @@ def read_config_file(path: str | Path) -> dict[str, Any]:
     except UnicodeDecodeError as e:
         raise ConfigError(f"{path}: not UTF-8 text (byte {e.start}). Expected a YAML or JSON file saved as "
                           "UTF-8.") from None
+    from zazu.unique_keys import DuplicateKeyError, loads_json, loads_yaml
+
     try:
-        data = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
+        data = loads_json(text) if path.suffix == ".json" else loads_yaml(text)
+    except DuplicateKeyError as e:
+        raise ConfigError(f"{path}: {e}.") from None
     except (json.JSONDecodeError, yaml.YAMLError) as e:
         first_line = str(e).splitlines()[0]
         raise ConfigError(f"{path}: cannot be parsed ({first_line}).") from None
@@ -195,12 +200,17 @@ def parse_priority(text: str) -> list[float]:
                         f"Unknown priority `{name}`.{did_you_mean(name, axes)} Expected accuracy, speed and memory. "
                         f"Received: --priority {text}"
                     )
+                if name in named:
+                    raise ConfigError(f"Priority `{name}` given twice. Expected each of accuracy, speed and memory "
+                                      f"at most once. Received: --priority {text}")
                 named[name] = float(value)
             values = [named.get(a, 0.0) for a in axes]
     except ValueError:
         raise ConfigError(
             f"Expected --priority like accuracy=9,speed=3,memory=2 or 9,3,2. Received: --priority {text}"
         ) from None
+    if not all(math.isfinite(v) and 0 <= v <= 10 for v in values):  # as the config's own rule for them
+        raise ConfigError(f"Expected --priority values in [0, 10] (finite numbers). Received: --priority {text}")
     return [int(v) if v.is_integer() else v for v in values]
 
 

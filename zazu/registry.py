@@ -25,6 +25,7 @@ from zazu.config_rules import is_number
 from zazu.errors import ConfigError, RegistryError
 from zazu.suggest import did_you_mean
 from zazu.tasks import TASKS
+from zazu.unique_keys import DuplicateKeyError, loads_json
 
 RATINGS = ("accuracy_rating", "speed_rating", "memory_rating")
 MEASURED_RATINGS = ("speed_rating", "memory_rating")  # what `zazu zoo calibrate` measures
@@ -141,7 +142,9 @@ def read_entries(root: Path, hint: str = "") -> dict[str, Any]:
     if not models_json.is_file():
         raise RegistryError(f"{models_json}: file not found. Expected the zoo registry `models.json` in {root}{hint}.")
     try:
-        entries = json.loads(models_json.read_text(encoding="utf-8"))
+        entries = loads_json(models_json.read_text(encoding="utf-8"))
+    except DuplicateKeyError as e:
+        raise RegistryError(f"{models_json}: {e}.") from None
     except json.JSONDecodeError as e:
         raise RegistryError(f"{models_json}: invalid JSON at line {e.lineno} column {e.colno}: {e.msg}.") from None
     if not isinstance(entries, dict):

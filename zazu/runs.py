@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from zazu.atomic_io import atomic_write_json, atomic_write_text, read_json
+from zazu.run_lock import LOCK_FILE
 
 
 RUN_MARKERS = ("config.yaml", "run.json", "trials", "tuner")
@@ -47,7 +48,7 @@ def check_output_free(output: str | None, dataset: str | None = None) -> None:
     if path.is_dir() and any((path / m).exists() for m in RUN_MARKERS):
         raise ConfigError(f"`output` already holds a run. Expected a new or empty folder; resume that run with "
                           f"`zazu search --resume {output}`. Received: output={output}")
-    if path.is_dir() and any(path.iterdir()):
+    if path.is_dir() and any(p.name != LOCK_FILE for p in path.iterdir()):
         raise ConfigError(f"`output` holds files that are not a Zazu run; the run would overwrite some of them. "
                           f"Expected a new or empty folder. Received: output={output}")
     if dataset and (path.resolve() == Path(dataset).resolve() or Path(dataset).resolve() in path.resolve().parents):

@@ -31,6 +31,9 @@ def evaluate_command(model, data, split, run_dir, annotation_type, output, threa
     precision/recall/F1, confusion matrix; detection and segmentation: COCO mAP, AP per
     class (and AP50) and AP by object size (small, medium, large).
     Class names are matched by name between the model and the dataset."""
+    from zazu.inference.outputs import check_evaluate_output
+
+    check_evaluate_output(output, model, data)
     quiet_tensorflow()
     from rich.console import Console
     from rich.markup import escape

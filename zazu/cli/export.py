@@ -34,8 +34,11 @@ def export_command(run_dir, trial, formats, output):
 
     reporter = Reporter()
     out_dir = Path(output) if output else run / ("export" if trial is None else f"export-{trial}")
-    reporter.message(f"Exporting {record['model']} #{record['trial_id']} from {run} into {out_dir}")
-    info = export_trial(run, record, config["export"], out_dir=out_dir, log=lambda m: reporter.message(f"  {m}"))
+    from zazu.run_lock import command_line, hold_run
+
+    with hold_run(run, command_line()):  # not while a search or another export writes this run
+        reporter.message(f"Exporting {record['model']} #{record['trial_id']} from {run} into {out_dir}")
+        info = export_trial(run, record, config["export"], out_dir=out_dir, log=lambda m: reporter.message(f"  {m}"))
     if info is None:
         raise click.ClickException("the trial's adapter has no export() method")
     print_export_summary(reporter.console, info)

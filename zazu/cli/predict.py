@@ -22,9 +22,11 @@ def predict_command(model, images, output, draw, threads):
     """Predict with a .keras or .tflite model exported by Zazu (labels and preprocessing are read
     from the file). Classification: top-k labels; detection: boxes; segmentation: boxes and masks
     (RLE). Exit code: 0 all predicted, 1 some images skipped (unreadable), 2 none predicted."""
+    from zazu.inference.outputs import check_predict_output
     from zazu.inference.predictor import image_files
 
     files = image_files(images)
+    check_predict_output(output, model, images, files, draw)
     quiet_tensorflow()
     from rich.console import Console
     from rich.markup import escape

@@ -28,13 +28,14 @@ from zazu.interrupts import catching_interrupts, raise_if_interrupted
 from zazu.nn.backbones import check_pretrained_weights
 from zazu.ranking import select_models, upscale_note
 from zazu.registry import ModelSpec, Registry
+from zazu.run_lock import command_line, hold_run
 from zazu.runs import (DATA_FIT_FILE, FINAL_STATUSES, budget_cost, busy_seconds, check_output_free, chosen_by,
                        load_trial_records, new_run_dir, refresh_leaderboard, set_model_status, update_manifest,
                        write_leaderboard, write_manifest)
 from zazu.search.costs import describe_cost
 from zazu.search.data_fit import first_input_side, fit_models
 from zazu.search.parallel_env import wants_chief
-from zazu.search.run_folder import RunFolder, start_margin
+from zazu.search.run_folder import RunFolder, check_config_unchanged, recorded_config, start_margin
 from zazu.search.snapshot import FOLDER as SNAPSHOT
 from zazu.search.snapshot import adapter_digest, snapshot_models
 from zazu.search.state_files import check_resumable
@@ -161,35 +162,51 @@ def run_search(config: dict, reporter=None, registry: Registry | None = None) ->
         reporter.message(f"Time budget {config['time_budget']:g} min (auto for {task.name}"
                          + (f", first trials at {side} px)" if side else ")"))
     run_dir = new_run_dir(task.name, config["output"])
-    save_config(config, run_dir / "config.yaml")
-    reporter.message(f"Run folder: {run_dir}")
-    write_data(config, run_dir, dataset, split, reporter)
-    atomic_write_json(run_dir / DATA_FIT_FILE, data_fit)
-    snapshot_models(models, run_dir)
-    write_manifest(run_dir, new_manifest(task, dataset, split, models, share_trials(config["max_trials"], len(models))))
-    return _search(RunFolder.open(run_dir), reporter, resumed=False)
+    with hold_run(run_dir, command_line()):
+        check_output_free(str(run_dir))  # again, as its owner: another process may have started a run there
+        save_config(config, run_dir / "config.yaml")
+        reporter.message(f"Run folder: {run_dir}")
+        write_data(config, run_dir, dataset, split, reporter)
+        atomic_write_json(run_dir / DATA_FIT_FILE, data_fit)
+        snapshot_models(models, run_dir)
+        manifest = new_manifest(task, dataset, split, models, share_trials(config["max_trials"], len(models)))
+        write_manifest(run_dir, {**manifest, "config": recorded_config(config)})
+        return _search(RunFolder.open(run_dir), reporter, resumed=False)
 
 
 def resume_search(run_dir: str | Path, reporter=None, max_instances: int | None = None) -> SearchResult:
-    """Continue a killed or interrupted search from its run folder (config, data, code and oracle state)."""
+    """Continue a killed or interrupted search from its run folder (config, data, code and oracle state).
+
+    Everything is checked before the run's lock is taken (a refused resume writes nothing, not even
+    the lock's holder); the status is read again once it is held."""
     from zazu.console import Reporter
+    from zazu.runs import read_manifest
     from zazu.search.code_record import code_changes
 
     reporter = reporter or Reporter()
     run = RunFolder.open(run_dir, max_instances)
-    if run.manifest["status"] == "finished":
-        raise ConfigError(f"{run.run_dir}: this search finished; there is nothing to resume. Expected a run that "
-                          f"was interrupted. Received: --resume {run_dir}")
+    check_config_unchanged(run)
+    _check_not_finished(run.manifest, run.run_dir, run_dir)
     run.check_dataset_unchanged()
-    if warning := code_changes(run.manifest.get("code")):
-        reporter.warning(warning)
-    for note in check_resumable(run.run_dir):  # a broken state file: refused here, before anything runs
-        reporter.warning(note)
-    records = load_trial_records(run.run_dir)
-    finished = sum(r["status"] in FINAL_STATUSES for r in records)
-    reporter.message(f"Resuming {run.run_dir}: {finished} of {run.config['max_trials']} trials finished; "
-                     "finished trials are kept, an interrupted one is rerun")
-    return _search(run, reporter, resumed=True)
+    notes = check_resumable(run.run_dir)  # a broken state file: refused here, before anything runs
+    with hold_run(run.run_dir, command_line()):
+        run.manifest = read_manifest(run.run_dir)
+        _check_not_finished(run.manifest, run.run_dir, run_dir)  # finished by the holder we waited on
+        if warning := code_changes(run.manifest.get("code")):
+            reporter.warning(warning)
+        for note in notes:
+            reporter.warning(note)
+        records = load_trial_records(run.run_dir)
+        finished = sum(r["status"] in FINAL_STATUSES for r in records)
+        reporter.message(f"Resuming {run.run_dir}: {finished} of {run.config['max_trials']} trials finished; "
+                         "finished trials are kept, an interrupted one is rerun")
+        return _search(run, reporter, resumed=True)
+
+
+def _check_not_finished(manifest: dict[str, Any], folder: Path, given: str | Path) -> None:
+    if manifest["status"] == "finished":
+        raise ConfigError(f"{folder}: this search finished; there is nothing to resume. Expected a run that "
+                          f"was interrupted. Received: --resume {given}")
 
 
 def new_manifest(task: Task, dataset, split: dict, models: list[ModelSpec], shares: list[int]) -> dict[str, Any]:

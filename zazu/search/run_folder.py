@@ -37,6 +37,48 @@ def start_margin(config: dict) -> float:
     return LAST_START_SHARE * config["time_budget"] * 60 if config["time_budget"] else 0.0
 
 
+# May differ between a run's start and its resume: `--parallel` sets it for one session.
+RESUME_MAY_CHANGE = ("max_instances_at_once",)
+
+
+def recorded_config(config: dict[str, Any]) -> dict[str, Any]:
+    """The config as run.json records it at the start (JSON values), to compare config.yaml with on resume."""
+    import json
+
+    return json.loads(json.dumps({k: v for k, v in config.items() if k not in RESUME_MAY_CHANGE}, default=str))
+
+
+def _first_difference(recorded: Any, current: Any, prefix: str = "") -> str | None:
+    if isinstance(recorded, dict) and isinstance(current, dict):
+        for key in list(recorded) + [k for k in current if k not in recorded]:
+            found = _first_difference(recorded.get(key), current.get(key), f"{prefix}{key}.")
+            if found:
+                return found
+        return None
+    return None if recorded == current else prefix.rstrip(".")
+
+
+def check_config_unchanged(run: "RunFolder") -> None:
+    """A resume runs the search the run started: config.yaml edited since (another task, other data...)
+    would run the remaining trials into failures, so it is refused naming the first key that changed.
+    Runs from before run.json recorded its config are not checked."""
+    recorded = run.manifest.get("config")
+    if recorded is None:
+        return
+    key = _first_difference(recorded, recorded_config(run.config))
+    if key is not None:
+        raise ConfigError(f"{run.run_dir / 'config.yaml'}: `{key}` changed since the run started (run.json recorded "
+                          f"{_value_at(recorded, key)!r}). Expected the config the run was started with; put it back, "
+                          "or start a new search with the new value.")
+
+
+def _value_at(config: dict[str, Any], dotted: str) -> Any:
+    value: Any = config
+    for part in dotted.split("."):
+        value = value.get(part) if isinstance(value, dict) else None
+    return value
+
+
 @dataclass
 class RunFolder:
     run_dir: Path
