@@ -10,7 +10,6 @@ ARG BASE=python:3.11-slim-bookworm
 # ---- deps: the venv with Zazu's dependencies (and the Edge TPU compiler's files). The build stages
 # are the only ones that see the host's pip settings and CA bundle.
 FROM ${BASE} AS deps
-ARG EDGETPU=1
 # .docker-host/ (pip.conf, ca.crt) is written by docker/build.sh; the glob lets it be absent.
 COPY requirements.txt .docker-hos[t] /tmp/host/
 RUN python3 -c 'import sys; assert sys.version_info >= (3, 11), "Zazu needs Python >= 3.11, base has " + sys.version' \
@@ -20,6 +19,8 @@ RUN if [ -f /tmp/host/pip.conf ]; then export PIP_CONFIG_FILE=/tmp/host/pip.conf
  && pip install --no-cache-dir --disable-pip-version-check -r /tmp/host/requirements.txt
 # Coral's compiler: installed here (apt may need the host's CA bundle), its files staged in
 # /opt/edgetpu for the final stage, so no apt lists, key or bundle reach the final image.
+# (the ARG here, not above: a RUN after it is rebuilt when its value changes)
+ARG EDGETPU=1
 COPY docker/edgetpu.sh /tmp/edgetpu.sh
 RUN mkdir -p /opt/edgetpu \
  && if [ "$EDGETPU" = 1 ]; then \
