@@ -91,12 +91,23 @@ def test_zoo_rank_prints_models_nearest_first():
     assert min(positions, key=positions.get) == "resnet50_v2"
 
 
-def test_broken_zoo_from_env_fails_with_one_error_line(broken_zoo):
-    result = run_main("zoo", "list", env={"ZAZU_ZOO": str(broken_zoo)})
+def test_broken_zoo_from_env_fails_with_one_error_line(broken_zoo, tmp_path):
+    result = run_main("--task", "classification", "--output", str(tmp_path / "run"), env={"ZAZU_ZOO": str(broken_zoo)})
     line = assert_one_line_error(result)
     assert "no_train" in line
     assert "train()" in line
     assert result.stdout == ""
+
+
+def test_zoo_list_and_rank_run_no_adapter_code(broken_zoo, tmp_path):
+    marker = tmp_path / "imported"
+    (broken_zoo / "zoo" / "no_train" / "adapter.py").write_text(f"open({str(marker)!r}, 'w').close()\n")
+    listed = run_main("zoo", "list", env={"ZAZU_ZOO": str(broken_zoo)})
+    assert listed.returncode == 0 and "no_train" in listed.stdout, listed.stderr
+    ranked = run_main("zoo", "rank", "--task", "classification", "--priority", "5,5,5",
+                      env={"ZAZU_ZOO": str(broken_zoo)})
+    assert ranked.returncode == 0 and "no_train" in ranked.stdout, ranked.stderr
+    assert not marker.exists()
 
 
 def test_config_file_with_a_misspelt_key_fails_with_one_error_line(tmp_path):
@@ -177,7 +188,10 @@ def test_search_with_bad_config_key_exits_2(runner, tmp_path):
 
 def test_broken_zoo_in_process(runner, broken_zoo, monkeypatch):
     monkeypatch.setenv("ZAZU_ZOO", str(broken_zoo))
-    result = runner.invoke(cli, ["zoo", "list"])
+    result = runner.invoke(cli, ["zoo", "check"])  # (`zoo list` reads models.json only)
+    assert result.exit_code == 1
+    assert "no_train" in result.output and "FAILED" in result.output
+    result = runner.invoke(cli, ["train", "--model", "no_train"])
     assert result.exit_code == 2
     assert result.stderr.startswith("error: ")
     assert "`train()`" in result.stderr

@@ -49,6 +49,49 @@ def atomic_make_folder(target: Path, fill) -> Path:
     return target
 
 
+def replace_folder(target: Path, fill):
+    """Write the whole folder `target` anew: `fill(staging)` fills a sibling, which is then swapped in.
+
+    A kill or a full disk at any moment leaves the previous `target` as it was (or, between the two
+    renames of the swap, as `.<name>.previous`, which `recover_folder` puts back). Returns what
+    `fill` returns; if it raises, the staging folder is removed and `target` is untouched."""
+    target = Path(target)
+    recover_folder(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}.", suffix=".partial"))
+    try:
+        result = fill(staging)
+        previous = _previous(target)
+        if target.exists():
+            os.replace(target, previous)
+        os.replace(staging, target)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    shutil.rmtree(previous, ignore_errors=True)
+    return result
+
+
+def _previous(target: Path) -> Path:
+    return target.with_name(f".{target.name}.previous")
+
+
+def recover_folder(target: Path) -> bool:
+    """Undo what a killed `replace_folder` left: its previous copy put back if `target` is missing,
+    staging folders removed. Returns whether the previous copy was put back."""
+    target = Path(target)
+    previous, restored = _previous(target), False
+    if previous.is_dir():
+        if not target.exists():
+            os.replace(previous, target)
+            restored = True
+        else:
+            shutil.rmtree(previous, ignore_errors=True)
+    for staging in target.parent.glob(f".{target.name}.*.partial"):
+        shutil.rmtree(staging, ignore_errors=True)
+    return restored
+
+
 def atomic_write_text(path: Path, text: str) -> None:
     atomic_write_bytes(path, text.encode("utf-8"))
 

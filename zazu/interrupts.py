@@ -26,6 +26,32 @@ class Terminated(KeyboardInterrupt):
     """SIGTERM arrived: stop as on Ctrl-C (finished work kept, the run resumable)."""
 
 
+class DiskFull(KeyboardInterrupt):
+    """The disk filled (or a file hit its size limit) during a trial: every following trial would fail the
+    same way, so the search stops as on Ctrl-C, resumable once there is room. Exit code 2."""
+
+
+DISK_FULL_TEXT = ("No space left on device", "Disk quota exceeded", "File too large")
+
+
+def disk_full(error: BaseException) -> DiskFull | None:
+    """A DiskFull for an error that is the disk filling up (an OSError, or a library's error saying it,
+    anywhere in its chain), else None."""
+    import errno
+
+    codes = {getattr(errno, name, n) for name, n in (("ENOSPC", 28), ("EDQUOT", 122), ("EFBIG", 27))}
+    seen = 0
+    while error is not None and seen < 10:
+        if isinstance(error, OSError) and error.errno in codes:
+            where = f"{error.filename}: " if error.filename else ""
+            return DiskFull(f"{where}{error.strerror}")
+        text = str(error)
+        if any(phrase in text for phrase in DISK_FULL_TEXT):
+            return DiskFull(next(phrase for phrase in DISK_FULL_TEXT if phrase in text))
+        error, seen = error.__cause__ or error.__context__, seen + 1
+    return None
+
+
 def _error_for(signum: int) -> KeyboardInterrupt:
     return Terminated("SIGTERM") if signum == signal.SIGTERM else KeyboardInterrupt()
 
@@ -36,8 +62,8 @@ def stopping_signal(error: KeyboardInterrupt) -> signal.Signals:
 
 
 def exit_code(error: KeyboardInterrupt) -> int:
-    """128 + the signal's number, as a shell reports a process a signal stopped."""
-    return 128 + stopping_signal(error)
+    """128 + the signal's number, as a shell reports a process a signal stopped; 2 for a full disk."""
+    return 2 if isinstance(error, DiskFull) else 128 + stopping_signal(error)
 
 
 def _on_signal(signum, frame):

@@ -34,7 +34,7 @@ MANDATORY_METHODS = ("train", "get_metrics")
 OPTIONAL_METHODS = ("reformat", "data_loader", "preprocess", "build")
 HP_KEYS = ("name", "values", "sampling", "min", "max", "step", "default")
 SAMPLINGS = (None, "linear", "log", "reverse_log")
-NAME_PATTERN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+NAME_PATTERN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,99}$")  # a folder name: at most 100 characters
 
 
 @dataclass(frozen=True)
@@ -106,13 +106,15 @@ class Registry:
         self.models = models
 
     @classmethod
-    def load(cls, zoo: str | Path | list | tuple | None = None) -> "Registry":
+    def load(cls, zoo: str | Path | list | tuple | None = None, import_code: bool = True) -> "Registry":
         """Every entry of each zoo folder (`zoo_roots`), validated; a model name in two folders is a
-        RegistryError naming both (a zoo beside the built-in one adds models, it never replaces one)."""
+        RegistryError naming both (a zoo beside the built-in one adds models, it never replaces one).
+        `import_code=False` reads models.json only (listing and ranking run no adapter code)."""
         roots = zoo_roots(zoo)
         models: dict[str, ModelSpec] = {}
         for root in roots:
-            loaded = {name: validate_entry(root, name, entry) for name, entry in read_entries(root).items()}
+            loaded = {name: validate_entry(root, name, entry, import_code)
+                      for name, entry in read_entries(root).items()}
             measured = read_calibration(root)
             for name, spec in loaded.items():
                 if name in models:
@@ -182,10 +184,12 @@ def _fail(name: str, field_: str, expected: str, received: Any = inspect.Paramet
 
 
 
-def validate_entry(root: Path, name: str, entry: Any) -> ModelSpec:
-    """One models.json entry checked (key, task, ratings, search space, adapter); RegistryError naming the field."""
+def validate_entry(root: Path, name: str, entry: Any, import_code: bool = True) -> ModelSpec:
+    """One models.json entry checked (key, task, ratings, search space, adapter); RegistryError naming the field.
+    `import_code=False` checks the adapter file exists but does not import it (`adapter_class` is None)."""
     if not NAME_PATTERN.match(name):
-        raise RegistryError(f"models.json entry `{name}`: the key must be a folder name made of letters, digits and _.")
+        raise RegistryError(f"models.json entry `{name[:120]}`: the key must be a folder name made of letters, digits "
+                            "and _, at most 100 characters.")
     _check_entry_keys(name, entry)
     task = entry["task"]
     if task not in TASKS:
@@ -202,7 +206,7 @@ def validate_entry(root: Path, name: str, entry: Any) -> ModelSpec:
         hp_search_space=entry["hp_search_space"],
         training_configs=entry["training_configs"],
         adapter_path=adapter_path,
-        adapter_class=_load_adapter_class(root, name, adapter_path),
+        adapter_class=_load_adapter_class(root, name, adapter_path) if import_code else None,
         entry=entry,
     )
 

@@ -119,7 +119,8 @@ def new_model(root: str | Path, name: str, task: str) -> NewModel:
     get_task(task)
     if not NAME_PATTERN.match(name):
         raise ConfigError(f"Invalid model name. Expected letters, digits and _ (it names a folder and a "
-                          f"models.json key), not starting with a digit. Received: name={name!r}")
+                          f"models.json key), not starting with a digit, at most 100 characters. "
+                          f"Received: name={name[:120]!r}{'...' if len(name) > 120 else ''}")
     root = Path(root)
     models_json = root / "models.json"
     starts_zoo = root.is_dir() and not any(root.iterdir())

@@ -6,6 +6,10 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -19,6 +23,7 @@ from zazu.search.driver import run_search
 from edgetpu_stub import install_stub  # tests/export/edgetpu_stub.py
 
 TFLITE = ("float32", "float16", "dynamic", "int8")
+REPO = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")
@@ -87,7 +92,10 @@ def test_profile_and_edgetpu_reports_are_written(classification_run):
     edgetpu = info["edgetpu"]
     assert edgetpu["mapped_ops_share"] == 1.0 and edgetpu["first_fallback"] is None
     # the stub compiler was called on the int8 export, and its log parsed into the report
-    assert classification_run["argv"][-1] == info["files"]["int8"]
+    # (in the folder the export is written in before it replaces export/ whole)
+    assert Path(classification_run["argv"][-1]).name == Path(info["files"]["int8"]).name == "model_int8.tflite"
+    assert not any(".partial" in p.read_text(errors="replace") for p in export_dir.iterdir()
+                   if p.suffix in (".json", ".txt", ".log"))  # no file names the folder it was written in
     assert edgetpu["compiler"]["ok"] and edgetpu["compiler"]["ops_on_edgetpu"] == 30
     report = json.loads((export_dir / "edgetpu_report.json").read_text())
     assert report["zazu"]["fully_mapped"] and report["compiler"]["ops_on_cpu"] == 1
@@ -216,3 +224,62 @@ def test_instance_predict_equals_the_evaluation_code(task, model, shapes_instanc
             assert all("mask" in d for d in answer["detections"])
         boxes = np.array([d["box"] for d in answer["detections"]]).reshape(-1, 4)
         assert np.allclose(boxes, np.round(expected.boxes, 2), atol=0.01)
+
+
+def _bytes(folder: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+@pytest.fixture(scope="module")
+def earlier_export(classification_run, tmp_path_factory):
+    """A good export of the run into its own folder (the one the faults below must leave as it was)."""
+    out = tmp_path_factory.mktemp("earlier") / "export"
+    result = CliRunner().invoke(cli, ["export", str(classification_run["run"]), "--formats", "keras,saved_model,int8",
+                                      "--output", str(out)])
+    assert result.exit_code == 0, result.output
+    return out
+
+
+def _export_child(run: Path, out: Path, file_limit: int | None = None) -> subprocess.Popen:
+    import resource
+
+    def limits():
+        if file_limit is not None:  # a full disk, as `ulimit -f` makes one: writes past it fail with EFBIG
+            resource.setrlimit(resource.RLIMIT_FSIZE, (file_limit, file_limit))
+
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "COLUMNS": "200"}
+    return subprocess.Popen([sys.executable, str(REPO / "main.py"), "export", str(run), "--formats",
+                             "keras,saved_model,int8", "--output", str(out)], env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, preexec_fn=limits)
+
+
+def test_a_full_disk_during_export_keeps_the_previous_export(classification_run, earlier_export):
+    before = _bytes(earlier_export)
+    child = _export_child(classification_run["run"], earlier_export, file_limit=200_000)
+    out, err = child.communicate(timeout=300)
+    assert child.returncode == 2, out + err
+    assert "Traceback" not in out + err
+    (line,) = [line for line in err.splitlines() if line.startswith("error: ")]  # (TensorFlow's C++ log aside)
+    assert "the export could not be written" in line and "the previous export is kept unchanged" in line
+    assert _bytes(earlier_export) == before
+    assert not list(earlier_export.parent.glob(".export.*"))  # its staging folder was removed
+
+
+def test_a_kill_during_export_keeps_the_previous_export(classification_run, earlier_export):
+    from zazu.atomic_io import recover_folder
+
+    before = _bytes(earlier_export)
+    child = _export_child(classification_run["run"], earlier_export)
+    try:
+        deadline = time.time() + 240
+        while not any(earlier_export.parent.glob(".export.*.partial/model.keras")):  # mid-export
+            assert child.poll() is None and time.time() < deadline, child.communicate()
+            time.sleep(0.05)
+        child.send_signal(signal.SIGKILL)
+        child.wait(30)
+    finally:
+        if child.poll() is None:
+            child.kill()
+    assert _bytes(earlier_export) == before
+    recover_folder(earlier_export)  # what the next export does first: the killed one's staging goes
+    assert not list(earlier_export.parent.glob(".export.*")) and _bytes(earlier_export) == before

@@ -191,3 +191,49 @@ def test_importing_the_cli_does_not_import_the_web_server():
     result = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "False"
+
+
+def test_interactive_docs_are_off_unless_asked_for(server):
+    for path in ("/docs", "/redoc", "/openapi.json"):
+        assert call(server["port"], "GET", path)[0] == 404, path
+
+
+def test_a_huge_declared_body_is_refused_before_it_is_read(server):
+    started = time.monotonic()
+    with socket.create_connection(("127.0.0.1", server["port"]), timeout=10) as connection:
+        connection.sendall(b"POST /predict HTTP/1.1\r\nHost: x\r\nContent-Type: image/png\r\n"
+                           b"Content-Length: 1000000000000\r\n\r\nshort")  # and nothing more is coming
+        answer = b""
+        while b"}" not in answer:  # headers and the JSON body may come in two packets
+            chunk = connection.recv(65536)
+            if not chunk:
+                break
+            answer += chunk
+        answer = answer.decode("latin-1")
+    assert answer.startswith("HTTP/1.1 413"), answer
+    assert "1000000000000 bytes declared" in answer and time.monotonic() - started < 5
+
+
+def test_a_fault_answers_500_without_internal_detail(cls_run):
+    import asyncio
+
+    from zazu.inference.serve import create_app
+
+    model = json.loads((cls_run / "export" / "export.json").read_text())["files"]["int8"]
+    app = create_app(model, workers=1)
+    handler = app.exception_handlers[Exception]
+    response = asyncio.run(handler(None, RuntimeError("/home/secret/tensorflow/op.cc:42 internal state")))
+    assert response.status_code == 500
+    body = json.loads(response.body)
+    assert body == {"error": "internal error; the server's log has the detail"}
+
+
+@pytest.mark.parametrize("value", ["nan", "inf", "1e9"])
+def test_serve_refuses_a_non_finite_or_absurd_upload_limit(cls_run, value):
+    from zazu.cli import cli
+
+    model = json.loads((cls_run / "export" / "export.json").read_text())["files"]["int8"]
+    result = CliRunner().invoke(cli, ["serve", model, "--max-upload-mb", value])
+    assert result.exit_code == 2, result.output
+    lines = [line for line in result.output.splitlines() if line.strip()]
+    assert len(lines) == 1 and "--max-upload-mb" in lines[0], result.output

@@ -19,6 +19,7 @@ REPO = Path(__file__).resolve().parents[2]
 #   DUCK_DIE_ONCE   the first run there kills its own process with SIGKILL
 #   DUCK_BARRIER    wait there until every listed trial has started (proves they ran at the same time)
 #   DUCK_SWALLOW_SIGINT  deliver Ctrl-C there and swallow it, as Python does when it lands in a __del__
+#   DUCK_WRITE      (a number) every trial writes a file of that many bytes
 DUCK_ADAPTER = '''
 import os
 import random
@@ -41,6 +42,8 @@ class AdaptModel:
         name = self.trial_dir.name
         with open(self.run_dir / "calls.log", "a") as f:
             f.write(f"{name} {os.getpid()}\\n")
+        if os.environ.get("DUCK_WRITE"):  # a checkpoint of that many bytes (a full disk refuses it)
+            (self.trial_dir / "weights.bin").write_bytes(b"0" * int(os.environ["DUCK_WRITE"]))
         if _listed("DUCK_HOLD", name):
             time.sleep(120)
         if _listed("DUCK_DIE_ONCE", name) and not (self.run_dir / f"died-{name}").exists():

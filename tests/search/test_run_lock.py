@@ -99,3 +99,30 @@ def test_a_resume_after_config_yaml_was_edited_is_refused_naming_the_key(duck_zo
     assert f"{config}: `task` changed since the run started" in line and "'classification'" in line
     assert {p: p.read_bytes() for p in run_dir.rglob("*") if p.is_file()} == before
     assert trial_status(run_dir, "other-1") is None  # nothing ran into failures
+
+
+def test_a_disk_that_fills_mid_search_stops_it_resumably(duck_zoo, shapes_dataset, tmp_path):
+    import resource
+
+    run_dir = tmp_path / "run"
+    config = write_config(tmp_path / "search.yaml", zoo=str(duck_zoo), models=["good"], max_trials=3,
+                          data={"home_path": str(shapes_dataset)})
+    limit = 1_000_000
+
+    def full_disk():  # `ulimit -f`: a write past `limit` bytes fails (EFBIG), as on a full disk
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+
+    stopped = subprocess.run(main_py("--config", str(config), "--output", str(run_dir)),
+                             env=child_env(DUCK_WRITE=str(2 * limit)), capture_output=True, text=True,
+                             timeout=240, preexec_fn=full_disk)
+    assert stopped.returncode == 2, stopped.stdout + stopped.stderr
+    assert "Traceback" not in stopped.stdout + stopped.stderr
+    (line,) = _error_lines(stopped.stderr)
+    assert "the disk is full (" in line and f"resume with: zazu search --resume {run_dir.resolve()}" in line
+    assert trial_status(run_dir, "good-0") == "INTERRUPTED"  # not FAILED: nothing about the trial was wrong
+    assert trial_status(run_dir, "good-1") is None  # the search did not go on failing trial after trial
+
+    resumed = subprocess.run(main_py("--resume", str(run_dir)), env=child_env(DUCK_WRITE="1000"),
+                             capture_output=True, text=True, timeout=240)
+    assert resumed.returncode == 0, resumed.stdout + resumed.stderr
+    assert [trial_status(run_dir, f"good-{i}") for i in range(3)] == ["COMPLETED"] * 3

@@ -33,6 +33,13 @@ def fails_cleanly(fn):
         except KeyboardInterrupt as stop:
             click.echo("interrupted", err=True)
             sys.exit(exit_code(stop))
+        except OSError as e:  # a place Zazu cannot write or read (the commands check theirs first where they can)
+            if e.errno is None:
+                raise
+            where = f"{e.filename}: " if e.filename else ""
+            click.echo(f"error: {where}{e.strerror}. Expected a place this user can read and write, with free "
+                       "space.", err=True)
+            sys.exit(2)
 
     return wrapper
 
@@ -50,3 +57,8 @@ def cli():
 def quiet_tensorflow() -> None:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # C++ info and CUDA-probe noise
     os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+
+
+TRUST_OPTION = click.option(
+    "--trust-run-code", "trust_run_code", is_flag=True,
+    help="Import the run folder's own model code even if it is not code you ran or your zoo's (read it first).")

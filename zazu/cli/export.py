@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from zazu.cli._base import cli, fails_cleanly, quiet_tensorflow
+from zazu.cli._base import TRUST_OPTION, cli, fails_cleanly, quiet_tensorflow
 
 
 @cli.command("export")
@@ -17,8 +17,9 @@ from zazu.cli._base import cli, fails_cleanly, quiet_tensorflow
                    "export.formats.")
 @click.option("--output", default=None, type=click.Path(file_okay=False),
               help="Folder. Default: RUN_DIR/export (best trial) or RUN_DIR/export-<trial>.")
+@TRUST_OPTION
 @fails_cleanly
-def export_command(run_dir, trial, formats, output):
+def export_command(run_dir, trial, formats, output, trust_run_code):
     """Export a trained trial in every format, score each variant on the run's val split,
     profile the .tflite files and check the int8 one for the Edge TPU."""
     from zazu.config import resolve_config
@@ -38,7 +39,8 @@ def export_command(run_dir, trial, formats, output):
 
     with hold_run(run, command_line()):  # not while a search or another export writes this run
         reporter.message(f"Exporting {record['model']} #{record['trial_id']} from {run} into {out_dir}")
-        info = export_trial(run, record, config["export"], out_dir=out_dir, log=lambda m: reporter.message(f"  {m}"))
+        info = export_trial(run, record, config["export"], out_dir=out_dir, log=lambda m: reporter.message(f"  {m}"),
+                            trust_code=trust_run_code)
     if info is None:
         raise click.ClickException("the trial's adapter has no export() method")
     print_export_summary(reporter.console, info)

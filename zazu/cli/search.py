@@ -8,10 +8,10 @@ import sys
 import click
 
 from zazu.budget import DEVICES
-from zazu.cli._base import cli, fails_cleanly, quiet_tensorflow
+from zazu.cli._base import TRUST_OPTION, cli, fails_cleanly, quiet_tensorflow
 from zazu.config import SEARCH_METHODS
 from zazu.errors import ConfigError
-from zazu.interrupts import exit_code, stopping_signal
+from zazu.interrupts import DiskFull, exit_code, stopping_signal
 from zazu.tasks import TASKS
 
 
@@ -46,9 +46,10 @@ from zazu.tasks import TASKS
               help="Trials at once (max_instances_at_once): a keras-tuner chief and this many worker processes.")
 @click.option("--resume", "resume", type=click.Path(file_okay=False), default=None,
               help="Continue the interrupted search in this run folder, with its own config, data and code.")
+@TRUST_OPTION
 @fails_cleanly
 def search(task, data, config_file, priority, top_k, models, zoos, search_method, max_trials, epochs, time_budget, seed,
-           device, max_latency_ms, max_model_kb, max_ram_kb, edgetpu_full, output, parallel, resume):
+           device, max_latency_ms, max_model_kb, max_ram_kb, edgetpu_full, output, parallel, resume, trust_run_code):
     """Rank the zoo, search hyperparameters, train, and export the winner as int8 TFLite.
 
     Ctrl-C stops cleanly; `zazu search --resume RUN_DIR` continues where it stopped.
@@ -68,9 +69,13 @@ def search(task, data, config_file, priority, top_k, models, zoos, search_method
         quiet_tensorflow()
         from zazu.search.driver import resume_search
 
-        finish_search(lambda reporter: resume_search(resume, reporter, max_instances=parallel))
+        finish_search(lambda reporter: resume_search(resume, reporter, max_instances=parallel,
+                                                     trust_code=trust_run_code))
         return
 
+    if trust_run_code:
+        raise ConfigError("--trust-run-code is for a run folder's code: with --resume RUN_DIR. A new search runs "
+                          "your zoo's code. Received: --trust-run-code without --resume")
     overrides = {
         "task": task,
         "data": {"home_path": data},
@@ -109,6 +114,11 @@ def finish_search(start, resume_command: str = "zazu search --resume") -> None:
     try:
         result = start(reporter)
     except SearchInterrupted as e:
+        if isinstance(e.stop, DiskFull):
+            click.echo(f"error: the disk is full ({e.stop}); the search stopped. Finished trials are kept in "
+                       f"{e.run_dir}. Expected free space: make room, then resume with: {resume_command} {e.run_dir}",
+                       err=True)
+            sys.exit(exit_code(e.stop))
         stopped_by = stopping_signal(e.stop)
         how = "interrupted" if stopped_by == signal.SIGINT else f"stopped by {stopped_by.name}"
         click.echo(f"\nSearch {how}. Finished trials are kept in {e.run_dir}.\n"
@@ -130,8 +140,9 @@ def finish_search(start, resume_command: str = "zazu search --resume") -> None:
 @click.option("--tuner-id", default=None, help="Unique worker id (else $KERASTUNER_TUNER_ID).")
 @click.option("--threads", type=int, default=None, help="CPU threads for TensorFlow (default: all).")
 @click.option("--gpu", default=None, help="GPU index to use (CUDA_VISIBLE_DEVICES), e.g. 0.")
+@TRUST_OPTION
 @fails_cleanly
-def worker(run_dir, tuner_id, threads, gpu):
+def worker(run_dir, tuner_id, threads, gpu, trust_run_code):
     """Join a parallel search as a keras-tuner worker (on this or another machine).
 
     Needs KERASTUNER_ORACLE_IP and KERASTUNER_ORACLE_PORT (the chief's host and base
@@ -141,4 +152,4 @@ def worker(run_dir, tuner_id, threads, gpu):
     quiet_tensorflow()
     from zazu.search.worker import run_worker
 
-    run_worker(run_dir, tuner_id=tuner_id, threads=threads, gpu=gpu)
+    run_worker(run_dir, tuner_id=tuner_id, threads=threads, gpu=gpu, trust_code=trust_run_code)

@@ -18,8 +18,9 @@ from zazu.cli._base import cli, fails_cleanly, quiet_tensorflow
               help="Larger request bodies get a 413.")
 @click.option("--threads", type=click.IntRange(1, 64), default=None,
               help="CPU threads per .tflite interpreter. Default: LiteRT's, 1 (the workers share the cores).")
+@click.option("--docs", is_flag=True, help="Also serve FastAPI's interactive docs (/docs) and schema (/openapi.json).")
 @fails_cleanly
-def serve_command(model, host, port, workers, max_upload_mb, threads):
+def serve_command(model, host, port, workers, max_upload_mb, threads, docs):
     """Serve a .keras or .tflite model exported by Zazu over HTTP.
 
     POST /predict with a multipart `image` field (curl -F image=@cat.jpg http://127.0.0.1:5000/predict)
@@ -34,4 +35,4 @@ def serve_command(model, host, port, workers, max_upload_mb, threads):
         click.echo(f"Serving {info['file']} ({info['model']}, {info['task']}, {len(info['classes'])} classes, "
                    f"sha256 {info['sha256'][:12]}) with {workers} worker(s) on http://{host}:{port}", err=True)
 
-    serve(model, host, port, workers, max_upload_mb, threads, on_ready=ready)
+    serve(model, host, port, workers, max_upload_mb, threads, on_ready=ready, docs=docs)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from zazu.cli._base import cli, fails_cleanly, quiet_tensorflow
+from zazu.cli._base import TRUST_OPTION, cli, fails_cleanly, quiet_tensorflow
 from zazu.errors import ConfigError
 
 
@@ -51,9 +51,10 @@ def parse_size(text: str | None):
 @click.option("--output", default=None, help="Run folder. Default: runs/<timestamp>-<task>.")
 @click.option("--resume", "resume_dir", default=None, type=click.Path(file_okay=False),
               help="Continue an interrupted `zazu train` run folder from its last finished epoch.")
+@TRUST_OPTION
 @fails_cleanly
 def train_command(model_name, hp_items, epochs, batch_size, input_size, augment, data, zoos, config_file, seed,
-                  output, resume_dir):
+                  output, resume_dir, trust_run_code):
     """Train one zoo model with fixed hyperparameters and export it, into a run folder of the same
     shape as a search's (so `zazu export`, `evaluate`, `predict` and `report` work on it)."""
     from zazu.config import resolve_config
@@ -66,7 +67,7 @@ def train_command(model_name, hp_items, epochs, batch_size, input_size, augment,
         if given:
             raise ConfigError(f"--resume continues a run with the settings it was started with. "
                               f"Received also: {', '.join(given)}")
-        return _resume(resume_dir)
+        return _resume(resume_dir, trust_run_code)
     if model_name is None:
         raise ConfigError("Expected --model NAME (see `zazu zoo list`), or --resume RUN_DIR.")
     from zazu.ranking import fixed_spec
@@ -92,9 +93,9 @@ def train_command(model_name, hp_items, epochs, batch_size, input_size, augment,
     finish_search(lambda reporter: run_search(config, reporter), "zazu train --resume")
 
 
-def _resume(run_dir: str) -> None:
+def _resume(run_dir: str, trust_code: bool = False) -> None:
     quiet_tensorflow()
     from zazu.cli.search import finish_search
     from zazu.search.driver import resume_search
 
-    finish_search(lambda reporter: resume_search(run_dir, reporter), "zazu train --resume")
+    finish_search(lambda reporter: resume_search(run_dir, reporter, trust_code=trust_code), "zazu train --resume")

@@ -31,7 +31,7 @@ def zoo_list(task, zoos):
 
     from zazu.registry import Registry
 
-    registry = Registry.load(zoos or None)
+    registry = Registry.load(zoos or None, import_code=False)  # listing runs no adapter code
     files = ", ".join(str(root / "models.json") for root in registry.roots)
     table = Table(title=f"Zoo ({files}); speed and memory: declared / measured by "
                         "`zazu zoo calibrate` (the ranking uses the measured one)", title_justify="left")
@@ -67,7 +67,7 @@ def zoo_rank(task, priority, zoos):
 
     get_task(task)
     priorities = parse_priority(priority)
-    ranked = rank_models(Registry.load(zoos or None), task, priorities)
+    ranked = rank_models(Registry.load(zoos or None, import_code=False), task, priorities)
     table = Table(title=f"{task} models for priorities {priorities} (accuracy, speed, memory)", title_justify="left")
     for column in ("rank", "model", "distance", "accuracy", "speed", "memory"):
         table.add_column(column)

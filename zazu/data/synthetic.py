@@ -12,17 +12,14 @@ through the same readers as a user's dataset.
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import numpy as np
 
+from zazu.cache import cache_root  # noqa: F401  (also imported from here)
+
 SHAPES = ("circle", "square", "triangle", "cross")
 VERSION = 2  # bump when the generators' output changes, so old caches are not reused
-
-
-def cache_root() -> Path:
-    return Path(os.environ.get("ZAZU_CACHE", Path.home() / ".cache" / "zazu"))
 
 
 def _background(rng: np.random.Generator, size: int) -> np.ndarray:

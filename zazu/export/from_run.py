@@ -8,11 +8,12 @@ own dataset.json and split.json) and asked to export itself.
 from __future__ import annotations
 
 import inspect
+import os
 from pathlib import Path
 from typing import Any
 
-from zazu.atomic_io import atomic_write_json, read_json
-from zazu.errors import ZazuError
+from zazu.atomic_io import atomic_write_json, read_json, recover_folder, replace_folder
+from zazu.errors import ConfigError, ZazuError
 
 
 def trial_record(run_dir: Path, trial: str | None = None) -> dict[str, Any]:
@@ -63,7 +64,7 @@ def _trial_names(run_dir: Path) -> list[str]:
 
 
 def export_trial(run_dir: Path, record: dict[str, Any], options: dict[str, Any], registry=None,
-                 out_dir: Path | None = None, log=None) -> dict[str, Any] | None:
+                 out_dir: Path | None = None, log=None, trust_code: bool = False) -> dict[str, Any] | None:
     """Re-create the trial's adapter and let it export into `out_dir` (default <run>/export).
 
     Returns the export summary (also written as export.json), or None when the
@@ -74,7 +75,7 @@ def export_trial(run_dir: Path, record: dict[str, Any], options: dict[str, Any],
 
     log = log or (lambda message: None)
     run_dir = Path(run_dir)
-    registry = registry or Registry.load(_run_zoo(run_dir))
+    registry = registry or Registry.load(_run_zoo(run_dir, trust_code))
     spec = registry.get(record["model"])
     adapter = spec.adapter_class(record["model_specs"], record["hp_values"])
     export = getattr(adapter, "export", None)
@@ -82,25 +83,73 @@ def export_trial(run_dir: Path, record: dict[str, Any], options: dict[str, Any],
         log(f"{spec.name}'s adapter has no export() method: nothing exported.")
         return None
     out_dir = Path(out_dir) if out_dir else run_dir / "export"
+    check_export_target(out_dir)
     run_lifecycle(adapter, get_task(spec.task).objective, steps=("reformat", "data_loader", "preprocess"))
     accepts = inspect.signature(export).parameters
     extra = {k: v for k, v in (("options", options), ("log", log)) if k in accepts}
-    info = export(Path(record["trial_dir"]), out_dir, **extra)
-    info = {"model": spec.name, "trial_id": record["trial_id"], "trial": Path(record["trial_dir"]).name,
-            "trial_metrics": record.get("metrics", {}), **(info or {})}
-    atomic_write_json(out_dir / "export.json", info)
-    return info
+
+    def fill(staging: Path) -> dict[str, Any]:
+        info = export(Path(record["trial_dir"]), staging, **extra)
+        info = {"model": spec.name, "trial_id": record["trial_id"], "trial": Path(record["trial_dir"]).name,
+                "trial_metrics": record.get("metrics", {}), **(info or {})}
+        info = _moved(info, str(staging), str(out_dir.resolve()))  # the files' paths once swapped in
+        _move_paths_in_reports(staging, str(staging), str(out_dir.resolve()))
+        atomic_write_json(staging / "export.json", info)
+        return info
+
+    try:  # written beside the previous export and swapped in whole: a kill or a full disk keeps the old one
+        return replace_folder(out_dir, fill)
+    except OSError as e:
+        where = e.filename or out_dir
+        kept = "the previous export is kept unchanged" if out_dir.exists() else "nothing was written"
+        raise ZazuError(f"{where}: the export could not be written ({e.strerror or e}); {kept} in {out_dir}. "
+                        "Expected room on the disk (and a folder this user can write).") from None
 
 
-def _run_zoo(run_dir: Path) -> str | Path | None:
-    """The run's own copy of the models it searched (`models/`), else the zoo its config names."""
+def check_export_target(out_dir: Path) -> None:
+    """An export replaces its folder whole: only a folder that is empty or an earlier export."""
+    recover_folder(out_dir)
+    if out_dir.exists() and (not out_dir.is_dir() or (any(out_dir.iterdir()) and not (out_dir / "export.json").is_file())):
+        raise ConfigError(f"{out_dir} holds files that are not a Zazu export; an export replaces its folder whole. "
+                          f"Expected a new or empty folder, or an earlier export. Received: --output {out_dir}")
+
+
+REPORT_SUFFIXES = (".json", ".txt", ".log")  # an export's own reports, which may name its files
+
+
+def _move_paths_in_reports(folder: Path, old: str, new: str) -> None:
+    """The reports written in the staging folder name their files by where they will be."""
+    for path in folder.iterdir():
+        if path.is_file() and path.suffix in REPORT_SUFFIXES:
+            text = path.read_text(encoding="utf-8", errors="surrogateescape")
+            if old in text:
+                path.write_text(text.replace(old, new), encoding="utf-8", errors="surrogateescape")
+
+
+def _moved(value: Any, old: str, new: str) -> Any:
+    """`value` with every path string under `old` moved under `new`."""
+    if isinstance(value, dict):
+        return {k: _moved(v, old, new) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_moved(v, old, new) for v in value]
+    if isinstance(value, str) and (value == old or value.startswith(old + os.sep)):
+        return new + value[len(old):]
+    return value
+
+
+def _run_zoo(run_dir: Path, trust_code: bool = False) -> str | Path | None:
+    """The run's own copy of the models it searched (`models/`), once its code is known to be the user's
+    (`check_run_code`), else the zoo its config names."""
     import yaml
 
     if (run_dir / "models" / "models.json").is_file():
+        from zazu.code_trust import check_run_code
+        from zazu.registry import zoo_roots
         from zazu.runs import check_snapshot, read_manifest
 
         if (run_dir / "run.json").is_file():  # before Registry.load imports the snapshot's adapters
             check_snapshot(run_dir, read_manifest(run_dir))
+        check_run_code(run_dir / "models", zoo_roots(), trust_code)
         return run_dir / "models"
     config = yaml.safe_load((run_dir / "config.yaml").read_text(encoding="utf-8")) or {}
     return config.get("zoo")

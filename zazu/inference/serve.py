@@ -85,8 +85,9 @@ def _blank_png() -> bytes:
 
 
 def create_app(model: str | Path, workers: int = 2, max_upload_bytes: int = 10 * 2**20,
-               num_threads: int | None = None, max_pixels: int = MAX_PIXELS):
-    """The FastAPI app serving `model`, its Predictors loaded now (errors surface before listening)."""
+               num_threads: int | None = None, max_pixels: int = MAX_PIXELS, docs: bool = False):
+    """The FastAPI app serving `model`, its Predictors loaded now (errors surface before listening).
+    FastAPI's interactive docs and OpenAPI schema only with `docs` (`zazu serve --docs`)."""
     from fastapi import FastAPI, Request
     from fastapi.exceptions import RequestValidationError
     from fastapi.responses import JSONResponse
@@ -100,8 +101,9 @@ def create_app(model: str | Path, workers: int = 2, max_upload_bytes: int = 10 *
         yield
         pool.close()
 
+    hidden = {} if docs else {"docs_url": None, "redoc_url": None, "openapi_url": None}
     app = FastAPI(title=f"Zazu: {info['model']} ({info['task']})", version=info["sha256"][:12],
-                  description=f"{info['file']}: POST an image to /predict.", lifespan=lifespan)
+                  description=f"{info['file']}: POST an image to /predict.", lifespan=lifespan, **hidden)
     app.state.pool = pool
 
     @app.exception_handler(RequestError)
@@ -118,8 +120,10 @@ def create_app(model: str | Path, workers: int = 2, max_upload_bytes: int = 10 *
         return JSONResponse({"error": f"invalid request: {problems}"}, status_code=422)
 
     @app.exception_handler(Exception)
-    async def fault(request, error: Exception):  # Zazu's own bug: uvicorn logs the traceback, the server goes on
-        return JSONResponse({"error": f"internal error: {type(error).__name__}: {error}"}, status_code=500)
+    async def fault(request, error: Exception):
+        # Zazu's own fault: the detail (library internals, paths) goes to the server log with the
+        # traceback uvicorn writes; the client learns only that it was not its request's fault
+        return JSONResponse({"error": "internal error; the server's log has the detail"}, status_code=500)
 
     @app.get("/health")
     async def health() -> dict:
@@ -155,6 +159,10 @@ async def read_body(request, limit: int) -> bytes:
     from starlette.requests import ClientDisconnect
 
     declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > DRAIN_FACTOR * limit:
+        # refused before reading: such a body is not drained, and a short one would keep us waiting for the rest
+        raise RequestError(413, f"upload too large: {declared} bytes declared. Expected at most {limit} bytes "
+                                f"({limit / 2**20:g} MB, the server's --max-upload-mb).")
     chunks, size = [], 0
     try:
         async for chunk in request.stream():
@@ -223,14 +231,23 @@ def default_workers() -> int:
     return max(1, min(os.cpu_count() or 1, 4))
 
 
+MAX_UPLOAD_MB = 1024  # --max-upload-mb above this (or not a finite number) is refused: bodies are held in memory
+
+
 def serve(model: str | Path, host: str = "127.0.0.1", port: int = 5000, workers: int | None = None,
-          max_upload_mb: float = 10.0, num_threads: int | None = None, on_ready: Callable | None = None) -> None:
+          max_upload_mb: float = 10.0, num_threads: int | None = None, on_ready: Callable | None = None,
+          docs: bool = False) -> None:
     """Load the model and serve it until interrupted."""
+    import math
+
+    if not (math.isfinite(max_upload_mb) and 0 < max_upload_mb <= MAX_UPLOAD_MB):
+        raise ZazuError(f"Expected --max-upload-mb a number in (0, {MAX_UPLOAD_MB}]. "
+                        f"Received: --max-upload-mb {max_upload_mb}")
     require_server_packages()
     import uvicorn
 
     check_can_listen(host, port)  # before loading the model: a busy port fails in a second, in one line
-    app = create_app(model, workers or default_workers(), int(max_upload_mb * 2**20), num_threads)
+    app = create_app(model, workers or default_workers(), int(max_upload_mb * 2**20), num_threads, docs=docs)
     if on_ready is not None:
         on_ready(app.state.pool.describe())
     uvicorn.run(app, host=host, port=port, log_level="info", server_header=False)

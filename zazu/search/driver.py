@@ -21,6 +21,7 @@ from typing import Any
 from zazu import __version__
 from zazu.atomic_io import atomic_write_json
 from zazu.budget import describe_target, has_budget, over_budget
+from zazu.code_trust import remember
 from zazu.config import resolve_time_budget, save_config
 from zazu.data.augment import check_mosaic_task
 from zazu.errors import ConfigError, ZazuError
@@ -169,12 +170,14 @@ def run_search(config: dict, reporter=None, registry: Registry | None = None) ->
         write_data(config, run_dir, dataset, split, reporter)
         atomic_write_json(run_dir / DATA_FIT_FILE, data_fit)
         snapshot_models(models, run_dir)
+        remember([run_dir / SNAPSHOT / "zoo" / spec.name for spec in models])  # the user's own code, from now on
         manifest = new_manifest(task, dataset, split, models, share_trials(config["max_trials"], len(models)))
         write_manifest(run_dir, {**manifest, "config": recorded_config(config)})
-        return _search(RunFolder.open(run_dir), reporter, resumed=False)
+        return _search(RunFolder.open(run_dir, trust_code=True), reporter, resumed=False)
 
 
-def resume_search(run_dir: str | Path, reporter=None, max_instances: int | None = None) -> SearchResult:
+def resume_search(run_dir: str | Path, reporter=None, max_instances: int | None = None,
+                  trust_code: bool = False) -> SearchResult:
     """Continue a killed or interrupted search from its run folder (config, data, code and oracle state).
 
     Everything is checked before the run's lock is taken (a refused resume writes nothing, not even
@@ -184,7 +187,7 @@ def resume_search(run_dir: str | Path, reporter=None, max_instances: int | None 
     from zazu.search.code_record import code_changes
 
     reporter = reporter or Reporter()
-    run = RunFolder.open(run_dir, max_instances)
+    run = RunFolder.open(run_dir, max_instances, trust_code)
     check_config_unchanged(run)
     _check_not_finished(run.manifest, run.run_dir, run_dir)
     run.check_dataset_unchanged()
@@ -252,8 +255,11 @@ def _search(run: RunFolder, reporter, resumed: bool) -> SearchResult:
         with catching_interrupts():
             return _search_and_export(run, reporter, deadline, parallel)
     except KeyboardInterrupt as stop:
-        _refresh(run)
-        update_manifest(run_dir, status="interrupted")
+        try:
+            _refresh(run)
+            update_manifest(run_dir, status="interrupted")
+        except OSError:  # a full disk: the files keep what they said; a resume reruns the unfinished trial
+            pass
         raise SearchInterrupted(run_dir, stop) from None
 
 

@@ -62,7 +62,8 @@ class LocalWorkers:
         with open(worker.log, "a", encoding="utf-8") as log:
             # its own session: Ctrl-C reaches the chief only, which then stops the workers in order
             worker.process = subprocess.Popen(
-                [sys.executable, "-m", "zazu.cli", "worker", str(self.run_dir)], env=env, stdout=log,
+                # the chief opened this run (and its code) already: its workers run what it runs
+                [sys.executable, "-m", "zazu.cli", "worker", str(self.run_dir), "--trust-run-code"], env=env, stdout=log,
                 stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
         worker.state = "running"
 

@@ -18,7 +18,8 @@ from typing import Any
 
 from zazu.config import resolve_config, resolve_time_budget
 from zazu.errors import ConfigError, DatasetError
-from zazu.registry import ModelSpec, Registry
+from zazu.code_trust import check_run_code
+from zazu.registry import ModelSpec, Registry, zoo_roots
 from zazu.runs import check_snapshot, read_manifest
 from zazu.search.snapshot import FOLDER as MODELS_FOLDER
 from zazu.tasks import Task, get_task
@@ -90,8 +91,9 @@ class RunFolder:
     shares: list[int]  # trials per model
 
     @classmethod
-    def open(cls, run_dir: str | Path, max_instances: int | None = None) -> "RunFolder":
-        """Read and check a run folder; `max_instances` overrides the config's `max_instances_at_once`."""
+    def open(cls, run_dir: str | Path, max_instances: int | None = None, trust_code: bool = False) -> "RunFolder":
+        """Read and check a run folder; `max_instances` overrides the config's `max_instances_at_once`.
+        Its models' code is imported only if the user runs it already or `trust_code` (`check_run_code`)."""
         run_dir = Path(run_dir)
         if not run_dir.is_dir():
             raise ConfigError(f"Run folder not found. Expected a folder made by `zazu search`. Received: {run_dir}")
@@ -105,6 +107,7 @@ class RunFolder:
         resolve_time_budget(config, None)  # a folder's config holds minutes; `auto` only where written by hand
         manifest = read_manifest(run_dir)
         check_snapshot(run_dir, manifest)  # before Registry.load imports the snapshot's adapters
+        check_run_code(run_dir / MODELS_FOLDER, zoo_roots(), trust_code)
         registry = Registry.load(run_dir / MODELS_FOLDER)
         models = [registry.get(entry["name"]) for entry in manifest["models"]]
         if config.get("fixed_hyperparameters") is not None:  # zazu train: one model, every value fixed

@@ -29,7 +29,7 @@ from zazu.adapters.lifecycle import PREPARE_STEPS, TRAINING_STEPS, run_lifecycle
 from zazu.atomic_io import atomic_write_json, atomic_write_text
 from zazu.budget import has_budget, over_budget
 from zazu.errors import TrialFailed
-from zazu.interrupts import raise_if_interrupted
+from zazu.interrupts import disk_full, raise_if_interrupted
 from zazu.registry import ModelSpec
 from zazu.runs import CHECKPOINT, FINAL_STATUSES, read_trial_profile, read_trial_record, trial_dir
 from zazu.search.costs import cost_before_training
@@ -139,12 +139,13 @@ class LifecycleTuner(keras_tuner.Tuner):
             adapter.progress_callbacks = self.reporter.epoch_callbacks(folder.name)  # passed, as keras-tuner does
             outcome = self._run(adapter, folder, log)
         except (Exception, SystemExit) as e:  # an adapter calling sys.exit() fails its trial, not the search
+            if (full := disk_full(e)) is not None:  # every next trial would fail too: stop, resumable
+                self._record_interrupted(record, folder, time.perf_counter() - started, log, f"disk full: {full}")
+                raise full from e
             self._record_failure(record, folder, e, time.perf_counter() - started, log)
             raise keras_tuner.errors.FailedTrialError(f"{type(e).__name__}: {e}") from e
         except BaseException:  # Ctrl-C / SIGTERM: the oracle still holds the trial as ongoing and reruns it on resume
-            log("INTERRUPTED")
-            record.update(status="INTERRUPTED", wall_time_s=time.perf_counter() - started)
-            atomic_write_json(folder / "trial.json", record)
+            self._record_interrupted(record, folder, time.perf_counter() - started, log, "INTERRUPTED")
             raise
         finally:
             adapter = None
@@ -231,6 +232,15 @@ class LifecycleTuner(keras_tuner.Tuner):
                 outcome["int8_metrics"] = shipped["metrics"]
                 outcome["reported"] = {objective: shipped["metrics"][objective]}
         return outcome
+
+    def _record_interrupted(self, record: dict, folder: Path, seconds: float, log, why: str) -> None:
+        """The trial stops unfinished; it is rerun on resume. Best effort: on a full disk the record may not fit."""
+        try:
+            log(why)
+            record.update(status="INTERRUPTED", wall_time_s=seconds)
+            atomic_write_json(folder / "trial.json", record)
+        except OSError:
+            pass
 
     def _record_failure(self, record: dict, folder: Path, error: BaseException, seconds: float, log) -> None:
         atomic_write_text(folder / "traceback.txt", traceback.format_exc())

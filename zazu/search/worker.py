@@ -22,8 +22,9 @@ from zazu.search.parallel_env import (CHIEF_ID, ENV_CHIEF_PID, ENV_ORACLE_IP, EN
 
 
 def run_worker(run_dir: str | Path, reporter=None, tuner_id: str | None = None, threads: int | None = None,
-               gpu: str | None = None) -> None:
-    """Run trials for the chief until every model's oracle says STOPPED."""
+               gpu: str | None = None, trust_code: bool = False) -> None:
+    """Run trials for the chief until every model's oracle says STOPPED. The run's code is imported only if
+    it is the user's (`code_trust`) or `trust_code`; the chief's own local workers get it (it checked)."""
     # Devices are chosen before TensorFlow is imported (CUDA_VISIBLE_DEVICES is read once).
     if gpu is not None:
         os.environ["CUDA_VISIBLE_DEVICES"] = gpu
@@ -42,7 +43,7 @@ def run_worker(run_dir: str | Path, reporter=None, tuner_id: str | None = None, 
     from zazu.search.run_folder import RunFolder
 
     reporter = reporter or Reporter()
-    run = RunFolder.open(run_dir)
+    run = RunFolder.open(run_dir, trust_code=trust_code)
     reporter.message(f"Worker {os.environ[ENV_TUNER_ID]} for {run.run_dir}, oracle chief at "
                      f"{os.environ[ENV_ORACLE_IP]}:{base_port}")
     for index, spec in enumerate(run.models):
