@@ -33,7 +33,7 @@ epochs=2
 # Trials of tiny_cnn take ~35 s on 2 shared cores; the budget only guards against a hung search.
 search_args="--models tiny_cnn --max-trials $max_trials --epochs $epochs --time-budget 30"
 timeout_s=${ZAZU_DEMO_TIMEOUT:-1500}   # the whole search, chief start to exit
-kill_after_s=${ZAZU_KILL_AFTER:-8}     # seconds into a worker's trial before it is killed
+kill_after_s=${ZAZU_KILL_AFTER:-3}     # seconds into a worker's training before it is killed
 
 command -v docker >/dev/null || die "docker is not installed"
 command -v docker-compose >/dev/null || die "docker-compose is not installed (Debian: apt-get install docker-compose)"
@@ -66,8 +66,8 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# "trial tuner_id status failure rerun" per trial record, one line each (rerun: the trial's log.txt
-# says a previous run ended without finishing)
+# "trial tuner_id status failure rerun" per trial record (trial: its folder, <model>-<trial_id>), one
+# line each (rerun: the trial's log.txt says a previous run ended without finishing)
 trials() {
   python3 - "$out/run" <<'EOF'
 import glob, json, os, sys
@@ -82,7 +82,7 @@ for path in sorted(glob.glob(os.path.join(sys.argv[1], "trials", "*", "trial.jso
             rerun = "yes" if "--- rerun" in f.read() else "no"
     except OSError:
         rerun = "no"
-    print(f"{r['model']}#{r['trial_id']}", r.get("tuner_id") or "-", r.get("status") or "-",
+    print(os.path.basename(os.path.dirname(path)), r.get("tuner_id") or "-", r.get("status") or "-",
           r.get("failure") or "-", rerun)
 EOF
 }
@@ -96,26 +96,29 @@ chief=$(compose ps -q chief)
 
 killed_trial="" killed_id=""
 if [ "$kill_worker" = 1 ]; then
-  # a container worker (node-*) in a trial for kill_after_s seconds; the chief's own worker-0 is not ours to kill
-  since=0
+  # a container worker (node-*) training for kill_after_s seconds (its trial's log.txt says the model
+  # is built); the chief's own worker-0 is not ours to kill
+  since=0 running=""
   while :; do
     [ "$(docker inspect -f '{{.State.Running}}' "$chief")" = true ] || die "the chief stopped before any worker trial could be killed"
     [ $(($(date +%s) - t0)) -lt "$timeout_s" ] || die "no container worker started a trial within ${timeout_s}s"
-    running=$(trials | awk '$3 == "RUNNING" && $2 ~ /^node-/ {print $1, $2; exit}')
-    if [ -n "$running" ]; then
+    now=$(trials | awk '$3 == "RUNNING" && $2 ~ /^node-/ {print $1, $2; exit}')
+    if [ -n "$now" ] && [ "$now" = "$running" ] && grep -qs "build: done" "$out/run/trials/${now%% *}/log.txt"; then
       if [ "$since" = 0 ]; then since=$(date +%s); fi
       if [ $(($(date +%s) - since)) -ge "$kill_after_s" ]; then break; fi
     else
       since=0
     fi
+    running=$now
     sleep 1
   done
   read -r killed_trial killed_id <<<"$running"
   service=worker${killed_id#node-}
   container=$(compose ps -q "$service")
-  echo "$(($(date +%s) - t0))s: $killed_id ($service) is ${kill_after_s}s into trial $killed_trial: docker kill"
+  echo "$(($(date +%s) - t0))s: $killed_id ($service) is ${kill_after_s}s into training trial $killed_trial: docker kill"
   docker kill "$container" >/dev/null
   sleep 3
+  echo "$(($(date +%s) - t0))s: trial $killed_trial is $(trials | awk -v t="$killed_trial" '$1 == t {print $3}') (the chief holds it for $killed_id)"
   # docker does not apply the restart policy to a killed container: start it again, same container, same id
   echo "$(($(date +%s) - t0))s: restart policy left it $(docker inspect -f '{{.State.Status}}' "$container"); docker start $service (KERASTUNER_TUNER_ID=$killed_id)"
   docker start "$container" >/dev/null
