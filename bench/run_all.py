@@ -44,6 +44,7 @@ BENCHES = {
     "serve": ["--workers", "1,2"],
     "edgetpu_estimate": [],
     "dense_detection": [],
+    "fault_sweep": [],
 }
 GROUPS = {"jobs": list(JOBS), **{name: [name] for name in [*JOBS, *BENCHES]}}
 

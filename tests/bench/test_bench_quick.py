@@ -23,6 +23,7 @@ EXPECTED = {
     "training_feed.py": "target: pipeline >= 0.9 x memory",
     "edgetpu_estimate.py": "Zazu's estimate (not a timing)",
     "dense_detection.py": "val_mAP50",
+    "fault_sweep.py": "| case | exit | traceback | files unchanged | printed |",
 }
 # not bench scripts: run_all.py runs them; dense_set.py builds the data dense_detection.py runs on
 # (tests/bench/test_dense_set.py)
