@@ -285,3 +285,41 @@ def test_an_image_past_the_pixel_budget_is_left_out_from_its_header(tmp_path, mo
     assert kept == ["a/small.png", "b/c.png"]
     (problem,) = [str(p) for p in report.problems if "big.png" in str(p)]
     assert "101x80 = 8080 pixels; expected at most 8000" in problem
+
+
+def _gif_with_canvas(width: int) -> bytes:
+    """A 20x20 GIF whose header (logical screen) claims `width` columns: PIL reads the canvas,
+    TensorFlow the frame."""
+    import struct
+
+    buffer = io.BytesIO()
+    Image.new("P", (20, 20)).save(buffer, "GIF")
+    data = bytearray(buffer.getvalue())
+    data[6:8] = struct.pack("<H", width)
+    return bytes(data)
+
+
+def test_images_tensorflow_reads_otherwise_than_pil_are_left_out(tmp_path):
+    root = tmp_path / "cls"
+    (root / "a").mkdir(parents=True)
+    (root / "b").mkdir()
+    Image.new("RGB", (30, 20)).save(root / "a" / "fine.bmp")
+    Image.new("1", (30, 20)).save(root / "a" / "one_bit.bmp")  # PIL opens it; TensorFlow refuses it
+    (root / "a" / "canvas.gif").write_bytes(_gif_with_canvas(100))  # PIL 100x20, TensorFlow 20x20
+    Image.new("RGB", (30, 20)).save(root / "b" / "ok.png")
+    report = check_dataset(read_dataset(root))
+    assert sorted(r.path for r in report.dataset.records) == ["a/fine.bmp", "b/ok.png"]
+    problems = {p.file: str(p) for p in report.problems}
+    assert "TensorFlow's decoder cannot read this BMP" in problems["a/one_bit.bmp"]
+    assert "reads this GIF as 20x20, not 100x20" in problems["a/canvas.gif"]
+
+
+def test_predict_and_serve_refuse_what_tensorflow_cannot_read_as_a_bad_image():
+    from zazu.inference.predictor import InvalidImage, check_image_bytes
+
+    buffer = io.BytesIO()
+    Image.new("1", (30, 20)).save(buffer, "BMP")
+    with pytest.raises(InvalidImage, match="upload.bmp: TensorFlow's decoder cannot read this BMP"):
+        check_image_bytes(buffer.getvalue(), "upload.bmp")
+    with pytest.raises(InvalidImage, match="reads this GIF as 20x20"):
+        check_image_bytes(_gif_with_canvas(100), "upload.gif")

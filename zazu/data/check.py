@@ -14,6 +14,7 @@ from collections import Counter
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from zazu.data.decoder_check import tensorflow_disagrees
 from zazu.data.orientation import upright_size
 from zazu.data.records import Dataset, ImageRecord, Instance, Problem
 
@@ -71,9 +72,11 @@ def _decode(path: Path) -> tuple[tuple[int, int] | None, str | None, str | None]
                 return None, None, (f"{im.width}x{im.height} = {im.width * im.height} pixels; expected at most "
                                     f"{MAX_PIXELS}")
             im.load()  # full decode: a truncated JPEG fails here, not mid-epoch
-            size = upright_size(im)
+            size, image_format, raw_size = upright_size(im), im.format, im.size
     except Exception as e:
         return None, None, f"{type(e).__name__}: {e}"
+    if (problem := tensorflow_disagrees(data, image_format, raw_size)) is not None:
+        return None, None, problem  # every trial would fail (or train on a wrongly scaled image) on it
     return size, hashlib.sha1(data).hexdigest(), None
 
 

@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from zazu.data.decoder_check import tensorflow_disagrees
 from zazu.data.orientation import upright_size
 from zazu.errors import ZazuError
 
@@ -43,13 +44,16 @@ def check_image_bytes(data: bytes, name: str) -> tuple[int, int]:
                 raise InvalidImage(f"{name}: {image.format} images are not supported. "
                                    "Expected a PNG, JPEG, BMP or GIF image.")
             image.load()
-            return upright_size(image)
+            size, image_format, raw_size = upright_size(image), image.format, image.size
     except InvalidImage:
         raise
     except UnidentifiedImageError:
         raise InvalidImage(f"{name}: not an image. Expected a PNG, JPEG, BMP or GIF image.") from None
     except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as error:
         raise InvalidImage(f"{name}: unreadable image ({error}).") from None
+    if (problem := tensorflow_disagrees(data, image_format, raw_size)) is not None:
+        raise InvalidImage(f"{name}: {problem}. Expected a PNG, JPEG, BMP or GIF image it can read; convert it to PNG.")
+    return size
 
 
 class Predictor:
