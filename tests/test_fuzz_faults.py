@@ -53,7 +53,9 @@ def test_a_cache_that_is_not_a_folder(home):
 
 def test_an_output_under_a_file(home):
     before = _files(home)
-    _one_error(_main(["--task", "classification", "--output", str(home / "notes.txt" / "run")], home), "notes.txt")
+    result = _main(["--task", "classification", "--output", str(home / "notes.txt" / "run")], home)
+    _one_error(result, "`output` cannot be made: " + str(home / "notes.txt") + " is a file")
+    assert "Dataset" not in result.stdout  # refused before the dataset is read
     assert _files(home) == before
 
 

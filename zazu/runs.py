@@ -24,6 +24,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 import time
 from pathlib import Path
 from typing import Any
@@ -51,6 +52,11 @@ def check_output_free(output: str | None, dataset: str | None = None) -> None:
     if path.is_dir() and any(p.name != LOCK_FILE for p in path.iterdir()):
         raise ConfigError(f"`output` holds files that are not a Zazu run; the run would overwrite some of them. "
                           f"Expected a new or empty folder. Received: output={output}")
+    existing = next((p for p in [path, *path.absolute().parents] if p.exists()), None)
+    if existing is not None and existing != path and (not existing.is_dir() or not os.access(existing, os.W_OK | os.X_OK)):
+        what = "a file" if not existing.is_dir() else "a folder this user cannot write"
+        raise ConfigError(f"`output` cannot be made: {existing} is {what}. Expected a new or empty folder in a place "
+                          f"this user can write. Received: output={output}")
     if dataset and (path.resolve() == Path(dataset).resolve() or Path(dataset).resolve() in path.resolve().parents):
         raise ConfigError(f"`output` is inside the dataset folder {dataset}: the run's files would become part of "
                           f"the dataset. Expected a folder outside it. Received: output={output}")
