@@ -28,7 +28,11 @@ class Terminated(KeyboardInterrupt):
 
 class DiskFull(KeyboardInterrupt):
     """The disk filled (or a file hit its size limit) during a trial: every following trial would fail the
-    same way, so the search stops as on Ctrl-C, resumable once there is room. Exit code 2."""
+    same way, so the search stops as on Ctrl-C, resumable once there is room. Exit code 2 (a local
+    worker exits WORKER_DISK_FULL instead, which its chief reads as the same stop)."""
+
+
+WORKER_DISK_FULL = 75  # a worker's exit code for a full disk (EX_TEMPFAIL): not a crash to restart
 
 
 DISK_FULL_TEXT = ("No space left on device", "Disk quota exceeded", "File too large")

@@ -150,6 +150,11 @@ def worker(run_dir, tuner_id, threads, gpu, trust_run_code):
     seen through a shared disk.
     """
     quiet_tensorflow()
+    from zazu.interrupts import WORKER_DISK_FULL
     from zazu.search.worker import run_worker
 
-    run_worker(run_dir, tuner_id=tuner_id, threads=threads, gpu=gpu, trust_code=trust_run_code)
+    try:
+        run_worker(run_dir, tuner_id=tuner_id, threads=threads, gpu=gpu, trust_code=trust_run_code)
+    except DiskFull as full:  # its trial is recorded INTERRUPTED; the chief stops the search (resumable)
+        click.echo(f"error: the disk is full ({full}); this worker stops", err=True)
+        sys.exit(WORKER_DISK_FULL)

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from zazu.interrupts import WORKER_DISK_FULL, DiskFull
 from zazu.search.parallel_env import ENV_CHIEF_PID, ENV_ORACLE_IP, ENV_ORACLE_PORT, ENV_THREADS, ENV_TUNER_ID, GRACE_S
 
 DEATHS_PER_TRIAL = 2  # a trial on which workers die this many times is failed, not rerun again
@@ -76,6 +77,9 @@ class LocalWorkers:
             if code == 0:
                 worker.state = "exited"
                 continue
+            if code == WORKER_DISK_FULL:  # restarting it would fail again: stop the search, resumable
+                worker.state = "exited"
+                raise DiskFull(f"a worker's disk is full; see {worker.log}")
             cause = describe_exit(code)
             held = [(s, t) for s in services if (t := s.held_trial(worker.tuner_id)) is not None]
             if held:
