@@ -128,3 +128,37 @@ def calls(run_dir: Path) -> list[tuple[str, int]]:
     if not path.exists():
         return []
     return [(line.split()[0], int(line.split()[1])) for line in path.read_text().splitlines() if line.strip()]
+
+
+def start_child(args: list[str], env: dict, log: Path) -> subprocess.Popen:
+    """main.py as a child process, its output in `log`."""
+    import signal
+
+    # A shell's background job (`.ci/run &`) ignores SIGINT, and a child inherits that, so Python would
+    # install no Ctrl-C handler: give the search the terminal's default, whatever started the tests.
+    with open(log, "w") as out:  # a file, not a pipe: a full pipe would block the search
+        return subprocess.Popen(args, env=env, stdout=out, stderr=subprocess.STDOUT, text=True,
+                                preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+
+
+def killed_search(duck_zoo: Path, dataset: Path, tmp_path: Path, max_trials: int, trial: str,
+                  while_running=None) -> Path:
+    """A duck search of `good` then `other`, killed with SIGKILL while `trial` runs (`while_running(process)`
+    called first, e.g. to look at the run folder then); its run folder."""
+    import signal
+
+    run_dir = tmp_path / "run"
+    config = write_config(tmp_path / "search.yaml", zoo=str(duck_zoo), models=["good", "other"],
+                          max_trials=max_trials, data={"home_path": str(dataset)})
+    process = start_child(main_py("--config", str(config), "--output", str(run_dir)), child_env(DUCK_HOLD=trial),
+                          tmp_path / "first.log")
+    try:
+        wait_for(lambda: trial in [name for name, _ in calls(run_dir)], 120, f"trial {trial} to start", process)
+        if while_running is not None:
+            while_running(process)
+        process.send_signal(signal.SIGKILL)
+        assert process.wait(30) == -signal.SIGKILL
+    finally:
+        if process.poll() is None:
+            process.kill()
+    return run_dir

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from searchkit import calls, child_env, main_py, trial_status, wait_for, write_config
+from searchkit import calls, child_env, killed_search, main_py, start_child, trial_status, wait_for, write_config
 
 from zazu.cli import cli
 from zazu.config import resolve_config
@@ -24,30 +24,9 @@ def _leaderboard(run_dir: Path) -> list[dict[str, str]]:
         return list(csv.DictReader(f))
 
 
-def _start(args: list[str], env: dict, log: Path) -> subprocess.Popen:
-    # A shell's background job (`.ci/run &`) ignores SIGINT, and a child inherits that, so Python would
-    # install no Ctrl-C handler: give the search the terminal's default, whatever started the tests.
-    with open(log, "w") as out:  # a file, not a pipe: a full pipe would block the search
-        return subprocess.Popen(args, env=env, stdout=out, stderr=subprocess.STDOUT, text=True,
-                                preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
-
-
 def _killed_in_other_1(duck_zoo, dataset, tmp_path, max_trials: int) -> Path:
     """A duck search of `good` then `other`, killed with SIGKILL while trial other-1 runs; its run folder."""
-    run_dir = tmp_path / "run"
-    config = write_config(tmp_path / "search.yaml", zoo=str(duck_zoo), models=["good", "other"],
-                          max_trials=max_trials, data={"home_path": str(dataset)})
-    process = _start(main_py("--config", str(config), "--output", str(run_dir)), child_env(DUCK_HOLD="other-1"),
-                     tmp_path / "first.log")
-    try:
-        wait_for(lambda: ("other-1" in [name for name, _ in calls(run_dir)]), 120, "trial other-1 to start",
-                 process)
-        process.send_signal(signal.SIGKILL)
-        assert process.wait(30) == -signal.SIGKILL
-    finally:
-        if process.poll() is None:
-            process.kill()
-    return run_dir
+    return killed_search(duck_zoo, dataset, tmp_path, max_trials, "other-1")
 
 
 def test_a_search_killed_with_sigkill_resumes_without_rerunning_finished_trials(duck_zoo, shapes_dataset, tmp_path):
@@ -128,7 +107,7 @@ def test_ctrl_c_or_sigterm_stops_cleanly_says_how_to_resume_and_resume_reruns_th
     config = write_config(tmp_path / "search.yaml", zoo=str(duck_zoo), models=["good"], max_trials=3,
                           data={"home_path": str(shapes_dataset)})
     log = tmp_path / "search.log"
-    process = _start(main_py("--config", str(config), "--output", str(run_dir)), child_env(DUCK_HOLD="good-1"), log)
+    process = start_child(main_py("--config", str(config), "--output", str(run_dir)), child_env(DUCK_HOLD="good-1"), log)
     try:
         wait_for(lambda: "good-1" in [name for name, _ in calls(run_dir)], 120, "trial good-1 to start", process)
         process.send_signal(stop)

@@ -3,21 +3,13 @@
 from __future__ import annotations
 
 import json
-import os
-import signal
 import subprocess
 from pathlib import Path
 
 import pytest
-from searchkit import child_env, main_py, trial_status, wait_for, write_config
+from searchkit import child_env, killed_search, main_py, start_child, trial_status, wait_for, write_config
 
 from zazu.run_lock import LOCK_FILE
-
-
-def _start(args: list[str], env: dict, log: Path) -> subprocess.Popen:
-    with open(log, "w") as out:
-        return subprocess.Popen(args, env=env, stdout=out, stderr=subprocess.STDOUT, text=True,
-                                preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
 
 
 def _held_by(run_dir: Path, pid: int) -> bool:
@@ -29,20 +21,10 @@ def _held_by(run_dir: Path, pid: int) -> bool:
 
 def _killed_search(duck_zoo, dataset, tmp_path) -> Path:
     """A duck search of 4 trials killed with SIGKILL (holding the run's lock) in trial other-0."""
-    run_dir = tmp_path / "run"
-    config = write_config(tmp_path / "search.yaml", zoo=str(duck_zoo), models=["good", "other"], max_trials=4,
-                          data={"home_path": str(dataset)})
-    process = _start(main_py("--config", str(config), "--output", str(run_dir)), child_env(DUCK_HOLD="other-0"),
-                     tmp_path / "first.log")
-    try:
-        wait_for(lambda: trial_status(run_dir, "other-0") == "RUNNING", 120, "trial other-0 to start", process)
-        assert _held_by(run_dir, process.pid)
-        process.send_signal(signal.SIGKILL)
-        assert process.wait(30) == -signal.SIGKILL
-    finally:
-        if process.poll() is None:
-            process.kill()
-    return run_dir
+    def holds_the_lock(process):
+        assert _held_by(tmp_path / "run", process.pid)
+
+    return killed_search(duck_zoo, dataset, tmp_path, 4, "other-0", while_running=holds_the_lock)
 
 
 def _error_lines(text: str) -> list[str]:
@@ -51,7 +33,7 @@ def _error_lines(text: str) -> list[str]:
 
 def test_two_resumes_at_once_one_is_refused_and_the_run_finishes(duck_zoo, shapes_dataset, tmp_path):
     run_dir = _killed_search(duck_zoo, shapes_dataset, tmp_path)  # its lock died with it: not stale
-    first = _start(main_py("--resume", str(run_dir)), child_env(DUCK_SLEEP="2"), tmp_path / "a.log")
+    first = start_child(main_py("--resume", str(run_dir)), child_env(DUCK_SLEEP="2"), tmp_path / "a.log")
     try:
         wait_for(lambda: _held_by(run_dir, first.pid), 120, "the first resume to hold the run", first)
         second = subprocess.run(main_py("--resume", str(run_dir)), env=child_env(), capture_output=True, text=True,
@@ -73,7 +55,7 @@ def test_two_new_searches_on_one_output_one_runs_the_other_is_refused(duck_zoo, 
     run_dir = tmp_path / "run"
     config = write_config(tmp_path / "search.yaml", zoo=str(duck_zoo), models=["good"], max_trials=2,
                           data={"home_path": str(shapes_dataset)})
-    both = [_start(main_py("--config", str(config), "--output", str(run_dir)), child_env(DUCK_SLEEP="1"),
+    both = [start_child(main_py("--config", str(config), "--output", str(run_dir)), child_env(DUCK_SLEEP="1"),
                    tmp_path / f"{i}.log") for i in range(2)]
     try:
         codes = [p.wait(300) for p in both]
