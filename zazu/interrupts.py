@@ -15,6 +15,7 @@ recorded as running. The CLI exits 130 for Ctrl-C and 143 (128 + 15) for SIGTERM
 from __future__ import annotations
 
 import contextlib
+import errno
 import signal
 import threading
 
@@ -35,18 +36,16 @@ class DiskFull(KeyboardInterrupt):
 WORKER_DISK_FULL = 75  # a worker's exit code for a full disk (EX_TEMPFAIL): not a crash to restart
 
 
+DISK_FULL_ERRNOS = frozenset({errno.ENOSPC, errno.EFBIG, getattr(errno, "EDQUOT", errno.ENOSPC)})  # EDQUOT: POSIX only
 DISK_FULL_TEXT = ("No space left on device", "Disk quota exceeded", "File too large")
 
 
 def disk_full(error: BaseException) -> DiskFull | None:
     """A DiskFull for an error that is the disk filling up (an OSError, or a library's error saying it,
     anywhere in its chain), else None."""
-    import errno
-
-    codes = {getattr(errno, name, n) for name, n in (("ENOSPC", 28), ("EDQUOT", 122), ("EFBIG", 27))}
     seen = 0
     while error is not None and seen < 10:
-        if isinstance(error, OSError) and error.errno in codes:
+        if isinstance(error, OSError) and error.errno in DISK_FULL_ERRNOS:
             where = f"{error.filename}: " if error.filename else ""
             return DiskFull(f"{where}{error.strerror}")
         text = str(error)

@@ -240,6 +240,18 @@ DATA_FIT_FILE = "data_fit.json"  # the training boxes' statistics and what each 
 CHECKPOINT = "model.keras"  # a trial's best epoch, in its trial folder
 
 
+def run_models_registry(run_dir: Path, manifest: dict, trust_code: bool = False):
+    """The Registry of a run folder's own copy of its models (`models/`), loaded only once each adapter
+    still has the digest run.json recorded (`check_snapshot`: accidents) and the folder's code is code the
+    user runs (`code_trust.check_run_code`: a folder from elsewhere), or `trust_code`."""
+    from zazu.code_trust import check_run_code
+    from zazu.registry import Registry, zoo_roots
+
+    check_snapshot(run_dir, manifest)
+    check_run_code(Path(run_dir) / SNAPSHOT_FOLDER, zoo_roots(), trust_code)
+    return Registry.load(Path(run_dir) / SNAPSHOT_FOLDER)
+
+
 def check_snapshot(run_dir: Path, manifest: dict) -> None:
     """Each snapshot adapter still has the sha256 run.json recorded for it, checked before any of them is
     imported: importing runs its code, and a run folder can come from anywhere. (The record itself can

@@ -69,13 +69,12 @@ def export_trial(run_dir: Path, record: dict[str, Any], options: dict[str, Any],
 
     Returns the export summary (also written as export.json), or None when the
     adapter has no export()."""
-    from zazu.registry import Registry
     from zazu.adapters.lifecycle import run_lifecycle
     from zazu.tasks import get_task
 
     log = log or (lambda message: None)
     run_dir = Path(run_dir)
-    registry = registry or Registry.load(_run_zoo(run_dir, trust_code))
+    registry = registry or _run_registry(run_dir, trust_code)
     spec = registry.get(record["model"])
     adapter = spec.adapter_class(record["model_specs"], record["hp_values"])
     export = getattr(adapter, "export", None)
@@ -137,19 +136,16 @@ def _moved(value: Any, old: str, new: str) -> Any:
     return value
 
 
-def _run_zoo(run_dir: Path, trust_code: bool = False) -> str | Path | None:
-    """The run's own copy of the models it searched (`models/`), once its code is known to be the user's
-    (`check_run_code`), else the zoo its config names."""
+def _run_registry(run_dir: Path, trust_code: bool = False):
+    """The run's own copy of the models it searched (`models/`, checked before any code is imported), else
+    the zoo its config names."""
     import yaml
 
-    if (run_dir / "models" / "models.json").is_file():
-        from zazu.code_trust import check_run_code
-        from zazu.registry import zoo_roots
-        from zazu.runs import check_snapshot, read_manifest
+    from zazu.registry import Registry
+    from zazu.runs import read_manifest, run_models_registry
 
-        if (run_dir / "run.json").is_file():  # before Registry.load imports the snapshot's adapters
-            check_snapshot(run_dir, read_manifest(run_dir))
-        check_run_code(run_dir / "models", zoo_roots(), trust_code)
-        return run_dir / "models"
+    if (run_dir / "models" / "models.json").is_file():
+        manifest = read_manifest(run_dir) if (run_dir / "run.json").is_file() else {}
+        return run_models_registry(run_dir, manifest, trust_code)
     config = yaml.safe_load((run_dir / "config.yaml").read_text(encoding="utf-8")) or {}
-    return config.get("zoo")
+    return Registry.load(config.get("zoo"))

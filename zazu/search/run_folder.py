@@ -18,9 +18,8 @@ from typing import Any
 
 from zazu.config import resolve_config, resolve_time_budget
 from zazu.errors import ConfigError, DatasetError
-from zazu.code_trust import check_run_code
-from zazu.registry import ModelSpec, Registry, zoo_roots
-from zazu.runs import check_snapshot, read_manifest
+from zazu.registry import ModelSpec, Registry
+from zazu.runs import read_manifest, run_models_registry
 from zazu.search.snapshot import FOLDER as MODELS_FOLDER
 from zazu.tasks import Task, get_task
 
@@ -106,9 +105,7 @@ class RunFolder:
         config = resolve_config(run_dir / "config.yaml", overrides)
         resolve_time_budget(config, None)  # a folder's config holds minutes; `auto` only where written by hand
         manifest = read_manifest(run_dir)
-        check_snapshot(run_dir, manifest)  # before Registry.load imports the snapshot's adapters
-        check_run_code(run_dir / MODELS_FOLDER, zoo_roots(), trust_code)
-        registry = Registry.load(run_dir / MODELS_FOLDER)
+        registry = run_models_registry(run_dir, manifest, trust_code)
         models = [registry.get(entry["name"]) for entry in manifest["models"]]
         if config.get("fixed_hyperparameters") is not None:  # zazu train: one model, every value fixed
             from zazu.ranking import fixed_spec
