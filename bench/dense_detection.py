@@ -199,4 +199,7 @@ def main(argv=None) -> int:
 
 
 if __name__ == "__main__":
+    from zazu.library_log import divert
+
+    divert(f"bench-{Path(__file__).stem}")  # TensorFlow's and LiteRT's own lines into ~/.cache/zazu/logs/
     sys.exit(main())

@@ -87,6 +87,29 @@ def test_terminal_output_shows_a_live_panel_with_epoch_best_and_time_left():
     assert reporter._panel is None
 
 
+def test_the_panel_shows_the_batch_within_an_epoch_and_the_step_after_training():
+    reporter = Reporter(Console(file=io.StringIO(), force_terminal=True, width=140))
+    reporter.trial_started("retinanet_lite", "0", {})
+    reporter.trial_step("retinanet_lite-0", "train")
+    assert "starting training" in _panel_text(reporter)
+    (callback,) = reporter.epoch_callbacks("retinanet_lite-0")
+    callback.set_params({"epochs": 15, "verbose": 0, "steps": 13})
+    callback.on_epoch_begin(6)
+    callback.on_train_batch_end(6)
+    assert "epoch 7/15 batch 7/13" in _panel_text(reporter)
+    callback.on_epoch_end(6, {"val_loss": 1.2})
+    assert "epoch 7/15" in _panel_text(reporter) and "batch" not in _panel_text(reporter)
+    reporter.trial_step("retinanet_lite-0", "save")
+    assert "int8 export and scoring" in _panel_text(reporter)
+    reporter.close()
+
+
+def _panel_text(reporter: Reporter) -> str:
+    console = Console(file=io.StringIO(), width=140)
+    console.print(reporter._render())
+    return console.file.getvalue()
+
+
 def test_time_left_without_a_budget_and_after_it():
     reporter = Reporter(Console(file=io.StringIO()))
     assert reporter.time_left() is None

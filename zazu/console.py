@@ -41,6 +41,11 @@ def _direction(objective: str) -> str:
     return next((t.direction for t in TASKS.values() if t.objective == objective), "max")
 
 
+# what the panel says while a trial is in a step other than training
+STEP_WORDS = {"reformat": "reading data", "data_loader": "reading data", "preprocess": "building the input pipeline",
+              "build": "building the model", "get_metrics": "scoring on val", "save": "int8 export and scoring"}
+
+
 @dataclass
 class RunningTrial:
     number: int  # k in "trial k of n"
@@ -50,6 +55,9 @@ class RunningTrial:
     epoch: int = 0  # epochs finished
     running_epoch: int = 0
     epochs: int = 0
+    batch: int = 0  # batches done in the running epoch
+    batches: int = 0  # batches an epoch (0: unknown)
+    step: str = ""  # the lifecycle step running (`zazu.adapters.lifecycle.STEPS`, or "save")
     logs: dict[str, float] = field(default_factory=dict)
 
     @property
@@ -100,6 +108,9 @@ class Reporter:
             def on_epoch_begin(self, epoch, logs=None):
                 reporter.epoch_started(epoch + 1, int(self.params.get("epochs") or 0), trial_key)
 
+            def on_train_batch_end(self, batch, logs=None):
+                reporter.batch_finished(batch + 1, int(self.params.get("steps") or 0), trial_key)
+
             def on_epoch_end(self, epoch, logs=None):
                 reporter.epoch_finished(epoch + 1, int(self.params.get("epochs") or 0), dict(logs or {}), trial_key)
 
@@ -126,7 +137,20 @@ class Reporter:
         with self._lock:
             trial = self._running_trial(trial_key)
             if trial is not None:
-                trial.running_epoch, trial.epochs = epoch, epochs
+                trial.running_epoch, trial.epochs, trial.batch = epoch, epochs, 0
+
+    def batch_finished(self, batch: int, batches: int, trial_key: str | None = None) -> None:
+        """Called by the Keras callback after each training batch; the panel shows it."""
+        trial = self._running_trial(trial_key)
+        if trial is not None:
+            trial.batch, trial.batches = batch, batches
+
+    def trial_step(self, trial_key: str, step: str) -> None:
+        """A trial's lifecycle step started (the tuner's `on_step`); the panel shows what runs."""
+        with self._lock:
+            trial = self._running_trial(trial_key)
+            if trial is not None:
+                trial.step = step
 
     def epoch_finished(self, epoch: int, epochs: int, logs: dict[str, Any], trial_key: str | None = None) -> None:
         """Called by the Keras callback of `epoch_callbacks`; no line is printed, the panel updates."""
@@ -251,7 +275,14 @@ class Reporter:
         total = f"/{self.total}" if self.total else ""
         for trial in list(self.running.values()):
             shown = max(trial.running_epoch, trial.epoch)
-            epoch = f"epoch {shown}/{trial.epochs}" if trial.epochs else "epoch -"
+            if trial.step and trial.step != "train":
+                epoch = STEP_WORDS.get(trial.step, trial.step)
+            elif not shown:
+                epoch = "starting training"  # e.g. a pretrained backbone's features being cached
+            else:
+                epoch = f"epoch {shown}/{trial.epochs}" if trial.epochs else "epoch -"
+                if trial.batches and trial.running_epoch > trial.epoch:
+                    epoch += f" batch {trial.batch}/{trial.batches}"
             logs = " ".join(f"{k}={v:.4g}" for k, v in trial.logs.items() if k.startswith("val_"))
             grid.add_row(Text(f"trial {trial.number}{total}", style="bold"), Text(f"{trial.model} #{trial.trial_id}"),
                          Text(epoch), ProgressBar(total=max(trial.epochs, 1), completed=trial.epoch, width=20),

@@ -40,3 +40,17 @@ def test_crowd_regions_are_left_out():
 def test_box_shapes_are_letterboxed_by_the_longer_side():
     shapes, labels = box_shapes([record("a.jpg", [(1, (0, 0, 64, 32))])], 320)
     assert shapes.tolist() == [[32.0, 16.0]] and labels.tolist() == [1]
+
+
+def test_box_shapes_at_an_input_of_another_shape_follow_the_letterbox_scale():
+    # a 640x480 image into [448, 640] (height, width): min(448/480, 640/640) = 0.9333
+    shapes, _ = box_shapes([record("a.jpg", [(1, (0, 0, 60, 30))])], [448, 640])
+    assert shapes[0].tolist() == pytest.approx([56.0, 28.0])
+    # into [384, 512]: min(0.8, 0.8)
+    shapes, _ = box_shapes([record("a.jpg", [(1, (0, 0, 60, 30))])], [384, 512])
+    assert shapes[0].tolist() == pytest.approx([48.0, 24.0])
+
+
+def test_the_images_shape_is_measured():
+    stats = box_stats([record("a.jpg", [(0, (0, 0, 10, 10))]), record("b.jpg", [(0, (0, 0, 10, 10))])], ["a"])
+    assert stats.median_aspect == pytest.approx(0.75) and stats.landscape_share == 1.0

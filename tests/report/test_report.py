@@ -60,7 +60,8 @@ def test_full_classification_run_has_every_section(classification_run):
     export = section(html, "export")
     variants = [r[0] for r in table_rows(export)[:3]]
     assert variants == ["keras", "float16", "int8"]  # metrics table in the documented order
-    assert "mapped_macs_share" in export and "edgetpu_compiler not on PATH" in export
+    assert "share of MACs mappable" in export and "edgetpu_compiler not on PATH" in export
+    assert "{" not in "".join(c for r in table_rows(export) for c in r)  # no raw JSON in a cell
 
     # int8 confusion [[3,0,0],[1,2,0],[0,1,1]] (rows true); keras predicts all 8 right
     per_class = {r[0]: r[1:] for r in table_rows(section(html, "classes"))}

@@ -30,12 +30,25 @@ def input_entry(spec):
 
 
 def test_small_objects_move_the_input_size_up(zoo):
-    # 32-px objects in 640-px images are a 0.05 share; 28 px needs 560, the next multiple of 64 is 576
+    # 32-px objects in 640-px images are a 0.05 share; 28 px needs 560, the next multiple of 64 is 576;
+    # the 640x480 images' shape: 576 x 0.75 = 432, rounded up to 448
     _, model, _ = fit(zoo, [scene(f"{i}.jpg", [32, 32, 32]) for i in range(10)])
     entry = input_entry(model.spec)
-    assert entry["values"] == [576] and entry["default"] == 576
+    assert entry["values"] == [[448, 576]] and entry["default"] == [448, 576]
     assert model.spec.entry["hp_search_space"] == model.spec.hp_search_space  # what the run's snapshot writes
-    assert "input 576 px" in model.notes[0] and "class `a`" in model.notes[0]
+    assert "input 448x576 px" in model.notes[0] and "class `a`" in model.notes[0] and "shaped" in model.notes[0]
+
+
+@pytest.mark.parametrize("sizes, expected", [
+    ([(480, 640)] * 10, [576, 448]),  # portrait: [height, width]
+    ([(640, 640)] * 10, 576),  # square images: a square input
+    ([(640, 480)] * 5 + [(480, 640)] * 5, 576),  # half of each orientation: square
+    ([(640, 600)] * 10, 576),  # aspect 0.94: not worth a shape
+])
+def test_the_input_takes_the_images_shape_only_when_they_share_one(zoo, sizes, expected):
+    records = [scene(f"{i}.jpg", [32, 32, 32], width=w, height=h) for i, (w, h) in enumerate(sizes)]
+    _, model, _ = fit(zoo, records)
+    assert input_entry(model.spec)["default"] == expected
 
 
 def test_large_objects_keep_the_entry_sizes(zoo):
@@ -56,7 +69,8 @@ def test_a_rare_class_does_not_set_the_size(zoo):
 def test_a_device_budget_keeps_the_smaller_sizes_to_fall_back_on(zoo):
     _, model, _ = fit(zoo, [scene(f"{i}.jpg", [32, 32]) for i in range(10)], target={"max_latency_ms": 50})
     entry = input_entry(model.spec)
-    assert entry["default"] == 576 and entry["values"][0] == 576 and set(entry["values"][1:]) == {320, 256, 384}
+    assert entry["default"] == [448, 576] and entry["values"][0] == [448, 576]
+    assert set(entry["values"][1:]) == {320, 256, 384}  # the entry's own, square
 
 
 def test_a_size_the_user_fixed_is_kept(zoo):

@@ -26,8 +26,10 @@ def run_lifecycle(
     objective: str,
     steps: tuple[str, ...] = STEPS,
     log: Callable[[str], None] = lambda _msg: None,
+    on_step: Callable[[str], None] = lambda _step: None,
 ) -> dict[str, float]:
-    """Run `steps` in order; return the checked metrics when `get_metrics` is among them."""
+    """Run `steps` in order; return the checked metrics when `get_metrics` is among them. `on_step(name)`
+    is called as each step starts (the console shows it)."""
     metrics: dict[str, float] = {}
     for step in steps:
         method = getattr(adapter, step, None)
@@ -36,6 +38,7 @@ def run_lifecycle(
                 log(f"{step}: not defined, skipped")
                 continue
             raise TrialFailed(f"`AdaptModel.{step}()` is missing.")
+        on_step(step)
         started = time.perf_counter()
         result = method()
         log(f"{step}: done in {time.perf_counter() - started:.2f}s")

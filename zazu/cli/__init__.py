@@ -5,8 +5,10 @@ One module per command group; each registers its commands on `cli` when imported
 `python main.py --task classification` works as in ZazuML.
 """
 
-from zazu.cli._base import cli, fails_cleanly
+from zazu.cli._base import add_verbose_option, cli, fails_cleanly
 from zazu.cli import data, evaluate, export, predict, report, search, serve, train, zoo  # noqa: F401,E402  (importing registers the commands)
+
+add_verbose_option(cli)
 
 
 def main(argv=None):

@@ -54,9 +54,35 @@ def cli():
     """
 
 
-def quiet_tensorflow() -> None:
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # C++ info and CUDA-probe noise
+def quiet_tensorflow(command: str = "zazu") -> None:
+    """Before TensorFlow is imported: library output off the terminal, into a log file
+    (`zazu.library_log`), unless --verbose / $ZAZU_VERBOSE."""
+    from zazu import library_log
+
     os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+    library_log.divert(command)
+
+
+def _set_verbose(ctx, param, value) -> None:
+    if value:
+        from zazu.library_log import VERBOSE_ENV
+
+        os.environ[VERBOSE_ENV] = "1"
+
+
+VERBOSE_OPTION = click.Option(
+    ["--verbose"], is_flag=True, expose_value=False, is_eager=True, callback=_set_verbose,
+    help="Show TensorFlow's, Keras's and LiteRT's own output on the terminal (else it goes to a log: the "
+         "run folder's zazu.log, or ~/.cache/zazu/logs/). Also: ZAZU_VERBOSE=1.")
+
+
+def add_verbose_option(group: click.Group) -> None:
+    """Every command of `group` (and its subgroups) takes --verbose."""
+    for command in group.commands.values():
+        if isinstance(command, click.Group):
+            add_verbose_option(command)
+        elif not any(p.name == "verbose" for p in command.params):
+            command.params.append(VERBOSE_OPTION)
 
 
 TRUST_OPTION = click.option(

@@ -77,7 +77,7 @@ def data_preview(path, annotation_type, augment, config_file, size, count, seed,
     from zazu.config import resolve_config
 
     config = resolve_config(config_file)  # validates the augmentation settings before TF loads
-    quiet_tensorflow()
+    quiet_tensorflow("data")
     from zazu.data.check import check_dataset
     from zazu.data.preview import write_preview
     from zazu.data.readers import read_dataset

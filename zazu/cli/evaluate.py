@@ -34,7 +34,7 @@ def evaluate_command(model, data, split, run_dir, annotation_type, output, threa
     from zazu.inference.outputs import check_evaluate_output
 
     check_evaluate_output(output, model, data)
-    quiet_tensorflow()
+    quiet_tensorflow("evaluate")
     from rich.console import Console
     from rich.markup import escape
     from rich.progress import Progress

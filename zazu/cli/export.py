@@ -29,15 +29,17 @@ def export_command(run_dir, trial, formats, output, trust_run_code):
     record = trial_record(run, trial)  # also: is this a run folder at all
     overrides = {"export": {"formats": [f.strip() for f in formats.split(",") if f.strip()]}} if formats else None
     config = resolve_config(run / "config.yaml", overrides)
-    quiet_tensorflow()
+    quiet_tensorflow("export")
     from zazu.console import Reporter
     from zazu.export.from_run import export_trial
 
     reporter = Reporter()
     out_dir = Path(output) if output else run / ("export" if trial is None else f"export-{trial}")
+    from zazu.library_log import follow_run
     from zazu.run_lock import command_line, hold_run
 
     with hold_run(run, command_line()):  # not while a search or another export writes this run
+        follow_run(run)
         reporter.message(f"Exporting {record['model']} #{record['trial_id']} from {run} into {out_dir}")
         info = export_trial(run, record, config["export"], out_dir=out_dir, log=lambda m: reporter.message(f"  {m}"),
                             trust_code=trust_run_code)
@@ -88,7 +90,7 @@ def profile_command(model, runs, warmup, threads, as_json):
 
     from rich.console import Console
 
-    quiet_tensorflow()
+    quiet_tensorflow("export")
     from zazu.export.profile import profile_model
 
     figures = profile_model(model, runs=runs, warmup=warmup, num_threads=threads)

@@ -27,7 +27,7 @@ def predict_command(model, images, output, draw, threads):
 
     files = image_files(images)
     check_predict_output(output, model, images, files, draw)
-    quiet_tensorflow()
+    quiet_tensorflow("predict")
     from rich.console import Console
     from rich.markup import escape
 

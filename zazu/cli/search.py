@@ -66,7 +66,7 @@ def search(task, data, config_file, priority, top_k, models, zoos, search_method
         if given:
             raise ConfigError(f"--resume continues a search with the config saved in its run folder; only "
                               f"--parallel may change. Expected no other search options. Received: {given[0]}")
-        quiet_tensorflow()
+        quiet_tensorflow("search")
         from zazu.search.driver import resume_search
 
         finish_search(lambda reporter: resume_search(resume, reporter, max_instances=parallel,
@@ -94,7 +94,7 @@ def search(task, data, config_file, priority, top_k, models, zoos, search_method
         "max_instances_at_once": parallel,
     }
     config = resolve_config(config_file, overrides)
-    quiet_tensorflow()
+    quiet_tensorflow("search")
     from zazu.search.driver import run_search
 
     finish_search(lambda reporter: run_search(config, reporter))
@@ -149,8 +149,11 @@ def worker(run_dir, tuner_id, threads, gpu, trust_run_code):
     port) and KERASTUNER_TUNER_ID (or --tuner-id); RUN_DIR is the chief's run folder,
     seen through a shared disk.
     """
-    quiet_tensorflow()
+    quiet_tensorflow("worker")
     from zazu.interrupts import WORKER_DISK_FULL
+    from zazu.library_log import follow_run
+
+    follow_run(run_dir)  # its library output beside the chief's, in the run's zazu.log
     from zazu.search.worker import run_worker
 
     try:

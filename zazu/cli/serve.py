@@ -26,7 +26,7 @@ def serve_command(model, host, port, workers, max_upload_mb, threads, docs):
     POST /predict with a multipart `image` field (curl -F image=@cat.jpg http://127.0.0.1:5000/predict)
     or the image as the body answers the JSON of `zazu predict`; GET /health; GET /metadata
     (task, classes, input size, file hash). Bad input gets a 4xx JSON {"error": ...}."""
-    quiet_tensorflow()
+    quiet_tensorflow("serve")
     from zazu.inference.serve import default_workers, serve
 
     workers = workers or default_workers()

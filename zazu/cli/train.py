@@ -86,7 +86,7 @@ def train_command(model_name, hp_items, epochs, batch_size, input_size, augment,
     config = resolve_config(config_file, {
         "task": spec.task, "models": [spec.name], "max_trials": 1, "fixed_hyperparameters": fixed,
         "data": {"home_path": data}, "zoo": zoo, "epochs": epochs, "seed": seed, "output": output})
-    quiet_tensorflow()
+    quiet_tensorflow("train")
     from zazu.cli.search import finish_search
     from zazu.search.driver import run_search
 
@@ -94,7 +94,7 @@ def train_command(model_name, hp_items, epochs, batch_size, input_size, augment,
 
 
 def _resume(run_dir: str, trust_code: bool = False) -> None:
-    quiet_tensorflow()
+    quiet_tensorflow("train")
     from zazu.cli.search import finish_search
     from zazu.search.driver import resume_search
 

@@ -94,7 +94,7 @@ def zoo_calibrate(task, device, threads, zoos):
     from zazu.cli._base import quiet_tensorflow
     from zazu.registry import Registry
 
-    quiet_tensorflow()
+    quiet_tensorflow("zoo")
     from zazu.zoo_calibrate import calibrate_zoo
 
     registry = Registry.load(zoos or None)
@@ -161,7 +161,7 @@ def zoo_check(zoo_root):
     from zazu.cli._base import quiet_tensorflow
     from zazu.registry import default_zoo_root
 
-    quiet_tensorflow()
+    quiet_tensorflow("zoo")
     from zazu.zoo_check import check_zoo
 
     root = zoo_root or default_zoo_root()

@@ -32,6 +32,8 @@ class BoxStats:
     max_per_image: int
     same_class_overlap_p99: float  # IoU of the 99th-percentile pair of same-class boxes in one image
     median_long_side: float  # the images' longer side, original pixels
+    median_aspect: float = 1.0  # the images' shorter side / longer side
+    landscape_share: float = 0.0  # the share of images wider than tall (1 - it: taller or square)
 
     def smallest_class(self) -> ClassSizes | None:
         """The class whose median object is smallest relative to its image; None without boxes."""
@@ -45,13 +47,15 @@ def box_stats(records, classes: list[str]) -> BoxStats:
     """Statistics of every (non-crowd) box in `records`."""
     shares: dict[int, list[float]] = {}
     pixels: dict[int, list[float]] = {}
-    counts, overlaps, long_sides = [], [], []
+    counts, overlaps, long_sides, aspects, landscape = [], [], [], [], []
     for record in records:
         instances = [i for i in record.instances if not i.iscrowd]
         counts.append(len(instances))
         long_side = float(max(record.width or 0, record.height or 0))
         if long_side > 0:
             long_sides.append(long_side)
+            aspects.append(float(min(record.width or 0, record.height or 0)) / long_side)
+            landscape.append((record.width or 0) > (record.height or 0))
         for inst in instances:
             x0, y0, x1, y1 = inst.box
             side = float(np.sqrt(max(0.0, x1 - x0) * max(0.0, y1 - y0)))
@@ -66,7 +70,9 @@ def box_stats(records, classes: list[str]) -> BoxStats:
         for label in sorted(pixels))
     return BoxStats(per_class, len(counts), float(np.mean(counts)) if counts else 0.0, max(counts, default=0),
                     float(np.percentile(overlaps, 99)) if overlaps else 0.0,
-                    float(np.median(long_sides)) if long_sides else 0.0)
+                    float(np.median(long_sides)) if long_sides else 0.0,
+                    float(np.median(aspects)) if aspects else 1.0,
+                    float(np.mean(landscape)) if landscape else 0.0)
 
 
 def _same_class_ious(instances) -> list[float]:
@@ -91,14 +97,17 @@ def box_iou(a, b) -> float:
     return float(inter / union) if union > 0 else 0.0
 
 
-def box_shapes(records, input_side: int) -> tuple[np.ndarray, np.ndarray]:
-    """(every box's (width, height) in letterboxed pixels at a square `input_side` input, its label)."""
+def box_shapes(records, input_size) -> tuple[np.ndarray, np.ndarray]:
+    """(every box's (width, height) in letterboxed pixels at `input_size` (a side, or [height, width]),
+    its label)."""
+    from zazu.data.letterbox import letterbox_scale
+
+    size = (int(input_size), int(input_size)) if np.isscalar(input_size) else (int(input_size[0]), int(input_size[1]))
     shapes, labels = [], []
     for record in records:
-        long_side = float(max(record.width or 0, record.height or 0))
-        if long_side <= 0:
+        if not record.width or not record.height:
             continue
-        scale = input_side / long_side
+        scale = letterbox_scale(float(record.height), float(record.width), size)
         for inst in record.instances:
             if not inst.iscrowd:
                 x0, y0, x1, y1 = inst.box

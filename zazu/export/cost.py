@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from zazu.errors import ZazuError
+from zazu.library_log import keep
 from zazu.export.tflite_graph import read_graph
 
 PROBE_RUNS, PROBE_WARMUP = 20, 3
@@ -76,6 +77,7 @@ def run_probe(path: str | Path, threads: int, runs: int = PROBE_RUNS, warmup: in
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(Path(__file__).parents[2]),
                                                                        os.environ.get("PYTHONPATH")]))}
     done = subprocess.run(command, capture_output=True, text=True, env=env, timeout=600)
+    keep(done.stderr)  # LiteRT's own lines: in the run's log, not lost
     if done.returncode != 0:
         last = (done.stderr.strip().splitlines() or ["no output"])[-1]
         raise ZazuError(f"{path}: LiteRT could not run it in a fresh process ({last}).")

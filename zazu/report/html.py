@@ -20,6 +20,16 @@ th { background: #f3f3f3; } tr.failed td { color: #a00; } td.num { text-align: r
 .na { color: #8a5a00; background: #fff6e0; border-left: 4px solid #e0a800; padding: 6px 10px; }
 .plots { display: flex; flex-wrap: wrap; gap: 12px; } .plots img { max-width: 100%; border: 1px solid #eee; }
 .scroll { overflow-x: auto; } figure { margin: 0; } figcaption { font-size: 0.85em; color: #555; }
+td { max-width: 22em; overflow-wrap: anywhere; }
+p.lead { font-size: 1.1em; } code, pre { font-family: ui-monospace, Menlo, Consolas, monospace; }
+.tiles { display: grid; grid-template-columns: repeat(auto-fill, minmax(210px, 1fr)); gap: 10px; margin: 12px 0; }
+.tile { border: 1px solid #ddd; border-radius: 6px; padding: 8px 12px; background: #fafafa; }
+.tile .value { font-size: 1.6em; font-weight: 600; } .tile .label { color: #333; }
+.tile .detail { color: #666; font-size: 0.85em; margin-top: 2px; }
+.tile.lead { background: #eef6ee; border-color: #9c9; } .tile.good .value { color: #267326; }
+.tile.bad .value { color: #a00; } .tile.missing .value { color: #8a5a00; }
+pre.commands { background: #f5f5f5; border: 1px solid #ddd; padding: 8px 12px; white-space: pre-wrap;
+               overflow-wrap: anywhere; }
 """
 
 # Lets a headless browser check (scripts/screenshot_report.py) confirm every figure actually loaded.

@@ -15,6 +15,7 @@ from typing import Any
 from zazu.budget import describe_target, has_budget
 from zazu.pareto import pareto_front
 from zazu.report import plots
+from zazu.report.card import model_card, share_text
 from zazu.report.confusion import class_scores, matrix_for, variants
 from zazu.report.html import esc, image, images, not_available, paragraph, table
 from zazu.report.rundata import RunData, Trial, best_ap_file, numbers_only
@@ -105,16 +106,24 @@ def _budget_words(target: Any) -> str:
         return ""
 
 
+# leaderboard.csv's columns as the report heads them (units in the header, not in every cell)
+LEADERBOARD_HEADERS = {"trial_id": "trial", "model_kb": "int8 KiB", "ram_kb": "RAM KiB", "latency_ms": "latency ms",
+                       "wall_time_s": "time s", "epochs_trained": "epochs"}
+LEADERBOARD_DETAIL = ("latency_source",)  # the same sentence on every row: said once under Accuracy vs cost
+
+
 # -- leaderboard ---------------------------------------------------------------------------------
 def leaderboard(run: RunData, figures: Figures) -> str:
     if run.leaderboard is not None:  # AP by size is detail: in leaderboard.csv and under Per class, not here
-        columns = [c for c in run.leaderboard_columns if c.startswith("hp.") or not is_size_metric(c)]
+        sized = [c for c in run.leaderboard_columns if not c.startswith("hp.") and is_size_metric(c)]
+        columns = [c for c in run.leaderboard_columns if c not in sized and c not in LEADERBOARD_DETAIL
+                   and any(str(row.get(c, "")).strip() for row in run.leaderboard)]  # no column empty in every row
         rows = [[row.get(c, "") for c in columns] for row in run.leaderboard]
         css = ["failed" if row.get("status") not in (None, "COMPLETED") else "" for row in run.leaderboard]
-        hidden = len(run.leaderboard_columns) - len(columns)
-        return table(columns, rows, css) + (paragraph(f"{hidden} AP-by-size columns of leaderboard.csv are left "
-                                                      "out here; the best trial's are under Per class.")
-                                            if hidden else "")
+        headers = [LEADERBOARD_HEADERS.get(c, c.removeprefix("hp.")) for c in columns]
+        return table(headers, rows, css) + (paragraph(f"{len(sized)} AP-by-size columns of leaderboard.csv are "
+                                                      "left out here; the best trial's are under Per class.")
+                                            if sized else "")
     if not run.trials or run.objective is None:
         return not_available(run.why("leaderboard.csv"))
     ranked = sorted(_completed(run), key=lambda t: t.metrics[run.objective], reverse=run.direction == "max")
@@ -153,8 +162,7 @@ def export(run: RunData, figures: Figures) -> str:
     parts.append("<h3>Edge TPU</h3>")
     edgetpu = run.export.get("edgetpu")
     if isinstance(edgetpu, dict) and edgetpu:
-        parts.append(table(["field", "value"], [(k, json.dumps(v) if isinstance(v, (dict, list)) else v)
-                                                for k, v in edgetpu.items()]))
+        parts.append(table(["", ""], edgetpu_rows(edgetpu)))
     else:
         parts.append(not_available("export.json has no `edgetpu` summary"))
     folder = run.run_dir / "export"
@@ -163,6 +171,29 @@ def export(run: RunData, figures: Figures) -> str:
         parts.append("<h3>Files</h3>" + table(["file", "size (KiB)"],
                                               [(f"export/{p.name}", p.stat().st_size / 1024) for p in files]))
     return "".join(parts)
+
+
+EDGETPU_FIELDS = (("ops_total", "ops in the int8 model"), ("ops_mapped", "ops mappable to the Edge TPU"),
+                  ("mapped_ops_share", "share of ops mappable"), ("mapped_macs_share", "share of MACs mappable"),
+                  ("first_fallback", "first op falling back to the CPU"))
+
+
+def edgetpu_rows(edgetpu: dict) -> list[tuple[str, str]]:
+    """export.json's `edgetpu` as (what, value) in words: shares as percentages, the compiler's verdict as text."""
+    rows = []
+    for key, label in EDGETPU_FIELDS:
+        if key in edgetpu:
+            value = edgetpu[key]
+            rows.append((label, share_text(value) if key.endswith("_share") else "none" if value is None
+                         else str(value)))
+    compiler = edgetpu.get("compiler")
+    if isinstance(compiler, dict):  # {available, message}; older runs wrote the message alone
+        compiler = compiler.get("message") or ("compiled" if compiler.get("available") else "not run")
+    if compiler:
+        rows.append(("edgetpu_compiler", str(compiler)))
+    if edgetpu.get("report"):
+        rows.append(("op-by-op report", str(edgetpu["report"])))
+    return rows
 
 
 # -- accuracy vs cost ----------------------------------------------------------------------------
@@ -411,9 +442,11 @@ def _classification_samples(run: RunData) -> tuple[list, str]:
     variant = "int8" if "int8" in found else found[-1]
     names = [str(c) for c in data["classes"]]
     records = [r for r in data["records"] if isinstance(r, dict)]
-    step = max(1, len(records) // MAX_SAMPLES)  # spread over the file, which is usually ordered by class
+    wrong = [r for r in records if r.get("label") != r["predicted"][variant]]
+    right = [r for r in records if r.get("label") == r["predicted"][variant]]
+    step = max(1, len(right) // max(1, MAX_SAMPLES - len(wrong)))  # spread: the file is usually ordered by class
     samples = []
-    for record in records[::step][:MAX_SAMPLES]:
+    for record in (wrong + right[::step])[:MAX_SAMPLES]:  # the mistakes first
         label, predicted = record.get("label"), record["predicted"][variant]
         path = _image_path(run, str(record.get("path", "")))
         true_name = names[label] if isinstance(label, int) and 0 <= label < len(names) else "?"
@@ -432,14 +465,17 @@ def _image_path(run: RunData, path: str) -> Path:
     return (run.dataset_root or run.run_dir) / candidate
 
 
+# What a user asks first comes first: the model that ships, what it gets wrong, what it was chosen
+# from, then every trial, then the details.
 SECTIONS: list[tuple[str, str, Callable[[RunData, Figures], str]]] = [
-    ("summary", "Summary", summary),
+    ("card", "The model that ships", model_card),
+    ("predictions", "Sample predictions", predictions),
+    ("classes", "Per class", classes),
+    ("cost", "Accuracy vs cost", cost),
     ("leaderboard", "Leaderboard", leaderboard),
     ("export", "Exported model", export),
-    ("cost", "Accuracy vs cost", cost),
-    ("curves", "Learning curves", curves),
+    ("summary", "Run summary", summary),
     ("data_fit", "Fitted to the data", data_fit),
+    ("curves", "Learning curves", curves),
     ("hyperparameters", "Hyperparameters", hyperparameters),
-    ("classes", "Per class", classes),
-    ("predictions", "Sample predictions", predictions),
 ]

@@ -26,6 +26,7 @@ from zazu.config import resolve_time_budget, save_config
 from zazu.data.augment import check_mosaic_task
 from zazu.errors import ConfigError, ZazuError
 from zazu.interrupts import catching_interrupts, raise_if_interrupted
+from zazu.library_log import follow_run
 from zazu.nn.backbones import check_pretrained_weights
 from zazu.ranking import select_models, upscale_note
 from zazu.registry import ModelSpec, Registry
@@ -34,7 +35,7 @@ from zazu.runs import (DATA_FIT_FILE, FINAL_STATUSES, budget_cost, busy_seconds,
                        load_trial_records, new_run_dir, refresh_leaderboard, set_model_status, update_manifest,
                        write_leaderboard, write_manifest)
 from zazu.search.costs import describe_cost
-from zazu.search.data_fit import first_input_side, fit_models
+from zazu.search.data_fit import first_input_side, first_input_size, fit_models, size_text
 from zazu.search.parallel_env import wants_chief
 from zazu.search.run_folder import RunFolder, check_config_unchanged, recorded_config, start_margin
 from zazu.search.snapshot import FOLDER as SNAPSHOT
@@ -158,13 +159,15 @@ def run_search(config: dict, reporter=None, registry: Registry | None = None) ->
     reporter.message("Models entering the search: " + ", ".join(m.name for m in models))
     models, data_fit = fit_to_data(models, dataset, split, config, reporter)
     if config["time_budget"] == "auto":
-        side = max((first_input_side(m) or 0 for m in models), default=0) or None
-        resolve_time_budget(config, side)
+        largest = max(models, key=lambda m: first_input_side(m) or 0, default=None)
+        side = (first_input_side(largest) or None) if largest is not None else None
+        resolve_time_budget(config, side)  # from the pixels: [384, 512] costs as a 443-px square
         reporter.message(f"Time budget {config['time_budget']:g} min (auto for {task.name}"
-                         + (f", first trials at {side} px)" if side else ")"))
+                         + (f", first trials at {size_text(first_input_size(largest))} px)" if side else ")"))
     run_dir = new_run_dir(task.name, config["output"])
     with hold_run(run_dir, command_line()):
         check_output_free(str(run_dir))  # again, as its owner: another process may have started a run there
+        follow_run(run_dir)  # library output (if diverted from the terminal) into the run's zazu.log
         save_config(config, run_dir / "config.yaml")
         reporter.message(f"Run folder: {run_dir}")
         write_data(config, run_dir, dataset, split, reporter)
@@ -193,6 +196,7 @@ def resume_search(run_dir: str | Path, reporter=None, max_instances: int | None 
     run.check_dataset_unchanged()
     notes = check_resumable(run.run_dir)  # a broken state file: refused here, before anything runs
     with hold_run(run.run_dir, command_line()):
+        follow_run(run.run_dir)
         run.manifest = read_manifest(run.run_dir)
         _check_not_finished(run.manifest, run.run_dir, run_dir)  # finished by the holder we waited on
         if warning := code_changes(run.manifest.get("code")):

@@ -205,8 +205,12 @@ class LifecycleTuner(keras_tuner.Tuner):
         """Build, measure against the budget (when the run has one), train, score, save: the record's new fields."""
         objective = self.task.objective
         outcome: dict[str, Any] = {}
+
+        def on_step(step: str) -> None:
+            self.reporter.trial_step(folder.name, step)
+
         if has_budget(self.target):
-            run_lifecycle(adapter, objective, steps=PREPARE_STEPS, log=log)
+            run_lifecycle(adapter, objective, steps=PREPARE_STEPS, log=log, on_step=on_step)
             cost = cost_before_training(adapter, self.spec.name, self.run_dir, self.base_model_specs["export"],
                                         self.target, log)
             if cost is not None:
@@ -215,13 +219,14 @@ class LifecycleTuner(keras_tuner.Tuner):
                     log(f"over budget, not trained: {'; '.join(broken)}")
                     return {**outcome, "status": "OVER_BUDGET", "over_budget": broken, "metrics": {},
                             "reported": {objective: self.task.floor}}
-            metrics = run_lifecycle(adapter, objective, steps=TRAINING_STEPS, log=log)
+            metrics = run_lifecycle(adapter, objective, steps=TRAINING_STEPS, log=log, on_step=on_step)
         else:
-            metrics = run_lifecycle(adapter, objective, log=log)
+            metrics = run_lifecycle(adapter, objective, log=log, on_step=on_step)
         if getattr(adapter, "resumed_from_epoch", 0):
             log(f"train: continued after epoch {adapter.resumed_from_epoch} from the trial's resume point")
         save = getattr(adapter, "save", None)
         if callable(save):
+            on_step("save")
             save(folder)
             log("save: model written")
         outcome.update(status="COMPLETED", metrics=metrics, reported=metrics)
