@@ -91,6 +91,8 @@ def read_per_class(trial_folder: Path) -> dict[str, dict[str, float]]:
     table: dict[str, dict[str, float]] = {}
     for path in sorted(trial_folder.glob("per_class*.json")):
         data = _read_json(path)
+        if isinstance(data, dict) and isinstance(data.get("per_class_AP"), dict):
+            data = data["per_class_AP"]  # {per_class_AP: {class: {AP, AP50, instances}}, AP_by_size: ...}
         if not isinstance(data, dict):
             continue
         figure = path.stem.removeprefix("per_class_").upper() or "AP"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import os
 import shutil
 import subprocess
@@ -267,7 +268,7 @@ def test_detection_report_shows_ap_ap50_and_objects_per_class_and_ap_by_size(tmp
     assert [r[0] for r in table_rows(section(html, "summary"))
             if r[0].startswith("val_")] == ["val_mAP", "val_mAP50"]
     leaderboard = section(html, "leaderboard")
-    assert "_small" not in leaderboard and "6 AP-by-size columns of leaderboard.csv are left out" in leaderboard
+    assert "_small" not in leaderboard and "and 6 AP-by-size columns;" in leaderboard
     assert "int8_val_mAP_small" in (run / "leaderboard.csv").read_text().splitlines()[0]
 
 
@@ -345,3 +346,55 @@ def test_writing_a_report_does_not_import_tensorflow(classification_run):
                             timeout=120, env={**os.environ, "PYTHONPATH": str(REPO)}, cwd=REPO)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "[]"
+
+
+def test_zazu_report_open_hands_the_report_to_the_browser(classification_run, tmp_path):
+    import stat
+
+    opened = tmp_path / "opened.txt"
+    browser = tmp_path / "browser.sh"
+    browser.write_text(f"#!/bin/sh\necho \"$1\" > {opened}\n", encoding="utf-8")
+    browser.chmod(browser.stat().st_mode | stat.S_IEXEC)
+    repo = Path(__file__).resolve().parents[2]
+    env = {**os.environ, "BROWSER": str(browser)}
+    done = subprocess.run([sys.executable, str(repo / "main.py"), "report", str(classification_run), "--open"],
+                          capture_output=True, text=True, env=env, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert opened.read_text().strip() == (classification_run / "report.html").resolve().as_uri()
+    no_browser = subprocess.run([sys.executable, str(repo / "main.py"), "report", str(classification_run), "--open"],
+                                capture_output=True, text=True, env={**env, "BROWSER": str(tmp_path / "missing")},
+                                timeout=120)
+    assert no_browser.returncode == 0 and "No web browser to open it here" in no_browser.stdout
+
+
+def test_the_model_card_reads_the_shipped_models_figures(classification_run):
+    html = write_report(classification_run).read_text(encoding="utf-8")
+    card = section(html, "card")
+    tiles = dict(re.findall(r'data-check="tile-(\w+)"><div class="value">([^<]*)</div>', card))
+    # export.json of the fake run: int8 0.75 against keras 1.0; int8 file 200,000 bytes; 3 ms at 2 threads;
+    # every op mapped; no budget in best_trial.json
+    assert tiles["metric"] == "0.750" and "float 1.000, int8 loses 0.250" in card
+    assert tiles["size"] == "195 KiB" and tiles["latency"] == "3.00 ms" and "LiteRT, 2 threads, p90 3.60 ms" in card
+    assert tiles["edgetpu"] == "100%"
+    assert "small_resnet #0" in card and "zazu serve" in card
+    assert html.index('id="card"') < html.index('id="predictions"') < html.index('id="leaderboard"')
+
+
+def test_classification_samples_show_the_mistakes_first(classification_run):
+    from zazu.report.rundata import read_run
+    from zazu.report.sections import _classification_samples
+
+    samples, _ = _classification_samples(read_run(classification_run))
+    flags = [s.correct for s in samples]
+    assert False in flags and flags == sorted(flags)  # every wrong one before every right one
+
+
+def test_the_leaderboard_leaves_out_columns_empty_in_every_row(classification_run):
+    import csv
+
+    with open(classification_run / "leaderboard.csv", newline="", encoding="utf-8") as f:
+        rows = list(csv.DictReader(f))
+    empty = [c for c in rows[0] if not any(r[c].strip() for r in rows)]
+    html = write_report(classification_run).read_text(encoding="utf-8")
+    head = re.findall(r"<th>([^<]*)</th>", section(html, "leaderboard"))
+    assert empty and not set(empty) & set(head)

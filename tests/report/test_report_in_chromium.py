@@ -17,7 +17,7 @@ from PIL import Image
 
 from zazu.cli import cli
 from zazu.report import write_report
-from zazu.report.screenshot import images_loaded, screenshot
+from zazu.report.screenshot import first_screen, images_loaded, screenshot
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -72,6 +72,32 @@ def test_report_of_an_embedded_data_search_renders_in_chromium(tmp_path):
     png = screenshot(html_path, tmp_path / "report.png", width=1280, height=4000)
     _assert_rendered(png, 1280)
     assert images_loaded(html_path) == (len(sources), len(sources))
+
+    # the first screen a user sees at 1280x800 is the model card, whole, and the page is no wider
+    in_view, page_width = first_screen(html_path, 1280, 800)
+    assert CARD <= in_view, f"not on the first screen: {sorted(CARD - in_view)}"
+    assert page_width <= 1280
+    card = section(html, "card")
+    assert "int8 val_accuracy" in card and "zazu predict" in card and str(run / "export" / "model_int8.tflite") in card
+    assert html.index('id="card"') < html.index('id="leaderboard"')
+
+
+CARD = {"shipped", "tile-metric", "tile-size", "tile-ram", "tile-latency", "tile-edgetpu", "tile-budget", "commands"}
+
+
+def test_the_first_screen_check_fails_when_the_card_is_pushed_down(classification_run, tmp_path):
+    """The check above can fail: the same report with a tall block before the card."""
+    html = write_report(classification_run).read_text(encoding="utf-8")
+    assert CARD <= first_screen(classification_run / "report.html", 1280, 800)[0]
+    pushed = tmp_path / "pushed.html"
+    pushed.write_text(html.replace('<section id="card">', '<div style="height:900px"></div><section id="card">', 1),
+                      encoding="utf-8")
+    in_view, _ = first_screen(pushed, 1280, 800)
+    assert not CARD & in_view
+    wide = tmp_path / "wide.html"
+    wide.write_text(html.replace('<section id="card">', '<div style="width:2000px">x</div><section id="card">', 1),
+                    encoding="utf-8")
+    assert first_screen(wide, 1280, 800)[1] > 1280
 
 
 def test_screenshot_script_on_a_run_with_every_input(classification_run, tmp_path):

@@ -19,9 +19,9 @@ SHIPPED_FILE = "export/model_int8.tflite"
 
 
 def size_text(num_bytes: float) -> str:
-    """Bytes as KiB below 1 MiB, else MiB, to 3 significant digits."""
+    """Bytes as whole KiB below 1 MiB, else MiB with two decimals."""
     kib = num_bytes / 1024
-    return f"{kib:.0f} KiB" if kib < 1024 else f"{kib / 1024:.3g} MiB"
+    return f"{kib:.0f} KiB" if kib < 1024 else f"{kib / 1024:.2f} MiB"
 
 
 def share_text(share: Any) -> str:
@@ -31,8 +31,10 @@ def share_text(share: Any) -> str:
     return "?"
 
 
-def _tile(value: str, label: str, detail: str = "", css: str = "") -> str:
-    return (f"<div class=\"tile {css}\"><div class=\"value\">{esc(value)}</div><div class=\"label\">{esc(label)}</div>"
+def _tile(value: str, label: str, detail: str = "", css: str = "", check: str = "") -> str:
+    mark = f" data-check=\"tile-{esc(check)}\"" if check else ""
+    return (f"<div class=\"tile {css}\"{mark}><div class=\"value\">{esc(value)}</div>"
+            f"<div class=\"label\">{esc(label)}</div>"
             + (f"<div class=\"detail\">{esc(detail)}</div>" if detail else "") + "</div>")
 
 
@@ -46,13 +48,16 @@ def _metric_tile(run: RunData) -> str:
     if float_ is None:
         float_ = numbers_only((run.best or {}).get("metrics")).get(objective)
     if int8 is None and float_ is None:
-        return _tile("?", f"int8 {objective}", "no metrics in export.json or best_trial.json", "missing")
+        return _tile("?", f"int8 {objective}", "no metrics in export.json or best_trial.json", "missing", "metric")
     if int8 is None:
-        return _tile(f"{float_:.3f}", f"{objective} (float; no int8 score)")
-    detail = "" if float_ is None else f"float {float_:.3f}, drop {float_ - int8:+.3f}".replace("+-", "-")
-    if float_ is not None and run.direction == "min":
-        detail = f"float {float_:.3f}, change {int8 - float_:+.3f}"
-    return _tile(f"{int8:.3f}", f"int8 {objective} (validation)", detail, "lead")
+        return _tile(f"{float_:.3f}", f"{objective} (float; no int8 score)", check="metric")
+    detail = ""
+    if float_ is not None:
+        loss = (float_ - int8) if run.direction == "max" else (int8 - float_)  # what int8 cost, in the objective
+        detail = (f"float {float_:.3f}, int8 loses {loss:.3f}" if loss > 0
+                  else f"float {float_:.3f}, int8 loses nothing" if loss == 0
+                  else f"float {float_:.3f}, int8 better by {-loss:.3f}")
+    return _tile(f"{int8:.3f}", f"int8 {objective} (validation)", detail, "lead", "metric")
 
 
 def _profile(run: RunData) -> dict[str, float]:
@@ -65,15 +70,16 @@ def _size_tiles(run: RunData) -> list[str]:
     tiles = []
     if "file_size_bytes" in profile:
         tiles.append(_tile(size_text(profile["file_size_bytes"]), "int8 file",
-                           f"{profile['parameters'] / 1e6:.2f} M parameters" if "parameters" in profile else ""))
+                           f"{profile['parameters'] / 1e6:.2f} M parameters" if "parameters" in profile else "",
+                           check="size"))
     elif "model_kb" in cost:
-        tiles.append(_tile(size_text(cost["model_kb"] * 1024), "int8 file"))
+        tiles.append(_tile(size_text(cost["model_kb"] * 1024), "int8 file", check="size"))
     if "ram_kb" in cost:
         peak = profile.get("peak_activation_bytes")
         tiles.append(_tile(size_text(cost["ram_kb"] * 1024), "RAM running it (LiteRT process, measured)",
-                           f"peak activations {size_text(peak)}" if peak else ""))
+                           f"peak activations {size_text(peak)}" if peak else "", check="ram"))
     elif "peak_activation_bytes" in profile:
-        tiles.append(_tile(size_text(profile["peak_activation_bytes"]), "peak activations"))
+        tiles.append(_tile(size_text(profile["peak_activation_bytes"]), "peak activations", check="ram"))
     return tiles
 
 
@@ -82,15 +88,15 @@ def _latency_tile(run: RunData) -> str:
     source = str(best_cost.get("latency_source") or "")
     profile = _profile(run)
     if source.startswith("estimate") and isinstance(best_cost.get("latency_ms"), (int, float)):
-        return _tile(f"{best_cost['latency_ms']:.2f} ms", "latency on the Edge TPU: an estimate", source)
+        return _tile(f"{best_cost['latency_ms']:.2f} ms", "latency on the Edge TPU: an estimate", source, check="latency")
     if "latency_median_ms" in profile:
         threads = int(profile.get("num_threads", 0)) or "?"
         p90 = f", p90 {profile['latency_p90_ms']:.2f} ms" if "latency_p90_ms" in profile else ""
         return _tile(f"{profile['latency_median_ms']:.2f} ms", "latency, median (this CPU, measured)",
-                     f"LiteRT, {threads} threads{p90}")
+                     f"LiteRT, {threads} threads{p90}", check="latency")
     if isinstance(best_cost.get("latency_ms"), (int, float)):
-        return _tile(f"{best_cost['latency_ms']:.2f} ms", "latency", source)
-    return _tile("?", "latency", "not measured", "missing")
+        return _tile(f"{best_cost['latency_ms']:.2f} ms", "latency", source, check="latency")
+    return _tile("?", "latency", "not measured", "missing", "latency")
 
 
 def _budget_tile(run: RunData) -> str:
@@ -98,24 +104,24 @@ def _budget_tile(run: RunData) -> str:
     if not isinstance(target, dict):
         target = (run.config or {}).get("target")
     if not isinstance(target, dict):
-        return _tile("?", "budget", "the run names no target", "missing")
+        return _tile("?", "budget", "the run names no target", "missing", "budget")
     try:
         if not has_budget(target):
-            return _tile("none set", "device budget", f"device: {target.get('device', 'cpu')}")
+            return _tile("none set", "device budget", f"device: {target.get('device', 'cpu')}", check="budget")
         cost = (run.best or {}).get("cost") if isinstance((run.best or {}).get("cost"), dict) else {}
         broken = over_budget(target, cost) if cost else None
     except (KeyError, TypeError, ValueError):
-        return _tile("?", "device budget", "unreadable target", "missing")
+        return _tile("?", "device budget", "unreadable target", "missing", "budget")
     if broken is None:
-        return _tile("unknown", "device budget", describe_target(target), "missing")
-    return (_tile("met", "device budget", describe_target(target), "good") if not broken
-            else _tile("not met", "device budget", "; ".join(broken), "bad"))
+        return _tile("unknown", "device budget", describe_target(target), "missing", "budget")
+    return (_tile("met", "device budget", describe_target(target), "good", "budget") if not broken
+            else _tile("not met", "device budget", "; ".join(broken), "bad", "budget"))
 
 
 def _edgetpu_tile(run: RunData) -> str:
     edgetpu = (run.export or {}).get("edgetpu")
     if not isinstance(edgetpu, dict) or "mapped_ops_share" not in edgetpu:
-        return _tile("?", "Edge TPU", "no Edge TPU check in export.json", "missing")
+        return _tile("?", "Edge TPU", "no Edge TPU check in export.json", "missing", "edgetpu")
     compiler = edgetpu.get("compiler") if isinstance(edgetpu.get("compiler"), dict) else {}
     compiled = "compiled by edgetpu_compiler" if compiler.get("available") else \
         "by Zazu's op check (edgetpu_compiler not installed)"
@@ -125,7 +131,7 @@ def _edgetpu_tile(run: RunData) -> str:
     if fallback:
         detail += f"; first op on the CPU: {fallback}"
     css = "good" if edgetpu.get("mapped_ops_share") == 1 else ""
-    return _tile(share_text(edgetpu.get("mapped_ops_share")), "of the ops map to the Edge TPU", detail, css)
+    return _tile(share_text(edgetpu.get("mapped_ops_share")), "of the ops map to the Edge TPU", detail, css, "edgetpu")
 
 
 def _classes_text(run: RunData) -> str:
@@ -153,10 +159,10 @@ def model_card(run: RunData, figures) -> str:
     facts = [run.task or "unknown task", _classes_text(run),
              f"input {size[0]}x{size[1]} px" if isinstance(size, list) and len(size) == 2 else ""]
     chosen = (run.best or {}).get("chosen_by")
-    lead = (f"<p class=\"lead\"><strong>{esc(name)}</strong> ships as <code>{esc(SHIPPED_FILE)}</code> "
+    lead = (f"<p class=\"lead\" data-check=\"shipped\"><strong>{esc(name)}</strong> ships as <code>{esc(SHIPPED_FILE)}</code> "
             f"({esc(' · '.join(f for f in facts if f))})"
             + (f", chosen by its {esc(chosen)}." if chosen else ".") + "</p>")
     tiles = [_metric_tile(run), *_size_tiles(run), _latency_tile(run), _edgetpu_tile(run), _budget_tile(run)]
-    run_it = ("<h3>Run it</h3><pre class=\"commands\">" + esc("\n".join(commands(run))) + "</pre>"
+    run_it = ("<h3>Run it</h3><pre class=\"commands\" data-check=\"commands\">" + esc("\n".join(commands(run))) + "</pre>"
               if run.export is not None else not_available(run.why("export/export.json") + ": nothing exported yet"))
     return lead + "<div class=\"tiles\">" + "".join(tiles) + "</div>" + run_it

@@ -20,7 +20,7 @@ th { background: #f3f3f3; } tr.failed td { color: #a00; } td.num { text-align: r
 .na { color: #8a5a00; background: #fff6e0; border-left: 4px solid #e0a800; padding: 6px 10px; }
 .plots { display: flex; flex-wrap: wrap; gap: 12px; } .plots img { max-width: 100%; border: 1px solid #eee; }
 .scroll { overflow-x: auto; } figure { margin: 0; } figcaption { font-size: 0.85em; color: #555; }
-td { max-width: 22em; overflow-wrap: anywhere; }
+td { max-width: 22em; overflow-wrap: break-word; }
 p.lead { font-size: 1.1em; } code, pre { font-family: ui-monospace, Menlo, Consolas, monospace; }
 .tiles { display: grid; grid-template-columns: repeat(auto-fill, minmax(210px, 1fr)); gap: 10px; margin: 12px 0; }
 .tile { border: 1px solid #ddd; border-radius: 6px; padding: 8px 12px; background: #fafafa; }
@@ -32,12 +32,24 @@ pre.commands { background: #f5f5f5; border: 1px solid #ddd; padding: 8px 12px; w
                overflow-wrap: anywhere; }
 """
 
-# Lets a headless browser check (scripts/screenshot_report.py) confirm every figure actually loaded.
+# Lets a headless browser check (zazu.report.screenshot) confirm every figure actually loaded, which
+# of the elements marked `data-check` are wholly in the first screen, and whether the page is wider than it.
 IMAGES_LOADED_SCRIPT = """
 window.addEventListener("load", function () {
   var images = document.images, loaded = 0;
   for (var i = 0; i < images.length; i++) { if (images[i].complete && images[i].naturalWidth > 0) loaded++; }
   document.body.setAttribute("data-images-loaded", loaded + "/" + images.length);
+  // the first screen's height: #first-screen=H in the address (a browser's window chrome varies), else the window's
+  var asked = /first-screen=(\\d+)/.exec(location.hash), height = asked ? parseInt(asked[1], 10) : window.innerHeight;
+  var seen = [], marked = document.querySelectorAll("[data-check]");
+  for (var j = 0; j < marked.length; j++) {
+    var box = marked[j].getBoundingClientRect();
+    if (box.width > 0 && box.top >= 0 && box.bottom <= height && box.right <= window.innerWidth) {
+      seen.push(marked[j].getAttribute("data-check"));
+    }
+  }
+  document.body.setAttribute("data-first-screen", seen.join(" "));
+  document.body.setAttribute("data-page-width", document.documentElement.scrollWidth + "/" + window.innerWidth);
 });
 """
 

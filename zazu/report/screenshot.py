@@ -68,3 +68,19 @@ def images_loaded(html_path: str | Path, timeout: float = 90) -> tuple[int, int]
         raise BrowserError(f"headless Chromium did not report the images of {html_path} "
                            f"(exit {result.returncode}); is it a Zazu report?")
     return int(match.group(1)), int(match.group(2))
+
+
+def first_screen(html_path: str | Path, width: int = 1280, height: int = 800,
+                 timeout: float = 90) -> tuple[set[str], int]:
+    """(the `data-check` names of the elements wholly inside the page's top `width` x `height` pixels,
+    which `screenshot(..., width, height)` shows; the page's scroll width at that width)."""
+    html_path = Path(html_path).resolve()
+    # the window taller than the screen checked: headless Chromium's viewport is its window less some chrome
+    result = _run([f"--window-size={width},{height + 300}", "--dump-dom",
+                   f"{html_path.as_uri()}#first-screen={height}"], timeout)
+    seen = re.search(r'data-first-screen="([^"]*)"', result.stdout)
+    page = re.search(r'data-page-width="(\d+)/(\d+)"', result.stdout)
+    if seen is None or page is None:
+        raise BrowserError(f"headless Chromium did not report the layout of {html_path} "
+                           f"(exit {result.returncode}); is it a Zazu report?")
+    return set(seen.group(1).split()), int(page.group(1))

@@ -109,21 +109,27 @@ def _budget_words(target: Any) -> str:
 # leaderboard.csv's columns as the report heads them (units in the header, not in every cell)
 LEADERBOARD_HEADERS = {"trial_id": "trial", "model_kb": "int8 KiB", "ram_kb": "RAM KiB", "latency_ms": "latency ms",
                        "wall_time_s": "time s", "epochs_trained": "epochs"}
-LEADERBOARD_DETAIL = ("latency_source",)  # the same sentence on every row: said once under Accuracy vs cost
+# the columns the report's leaderboard shows besides the objective (float, int8) and the searched hyperparameters
+LEADERBOARD_COLUMNS = ("rank", "model", "trial_id", "status", "epochs_trained", "model_kb", "ram_kb", "latency_ms",
+                       "wall_time_s", "error")
 
 
 # -- leaderboard ---------------------------------------------------------------------------------
 def leaderboard(run: RunData, figures: Figures) -> str:
-    if run.leaderboard is not None:  # AP by size is detail: in leaderboard.csv and under Per class, not here
-        sized = [c for c in run.leaderboard_columns if not c.startswith("hp.") and is_size_metric(c)]
-        columns = [c for c in run.leaderboard_columns if c not in sized and c not in LEADERBOARD_DETAIL
+    if run.leaderboard is not None:  # the objective in float and int8 here; every other metric in leaderboard.csv
+        shown = (*LEADERBOARD_COLUMNS, run.objective, f"int8_{run.objective}")
+        columns = [c for c in run.leaderboard_columns if (c in shown or c.startswith("hp."))
                    and any(str(row.get(c, "")).strip() for row in run.leaderboard)]  # no column empty in every row
         rows = [[row.get(c, "") for c in columns] for row in run.leaderboard]
         css = ["failed" if row.get("status") not in (None, "COMPLETED") else "" for row in run.leaderboard]
-        headers = [LEADERBOARD_HEADERS.get(c, c.removeprefix("hp.")) for c in columns]
-        return table(headers, rows, css) + (paragraph(f"{len(sized)} AP-by-size columns of leaderboard.csv are "
-                                                      "left out here; the best trial's are under Per class.")
-                                            if sized else "")
+        headers = [LEADERBOARD_HEADERS.get(c, c.removeprefix("hp.").replace("_", " ")) for c in columns]
+        others = [c for c in run.leaderboard_columns if c not in columns and not c.startswith("hp.")
+                  and c not in LEADERBOARD_COLUMNS and any(str(row.get(c, "")).strip() for row in run.leaderboard)]
+        sized = sum(is_size_metric(c) for c in others)
+        named = [c for c in others if not is_size_metric(c)]
+        note = (f"Also in leaderboard.csv: {', '.join(named)}" + (f" and {sized} AP-by-size columns" if sized else "")
+                + "; the best trial's AP by size and per class are under Per class.")
+        return table(headers, rows, css) + (paragraph(note) if others else "")
     if not run.trials or run.objective is None:
         return not_available(run.why("leaderboard.csv"))
     ranked = sorted(_completed(run), key=lambda t: t.metrics[run.objective], reverse=run.direction == "max")
