@@ -104,6 +104,20 @@ def test_the_panel_shows_the_batch_within_an_epoch_and_the_step_after_training()
     reporter.close()
 
 
+def test_a_long_step_shows_a_spinner_on_a_terminal_only():
+    shown = io.StringIO()
+    reporter = Reporter(Console(file=shown, force_terminal=True, width=120))
+    with reporter.working("exporting"):
+        reporter.message("  wrote model_int8.tflite in 1.0s")
+        time.sleep(0.7)
+    assert "exporting 0:0" in shown.getvalue() and "wrote model_int8.tflite" in shown.getvalue()
+    piped = io.StringIO()
+    reporter = Reporter(Console(file=piped, width=120))
+    with reporter.working("exporting"):
+        reporter.message("  wrote model_int8.tflite in 1.0s")
+    assert piped.getvalue() == "  wrote model_int8.tflite in 1.0s\n"
+
+
 def _panel_text(reporter: Reporter) -> str:
     console = Console(file=io.StringIO(), width=140)
     console.print(reporter._render())

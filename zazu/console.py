@@ -20,6 +20,7 @@ import json
 import sys
 import threading
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -208,6 +209,30 @@ class Reporter:
                 r["status"], f"{r.get('wall_time_s', 0):.1f}s", _short(r.get("hyperparameters", {})),
             )
         self.console.print(table)
+
+    @contextmanager
+    def working(self, label: str):
+        """A long step with no trial panel (the export): on a terminal, a spinner with `label` and the time
+        it has taken, under the lines the step prints; piped, nothing more than those lines."""
+        if not self.live or self.quiet:
+            yield
+            return
+        started = time.monotonic()
+        status = self.console.status(f"{escape(label)} 0:00")
+        with status:
+            stop = threading.Event()
+
+            def tick():
+                while not stop.wait(0.5):
+                    status.update(f"{escape(label)} {_clock(time.monotonic() - started)}")
+
+            ticker = threading.Thread(target=tick, daemon=True)
+            ticker.start()
+            try:
+                yield
+            finally:
+                stop.set()
+                ticker.join()
 
     def close(self) -> None:
         """Stop the live panel (the search ended, failed or was interrupted)."""

@@ -41,8 +41,9 @@ def export_command(run_dir, trial, formats, output, trust_run_code):
     with hold_run(run, command_line()):  # not while a search or another export writes this run
         follow_run(run)
         reporter.message(f"Exporting {record['model']} #{record['trial_id']} from {run} into {out_dir}")
-        info = export_trial(run, record, config["export"], out_dir=out_dir, log=lambda m: reporter.message(f"  {m}"),
-                            trust_code=trust_run_code)
+        with reporter.working("exporting: converting, scoring and timing each format"):
+            info = export_trial(run, record, config["export"], out_dir=out_dir,
+                                log=lambda m: reporter.message(f"  {m}"), trust_code=trust_run_code)
     if info is None:
         raise click.ClickException("the trial's adapter has no export() method")
     print_export_summary(reporter.console, info)

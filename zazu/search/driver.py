@@ -399,7 +399,8 @@ def export_best(registry: Registry, best: dict, task: Task, run_dir: Path, repor
     from zazu.export.from_run import export_trial
 
     reporter.message(f"Exporting the winner {best['model']} #{best['trial_id']} ...")
-    info = export_trial(run_dir, best, options, registry=registry, log=lambda m: reporter.message(f"  {m}"))
+    with reporter.working("exporting: converting, scoring and timing each format"):
+        info = export_trial(run_dir, best, options, registry=registry, log=lambda m: reporter.message(f"  {m}"))
     if info is None:
         reporter.warning(f"{best['model']}'s adapter has no export() method: the winner was not exported.")
         return None
