@@ -44,7 +44,9 @@ def divert(command: str) -> Path | None:
     Returns the log's path; None when verbose, already diverted, or the log cannot be opened (then
     the output stays on the terminal rather than be lost)."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # fewer lines written at all; the rest go to the log
-    if verbose() or _state:
+    if verbose() or _state or sys.stderr is not sys.__stderr__:
+        # sys.stderr replaced: someone else owns it (a test runner capturing a command run in-process, an
+        # application embedding Zazu); the process's descriptors are theirs too
         return None
     from zazu.cache import cache_root
 

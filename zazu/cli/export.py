@@ -17,9 +17,12 @@ from zazu.cli._base import TRUST_OPTION, cli, fails_cleanly, quiet_tensorflow
                    "export.formats.")
 @click.option("--output", default=None, type=click.Path(file_okay=False),
               help="Folder. Default: RUN_DIR/export (best trial) or RUN_DIR/export-<trial>.")
+@click.option("--explain-int8", "explain", is_flag=True,
+              help="Instead of exporting: where the trial's int8 model loses against its float self, layer by layer "
+                   "(TensorFlow Lite's quantization debugger), worst first; written to <trial>/int8_layers.json.")
 @TRUST_OPTION
 @fails_cleanly
-def export_command(run_dir, trial, formats, output, trust_run_code):
+def export_command(run_dir, trial, formats, output, explain, trust_run_code):
     """Export a trained trial in every format, score each variant on the run's val split,
     profile the .tflite files and check the int8 one for the Edge TPU."""
     from zazu.config import resolve_config
@@ -34,6 +37,9 @@ def export_command(run_dir, trial, formats, output, trust_run_code):
     from zazu.export.from_run import export_trial
 
     reporter = Reporter()
+    if explain:
+        _explain_int8(run, record, config["export"], reporter, trust_run_code)
+        return
     out_dir = Path(output) if output else run / ("export" if trial is None else f"export-{trial}")
     from zazu.library_log import follow_run
     from zazu.run_lock import command_line, hold_run
@@ -47,6 +53,36 @@ def export_command(run_dir, trial, formats, output, trust_run_code):
     if info is None:
         raise click.ClickException("the trial's adapter has no export() method")
     print_export_summary(reporter.console, info)
+
+
+EXPLAINED_LAYERS = 12
+
+
+def _explain_int8(run: Path, record: dict, options: dict, reporter, trust_code: bool) -> None:
+    from rich.table import Table
+
+    from zazu.export.from_run import INT8_LAYERS_FILE, explain_int8
+    from zazu.export.int8_debug import ROUNDING_STEPS
+    from zazu.library_log import follow_run
+    from zazu.run_lock import command_line, hold_run
+
+    with hold_run(run, command_line()):
+        follow_run(run)
+        reporter.message(f"Comparing {record['model']} #{record['trial_id']}'s int8 model with its float self, "
+                         "layer by layer ...")
+        with reporter.working("calibrating, converting and running both models"):
+            rows = explain_int8(run, record, options, trust_code=trust_code)
+    table = Table(title=f"The {min(EXPLAINED_LAYERS, len(rows))} layers that lose most, of {len(rows)}",
+                  title_justify="left")
+    for column in ("op", "tensor", "channel error / its spread (median)", "error in steps", "step"):
+        table.add_column(column)
+    for r in rows[:EXPLAINED_LAYERS]:
+        table.add_row(r.op, r.tensor[-60:], f"{r.relative:.3f}", f"{r.steps:.2f}", f"{r.scale:.4g}")
+    reporter.console.print(table)
+    reporter.message(f"Error in steps: rounding alone gives {ROUNDING_STEPS:.2f}; more is error carried from the "
+                     "layers before. Channel error / its spread: near or above 1, the channels' values are "
+                     "lost in a step set by a wider one (bound the layer or train with fake quantization).")
+    reporter.message(f"All layers: {Path(record['trial_dir']) / INT8_LAYERS_FILE}")
 
 
 def print_export_summary(console, info: dict) -> None:

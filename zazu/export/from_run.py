@@ -149,3 +149,35 @@ def _run_registry(run_dir: Path, trust_code: bool = False):
         return run_models_registry(run_dir, manifest, trust_code)
     config = yaml.safe_load((run_dir / "config.yaml").read_text(encoding="utf-8")) or {}
     return Registry.load(config.get("zoo"))
+
+
+INT8_LAYERS_FILE = "int8_layers.json"  # in the trial folder: `explain_int8`'s answer
+DEBUG_IMAGES = 32  # images the float and int8 models are compared on, layer by layer
+
+
+def explain_int8(run_dir: Path, record: dict[str, Any], options: dict[str, Any], trust_code: bool = False) -> list:
+    """Where the trial's int8 model loses against its float self, layer by layer (`zazu.export.int8_debug`):
+    calibrated as the export calibrates, compared on training images preprocessed as at inference.
+    Written to <trial>/int8_layers.json; returns the LayerErrors, worst first."""
+    import tempfile
+
+    from zazu.adapters.base import CHECKPOINT
+    from zazu.adapters.lifecycle import run_lifecycle
+    from zazu.export.bundle import converter_settings
+    from zazu.export.int8_debug import layer_errors
+    from zazu.export.tflite import export_saved_model
+    from zazu.tasks import get_task
+
+    run_dir = Path(run_dir)
+    spec = _run_registry(run_dir, trust_code).get(record["model"])
+    adapter = spec.adapter_class(record["model_specs"], record["hp_values"])
+    run_lifecycle(adapter, get_task(spec.task).objective, steps=("reformat", "data_loader", "preprocess"))
+    trial_dir = Path(record["trial_dir"])
+    adapter.model = adapter.load_trained(trial_dir / CHECKPOINT, compile=False)
+    with tempfile.TemporaryDirectory(prefix="zazu-explain-") as folder:
+        saved_model = export_saved_model(adapter.model, Path(folder) / "saved_model")
+        rows = layer_errors(saved_model, lambda: adapter.representative_images(options["calibration_images"]),
+                            lambda: adapter.representative_images(DEBUG_IMAGES), converter_settings(adapter, options))
+    atomic_write_json(trial_dir / INT8_LAYERS_FILE, {"compared_on": f"{DEBUG_IMAGES} training images",
+                                                     "layers": [r.to_json() for r in rows]})
+    return rows
