@@ -74,14 +74,14 @@ def _explain_int8(run: Path, record: dict, options: dict, reporter, trust_code: 
             rows = explain_int8(run, record, options, trust_code=trust_code)
     table = Table(title=f"The {min(EXPLAINED_LAYERS, len(rows))} layers that lose most, of {len(rows)}",
                   title_justify="left")
-    for column in ("op", "tensor", "channel error / its spread (median)", "error in steps", "step"):
+    for column in ("op", "tensor", "error / the float values' spread", "error in steps", "step"):
         table.add_column(column)
     for r in rows[:EXPLAINED_LAYERS]:
         table.add_row(r.op, r.tensor[-60:], f"{r.relative:.3f}", f"{r.steps:.2f}", f"{r.scale:.4g}")
     reporter.console.print(table)
     reporter.message(f"Error in steps: rounding alone gives {ROUNDING_STEPS:.2f}; more is error carried from the "
-                     "layers before. Channel error / its spread: near or above 1, the channels' values are "
-                     "lost in a step set by a wider one (bound the layer or train with fake quantization).")
+                     "layers before. Error / spread: the share of the float values' own variation lost; large where "
+                     "small values share a step set by wider ones (bound the layer or train with fake quantization).")
     reporter.message(f"All layers: {Path(record['trial_dir']) / INT8_LAYERS_FILE}")
 
 

@@ -6,11 +6,11 @@ error of its int8 output. Two ratios tell the layers apart:
 
 - `rmse / scale`: the error in quantization steps. Plain rounding gives about 0.29 (1/sqrt(12));
   well above it, error has accumulated from the layers before or values were clipped.
-- `relative`: the error against the spread of the float values themselves, channel by channel
-  (last axis), the median over channels. Activations are quantized per tensor, so where one channel is far wider than the
-  others (a mask prototype, an unbounded logit; or a tensor that must share its step with a wide
-  one, as the inputs of a concatenation do) the steps are coarse for the small channels and this
-  ratio grows towards 1 and beyond: those are the layers to bound or to train with fake quantization.
+- `relative`: the error against the spread of the float values themselves (rmse / their standard
+  deviation). Activations are quantized per tensor, and the inputs of a concatenation share its
+  step: a tensor of small values whose step is set by a wider one (mask coefficients in [-1, 1]
+  concatenated with prototypes up to 6; an unbounded logit) keeps few levels and this ratio grows.
+  Those are the layers to bound or to train with fake quantization.
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ class LayerError:
     scale: float  # the int8 tensor's quantization step
     spread: float  # standard deviation of the float output: the signal the error is compared with
     steps: float  # rmse / scale
-    relative: float  # median over channels of rmse / the channel's float standard deviation
+    relative: float  # rmse / spread
 
     def to_json(self) -> dict:
         return asdict(self)
@@ -44,18 +44,6 @@ class LayerError:
 
 def _float_spread(float_tensors, quant_tensors, scale, zero_point) -> float:
     return float(np.std(np.concatenate([np.ravel(t) for t in float_tensors])))
-
-
-def _channel_error(float_tensors, quant_tensors, scale, zero_point) -> float:
-    """The median over channels (last axis) of rmse / the channel's float standard deviation (channels with
-    no spread left out): the median, as one near-constant channel (an image's blue in a synthetic set) would
-    make the worst one meaningless."""
-    floats = np.concatenate([np.reshape(t, (-1, np.shape(t)[-1])) for t in float_tensors]).astype(np.float64)
-    ints = np.concatenate([np.reshape(t, (-1, np.shape(t)[-1])) for t in quant_tensors]).astype(np.float64)
-    error = (ints - float(zero_point)) * float(scale) - floats
-    rmse, spread = np.sqrt(np.mean(error ** 2, axis=0)), np.std(floats, axis=0)
-    alive = spread > 1e-6 * max(float(spread.max()), 1e-12)
-    return float(np.median(rmse[alive] / spread[alive])) if alive.any() else 0.0
 
 
 def layer_errors(saved_model: Path, representative: Callable[[], Iterable[np.ndarray]],
@@ -73,7 +61,7 @@ def layer_errors(saved_model: Path, representative: Callable[[], Iterable[np.nda
     converter.inference_input_type = tf.float32
     converter.inference_output_type = tf.float32
     options = tf.lite.experimental.QuantizationDebugOptions(
-        layer_direct_compare_metrics={"float_stddev": _float_spread, "channel_error": _channel_error})
+        layer_direct_compare_metrics={"float_stddev": _float_spread})
     debugger = tf.lite.experimental.QuantizationDebugger(
         converter=converter, debug_options=options,
         debug_dataset=lambda: ([np.asarray(b, np.float32)] for b in debug_images()))
@@ -84,13 +72,13 @@ def layer_errors(saved_model: Path, representative: Callable[[], Iterable[np.nda
 
 
 def parse_layer_statistics(text: str) -> list[LayerError]:
-    """The debugger's CSV dump (op_name, tensor_name, num_elements, mean_squared_error, scale, float_stddev,
-    channel_error) as LayerErrors, worst relative error first."""
+    """The debugger's CSV dump (op_name, tensor_name, num_elements, mean_squared_error, scale, float_stddev)
+    as LayerErrors, worst relative error first."""
     rows = []
     for row in csv.DictReader(io.StringIO(text)):
-        mse, scale, spread, worst = (float(row[k]) for k in ("mean_squared_error", "scale", "float_stddev",
-                                                              "channel_error"))
+        mse, scale, spread = (float(row[k]) for k in ("mean_squared_error", "scale", "float_stddev"))
         rmse = math.sqrt(max(mse, 0.0))
         rows.append(LayerError(row["op_name"], row["tensor_name"], int(float(row["num_elements"])), rmse, scale,
-                               spread, rmse / scale if scale > 0 else math.inf, worst))
+                               spread, rmse / scale if scale > 0 else math.inf,
+                               rmse / spread if spread > 0 else 0.0))  # a constant tensor: nothing to lose
     return sorted(rows, key=lambda r: -r.relative)
