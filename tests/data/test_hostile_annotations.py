@@ -174,6 +174,17 @@ def test_data_preview_refuses_a_size_or_count_below_one_before_reading_anything(
     assert "Traceback" not in result.output and not (tmp_path / "p.png").exists()
 
 
+@pytest.mark.parametrize("output", ["preview", "preview.txt", "grid."])
+def test_data_preview_refuses_an_output_that_is_not_an_image_name_in_one_line(tmp_path, output):
+    from click.testing import CliRunner
+
+    from zazu.cli import cli
+
+    result = CliRunner().invoke(cli, ["data", "preview", str(tmp_path), "--output", str(tmp_path / output)])
+    assert result.exit_code == 2 and "Expected a name ending in .png or .jpg or .jpeg" in result.output
+    assert f"Received: --output {tmp_path / output}" in result.output and "Traceback" not in result.output
+
+
 def _voc_pair(root, second_filename="b.jpg", image_sets=None):
     """Two VOC files, a.xml (a cat in a.jpg) and b.xml (a dog in `second_filename`); ImageSets/Main files
     {name: bytes} if given."""

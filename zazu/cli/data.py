@@ -59,6 +59,9 @@ def data_check(path, annotation_type, strict):
     sys.exit(code)
 
 
+PREVIEW_SUFFIXES = (".png", ".jpg", ".jpeg")
+
+
 @data.command("preview")
 @click.argument("path", type=click.Path())
 @click.option("--format", "annotation_type", type=click.Choice(ANNOTATION_TYPES),
@@ -74,7 +77,14 @@ def data_check(path, annotation_type, strict):
 @fails_cleanly
 def data_preview(path, annotation_type, augment, config_file, size, count, seed, output):
     """Write a PNG grid of samples with their boxes and masks drawn."""
+    from pathlib import Path
+
     from zazu.config import resolve_config
+    from zazu.errors import ConfigError
+
+    if Path(output).suffix.lower() not in PREVIEW_SUFFIXES:
+        raise ConfigError(f"--output names the image file the grid is written to. Expected a name ending in "
+                          f"{' or '.join(PREVIEW_SUFFIXES)}. Received: --output {output}")
 
     config = resolve_config(config_file)  # validates the augmentation settings before TF loads
     quiet_tensorflow("data")
