@@ -30,20 +30,21 @@ def input_entry(spec):
 
 
 def test_small_objects_move_the_input_size_up(zoo):
-    # 32-px objects in 640-px images are a 0.05 share; 28 px needs 560, the next multiple of 64 is 576;
-    # the 640x480 images' shape: 576 x 0.75 = 432, rounded up to 448
-    _, model, _ = fit(zoo, [scene(f"{i}.jpg", [32, 32, 32]) for i in range(10)])
+    # 24-px objects in 640-px images are a 0.0375 share; 32 px needs 853, capped at the images' 640;
+    # the 640x480 images' shape: 640 x 0.75 = 480, rounded up to 512
+    _, model, _ = fit(zoo, [scene(f"{i}.jpg", [24, 24, 24]) for i in range(10)])
     entry = input_entry(model.spec)
-    assert entry["values"] == [[448, 576]] and entry["default"] == [448, 576]
+    assert entry["values"] == [[512, 640]] and entry["default"] == [512, 640]
     assert model.spec.entry["hp_search_space"] == model.spec.hp_search_space  # what the run's snapshot writes
-    assert "input 448x576 px" in model.notes[0] and "class `a`" in model.notes[0] and "shaped" in model.notes[0]
+    assert "input 512x640 px" in model.notes[0] and "class `a`" in model.notes[0] and "shaped" in model.notes[0]
 
 
 @pytest.mark.parametrize("sizes, expected", [
-    ([(480, 640)] * 10, [576, 448]),  # portrait: [height, width]
-    ([(640, 640)] * 10, 576),  # square images: a square input
-    ([(640, 480)] * 5 + [(480, 640)] * 5, 576),  # half of each orientation: square
-    ([(640, 600)] * 10, 576),  # aspect 0.94: not worth a shape
+    # 32-px objects in 640-px images: 32 px needs the whole 640
+    ([(480, 640)] * 10, [640, 512]),  # portrait: [height, width]
+    ([(640, 640)] * 10, 640),  # square images: a square input
+    ([(640, 480)] * 5 + [(480, 640)] * 5, 640),  # half of each orientation: square
+    ([(640, 600)] * 10, 640),  # aspect 0.94: not worth a shape
 ])
 def test_the_input_takes_the_images_shape_only_when_they_share_one(zoo, sizes, expected):
     records = [scene(f"{i}.jpg", [32, 32, 32], width=w, height=h) for i, (w, h) in enumerate(sizes)]
@@ -69,7 +70,7 @@ def test_a_rare_class_does_not_set_the_size(zoo):
 def test_a_device_budget_keeps_the_smaller_sizes_to_fall_back_on(zoo):
     _, model, _ = fit(zoo, [scene(f"{i}.jpg", [32, 32]) for i in range(10)], target={"max_latency_ms": 50})
     entry = input_entry(model.spec)
-    assert entry["default"] == [448, 576] and entry["values"][0] == [448, 576]
+    assert entry["default"] == [512, 640] and entry["values"][0] == [512, 640]
     assert set(entry["values"][1:]) == {320, 256, 384}  # the entry's own, square
 
 
