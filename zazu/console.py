@@ -47,6 +47,16 @@ STEP_WORDS = {"reformat": "reading data", "data_loader": "reading data", "prepro
               "build": "building the model", "get_metrics": "scoring on val", "save": "int8 export and scoring"}
 
 
+class _Elapsed:
+    """`label` and the time since it was made, as rich renders it (each refresh of a spinner)."""
+
+    def __init__(self, label: str):
+        self.label, self.started = label, time.monotonic()
+
+    def __rich__(self) -> str:
+        return f"{escape(self.label)} {_clock(time.monotonic() - self.started)}"
+
+
 @dataclass
 class RunningTrial:
     number: int  # k in "trial k of n"
@@ -141,7 +151,8 @@ class Reporter:
                 trial.running_epoch, trial.epochs, trial.batch = epoch, epochs, 0
 
     def batch_finished(self, batch: int, batches: int, trial_key: str | None = None) -> None:
-        """Called by the Keras callback after each training batch; the panel shows it."""
+        """Called by the Keras callback after each training batch; the panel shows it. No lock: two ints set
+        on every batch, read by the panel's next refresh."""
         trial = self._running_trial(trial_key)
         if trial is not None:
             trial.batch, trial.batches = batch, batches
@@ -217,22 +228,8 @@ class Reporter:
         if not self.live or self.quiet:
             yield
             return
-        started = time.monotonic()
-        status = self.console.status(f"{escape(label)} 0:00")
-        with status:
-            stop = threading.Event()
-
-            def tick():
-                while not stop.wait(0.5):
-                    status.update(f"{escape(label)} {_clock(time.monotonic() - started)}")
-
-            ticker = threading.Thread(target=tick, daemon=True)
-            ticker.start()
-            try:
-                yield
-            finally:
-                stop.set()
-                ticker.join()
+        with self.console.status(_Elapsed(label)):  # the spinner redraws its text, and so the time, itself
+            yield
 
     def close(self) -> None:
         """Stop the live panel (the search ended, failed or was interrupted)."""

@@ -127,7 +127,7 @@ def profile_command(model, runs, warmup, threads, as_json):
 
     from rich.console import Console
 
-    quiet_tensorflow("export")
+    quiet_tensorflow("profile")
     from zazu.export.profile import profile_model
 
     figures = profile_model(model, runs=runs, warmup=warmup, num_threads=threads)

@@ -69,21 +69,16 @@ def export_trial(run_dir: Path, record: dict[str, Any], options: dict[str, Any],
 
     Returns the export summary (also written as export.json), or None when the
     adapter has no export()."""
-    from zazu.adapters.lifecycle import run_lifecycle
-    from zazu.tasks import get_task
-
     log = log or (lambda message: None)
     run_dir = Path(run_dir)
-    registry = registry or _run_registry(run_dir, trust_code)
-    spec = registry.get(record["model"])
-    adapter = spec.adapter_class(record["model_specs"], record["hp_values"])
+    spec, adapter = _trial_adapter(run_dir, record, registry, trust_code)
     export = getattr(adapter, "export", None)
     if not callable(export):
         log(f"{spec.name}'s adapter has no export() method: nothing exported.")
         return None
     out_dir = Path(out_dir) if out_dir else run_dir / "export"
     check_export_target(out_dir)
-    run_lifecycle(adapter, get_task(spec.task).objective, steps=("reformat", "data_loader", "preprocess"))
+    _load_data(spec, adapter)
     accepts = inspect.signature(export).parameters
     extra = {k: v for k, v in (("options", options), ("log", log)) if k in accepts}
 
@@ -136,6 +131,20 @@ def _moved(value: Any, old: str, new: str) -> Any:
     return value
 
 
+def _trial_adapter(run_dir: Path, record: dict[str, Any], registry=None, trust_code: bool = False):
+    """(the trial's zoo entry, its adapter re-created from the record), from `registry` or the run's own."""
+    spec = (registry or _run_registry(run_dir, trust_code)).get(record["model"])
+    return spec, spec.adapter_class(record["model_specs"], record["hp_values"])
+
+
+def _load_data(spec, adapter) -> None:
+    """The adapter given the trial's data again (reformat -> data_loader -> preprocess)."""
+    from zazu.adapters.lifecycle import DATA_STEPS, run_lifecycle
+    from zazu.tasks import get_task
+
+    run_lifecycle(adapter, get_task(spec.task).objective, steps=DATA_STEPS)
+
+
 def _run_registry(run_dir: Path, trust_code: bool = False):
     """The run's own copy of the models it searched (`models/`, checked before any code is imported), else
     the zoo its config names."""
@@ -162,16 +171,12 @@ def explain_int8(run_dir: Path, record: dict[str, Any], options: dict[str, Any],
     import tempfile
 
     from zazu.adapters.base import CHECKPOINT
-    from zazu.adapters.lifecycle import run_lifecycle
     from zazu.export.bundle import converter_settings
     from zazu.export.int8_debug import layer_errors
     from zazu.export.tflite import export_saved_model
-    from zazu.tasks import get_task
 
-    run_dir = Path(run_dir)
-    spec = _run_registry(run_dir, trust_code).get(record["model"])
-    adapter = spec.adapter_class(record["model_specs"], record["hp_values"])
-    run_lifecycle(adapter, get_task(spec.task).objective, steps=("reformat", "data_loader", "preprocess"))
+    spec, adapter = _trial_adapter(Path(run_dir), record, trust_code=trust_code)
+    _load_data(spec, adapter)
     trial_dir = Path(record["trial_dir"])
     adapter.model = adapter.load_trained(trial_dir / CHECKPOINT, compile=False)
     with tempfile.TemporaryDirectory(prefix="zazu-explain-") as folder:

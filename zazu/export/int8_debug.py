@@ -53,10 +53,10 @@ def layer_errors(saved_model: Path, representative: Callable[[], Iterable[np.nda
     Both callables yield float32 batches [1, H, W, C], preprocessed as at inference."""
     import tensorflow as tf
 
-    from zazu.export.tflite import _configure
+    from zazu.export.tflite import configure_converter
 
     converter = tf.lite.TFLiteConverter.from_saved_model(str(saved_model))
-    _configure(converter, "int8", representative, "int8", settings)
+    configure_converter(converter, "int8", representative, "int8", settings)
     # the debugger compares float and int8 tensors through float inputs and outputs
     converter.inference_input_type = tf.float32
     converter.inference_output_type = tf.float32

@@ -46,7 +46,7 @@ def convert_saved_model(
     import tensorflow as tf
 
     converter = tf.lite.TFLiteConverter.from_saved_model(str(saved_model))
-    _configure(converter, variant, representative, io_type, settings)
+    configure_converter(converter, variant, representative, io_type, settings)
     atomic_write_bytes(Path(path), converter.convert())
     return Path(path)
 
@@ -78,12 +78,12 @@ def convert_int8(
     # No trackable object: given one, the converter lowers through a SavedModel again (as slow) and
     # leaves the variables unfrozen (READ_VARIABLE fails in calibration).
     converter = tf.lite.TFLiteConverter.from_concrete_functions([call.get_concrete_function()])
-    _configure(converter, "int8", representative, io_type, settings)
+    configure_converter(converter, "int8", representative, io_type, settings)
     atomic_write_bytes(Path(path), converter.convert())
     return Path(path)
 
 
-def _configure(converter, variant: str, representative, io_type: str, settings: dict | None) -> None:
+def configure_converter(converter, variant: str, representative, io_type: str, settings: dict | None) -> None:
     """Set `converter` up for one of the four variants (see the module docstring)."""
     import tensorflow as tf
 

@@ -31,6 +31,12 @@ def share_text(share: Any) -> str:
     return "?"
 
 
+def _part(record: dict | None, key: str) -> dict:
+    """`record[key]` when it is a dict (a run folder's files may lack it or hold something else), else {}."""
+    value = (record or {}).get(key)
+    return value if isinstance(value, dict) else {}
+
+
 def _tile(value: str, label: str, detail: str = "", css: str = "", check: str = "") -> str:
     mark = f" data-check=\"tile-{esc(check)}\"" if check else ""
     return (f"<div class=\"tile {css}\"{mark}><div class=\"value\">{esc(value)}</div>"
@@ -40,7 +46,7 @@ def _tile(value: str, label: str, detail: str = "", css: str = "", check: str = 
 
 def _metric_tile(run: RunData) -> str:
     objective = run.objective or "metric"
-    variants = (run.export or {}).get("metrics") if isinstance((run.export or {}).get("metrics"), dict) else {}
+    variants = _part(run.export, "metrics")
     int8 = numbers_only(variants.get("int8")).get(objective)
     float_ = numbers_only(variants.get("keras")).get(objective)
     if int8 is None:
@@ -61,8 +67,7 @@ def _metric_tile(run: RunData) -> str:
 
 
 def _profile(run: RunData) -> dict[str, float]:
-    profile = (run.export or {}).get("profile")
-    return numbers_only(profile.get("int8")) if isinstance(profile, dict) else {}
+    return numbers_only(_part(run.export, "profile").get("int8"))
 
 
 def _size_tiles(run: RunData) -> list[str]:
@@ -84,7 +89,7 @@ def _size_tiles(run: RunData) -> list[str]:
 
 
 def _latency_tile(run: RunData) -> str:
-    best_cost = (run.best or {}).get("cost") if isinstance((run.best or {}).get("cost"), dict) else {}
+    best_cost = _part(run.best, "cost")
     source = str(best_cost.get("latency_source") or "")
     profile = _profile(run)
     if source.startswith("estimate") and isinstance(best_cost.get("latency_ms"), (int, float)):
@@ -108,7 +113,7 @@ def _budget_tile(run: RunData) -> str:
     try:
         if not has_budget(target):
             return _tile("none set", "device budget", f"device: {target.get('device', 'cpu')}", check="budget")
-        cost = (run.best or {}).get("cost") if isinstance((run.best or {}).get("cost"), dict) else {}
+        cost = _part(run.best, "cost")
         broken = over_budget(target, cost) if cost else None
     except (KeyError, TypeError, ValueError):
         return _tile("?", "device budget", "unreadable target", "missing", "budget")
@@ -122,7 +127,7 @@ def _edgetpu_tile(run: RunData) -> str:
     edgetpu = (run.export or {}).get("edgetpu")
     if not isinstance(edgetpu, dict) or "mapped_ops_share" not in edgetpu:
         return _tile("?", "Edge TPU", "no Edge TPU check in export.json", "missing", "edgetpu")
-    compiler = edgetpu.get("compiler") if isinstance(edgetpu.get("compiler"), dict) else {}
+    compiler = _part(edgetpu, "compiler")
     compiled = "compiled by edgetpu_compiler" if compiler.get("available") else \
         "by Zazu's op check (edgetpu_compiler not installed)"
     macs = share_text(edgetpu.get("mapped_macs_share"))

@@ -118,13 +118,13 @@ LEADERBOARD_COLUMNS = ("rank", "model", "trial_id", "status", "epochs_trained", 
 def leaderboard(run: RunData, figures: Figures) -> str:
     if run.leaderboard is not None:  # the objective in float and int8 here; every other metric in leaderboard.csv
         shown = (*LEADERBOARD_COLUMNS, run.objective, f"int8_{run.objective}")
-        columns = [c for c in run.leaderboard_columns if (c in shown or c.startswith("hp."))
-                   and any(str(row.get(c, "")).strip() for row in run.leaderboard)]  # no column empty in every row
+        filled = [c for c in run.leaderboard_columns  # no column empty in every row
+                  if any(str(row.get(c, "")).strip() for row in run.leaderboard)]
+        columns = [c for c in filled if c in shown or c.startswith("hp.")]
         rows = [[row.get(c, "") for c in columns] for row in run.leaderboard]
         css = ["failed" if row.get("status") not in (None, "COMPLETED") else "" for row in run.leaderboard]
         headers = [LEADERBOARD_HEADERS.get(c, c.removeprefix("hp.").replace("_", " ")) for c in columns]
-        others = [c for c in run.leaderboard_columns if c not in columns and not c.startswith("hp.")
-                  and c not in LEADERBOARD_COLUMNS and any(str(row.get(c, "")).strip() for row in run.leaderboard)]
+        others = [c for c in filled if c not in columns]
         sized = sum(is_size_metric(c) for c in others)
         named = [c for c in others if not is_size_metric(c)]
         note = (f"Also in leaderboard.csv: {', '.join(named)}" + (f" and {sized} AP-by-size columns" if sized else "")

@@ -121,7 +121,7 @@ def first_input_size(spec: ModelSpec):
 def first_input_side(spec: ModelSpec) -> int | None:
     """The side of a square input with the pixels of the one a model's first trial trains (its entry's
     default): what an epoch costs. None if the entry names no input size."""
-    value = _default(spec.hp_search_space, spec.training_configs, "input_size")
+    value = first_input_size(spec)
     if value is None:
         return None
     return int(round(math.sqrt(value[0] * value[1]))) if isinstance(value, (list, tuple)) else int(value)

@@ -159,9 +159,9 @@ def run_search(config: dict, reporter=None, registry: Registry | None = None) ->
     reporter.message("Models entering the search: " + ", ".join(m.name for m in models))
     models, data_fit = fit_to_data(models, dataset, split, config, reporter)
     if config["time_budget"] == "auto":
-        largest = max(models, key=lambda m: first_input_side(m) or 0, default=None)
-        side = (first_input_side(largest) or None) if largest is not None else None
-        resolve_time_budget(config, side)  # from the pixels: [384, 512] costs as a 443-px square
+        side, largest = max(((first_input_side(m) or 0, m) for m in models), key=lambda pair: pair[0],
+                            default=(0, None))
+        resolve_time_budget(config, side or None)  # from the pixels: [384, 512] costs as a 443-px square
         reporter.message(f"Time budget {config['time_budget']:g} min (auto for {task.name}"
                          + (f", first trials at {size_text(first_input_size(largest))} px)" if side else ")"))
     run_dir = new_run_dir(task.name, config["output"])
