@@ -131,3 +131,18 @@ def test_nothing_outside_cli_and_the_console_prints():
                 offenders += [f"{rel}:{d.lineno} print as a default callback" for d in defaults
                               if isinstance(d, ast.Name) and d.id == "print"]
     assert offenders == []
+
+
+def test_trial_statuses_are_spelled_only_in_trial_status():
+    from zazu.trial_status import TrialStatus
+
+    names = {status.value for status in TrialStatus}
+    home = "zazu/trial_status.py"
+    offenders = []
+    for path in sorted(ZAZU.rglob("*.py")):
+        rel = path.relative_to(ZAZU.parent).as_posix()
+        if rel == home:
+            continue
+        offenders += [f"{rel}:{node.lineno} {node.value!r}" for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
+                      if isinstance(node, ast.Constant) and node.value in names]
+    assert offenders == [], f"write TrialStatus.<NAME> (from {home}) instead of the string"

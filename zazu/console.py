@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from rich.markup import escape
+from zazu.trial_status import TrialStatus
 
 def _short(values: dict[str, Any]) -> str:
     return ", ".join(f"{k}={json.dumps(v) if isinstance(v, (list, dict)) else v}" for k, v in values.items())
@@ -184,10 +185,10 @@ class Reporter:
         epochs = f" ({trial.epoch} epoch{'s' if trial.epoch != 1 else ''})" if trial and trial.epoch else ""
         value = (record.get("metrics") or {}).get(objective)
         int8 = (record.get("int8_metrics") or {}).get(objective)
-        if record.get("status") == "OVER_BUDGET":
+        if record.get("status") == TrialStatus.OVER_BUDGET:
             self.message(f"  [yellow]over budget[/yellow], not trained ({secs} to build and measure): "
                          f"{escape('; '.join(record.get('over_budget') or []))}{escape(self._standing())}")
-        elif record.get("status") == "COMPLETED" and isinstance(value, (int, float)):
+        elif record.get("status") == TrialStatus.COMPLETED and isinstance(value, (int, float)):
             shipped = float(int8) if isinstance(int8, (int, float)) else float(value)
             self._update_best(shipped, objective, f"{record.get('model')} #{record.get('trial_id')}")
             int8_text = f", int8 {int8:.4f}" if isinstance(int8, (int, float)) else ""
@@ -207,7 +208,7 @@ class Reporter:
                        "latency ms", "status", "time", "hyperparameters"):
             table.add_column(column)
         for i, r in enumerate(ranked[:limit], 1):
-            done = r["status"] == "COMPLETED"
+            done = r["status"] == TrialStatus.COMPLETED
             int8 = (r.get("int8_metrics") or {}).get(objective)
             cost = r.get("cost") or r.get("cost_before_training") or {}
             latency = "-" if cost.get("latency_ms") is None else (

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import Any
+from zazu.trial_status import TrialStatus
 
 
 def pareto_front(points: Sequence[tuple[float, ...]], maximize: Sequence[bool]) -> list[bool]:
@@ -32,7 +33,7 @@ def front_trials(ranked: list[dict[str, Any]], objective: str, within_budget) ->
     (each with its figures), best metric first."""
     from zazu.runs import shipped_value
 
-    candidates = [r for r in ranked if r["status"] == "COMPLETED" and within_budget(r) and r.get("cost")]
+    candidates = [r for r in ranked if r["status"] == TrialStatus.COMPLETED and within_budget(r) and r.get("cost")]
     points = [(shipped_value(r, objective), r["cost"]["latency_ms"], r["cost"]["model_kb"]) for r in candidates]
     on_front = pareto_front(points, (True, False, False))
     return [{"model": r["model"], "trial_id": r["trial_id"], "trial_dir": r["trial_dir"],

@@ -31,6 +31,7 @@ from typing import Any
 
 from zazu.atomic_io import atomic_write_json, atomic_write_text, read_json
 from zazu.run_lock import LOCK_FILE
+from zazu.trial_status import FINAL_STATUSES, TrialStatus
 
 
 RUN_MARKERS = ("config.yaml", "run.json", "trials", "tuner")
@@ -80,7 +81,6 @@ def trial_dir(run_dir: Path, model: str, trial_id: str) -> Path:
     return Path(run_dir) / "trials" / f"{model}-{trial_id}"
 
 
-FINAL_STATUSES = ("COMPLETED", "OVER_BUDGET", "FAILED")  # a trial in one of these is not run again
 
 
 def read_trial_profile(folder: Path) -> dict[str, Any] | None:
@@ -134,11 +134,11 @@ def rank_trials(records: list[dict[str, Any]], objective: str, direction: str,
         cost = budget_cost(record)
         return not budgeted or (cost is not None and not over_budget(target, cost))
 
-    done = [r for r in records if r["status"] == "COMPLETED" and shipped_value(r, objective) is not None]
+    done = [r for r in records if r["status"] == TrialStatus.COMPLETED and shipped_value(r, objective) is not None]
     done.sort(key=lambda r: shipped_value(r, objective), reverse=(direction == "max"))
     within = [r for r in done if fits(r)]
     unvouched = [r for r in done if not fits(r)]
-    over = [r for r in records if r["status"] == "OVER_BUDGET"]
+    over = [r for r in records if r["status"] == TrialStatus.OVER_BUDGET]
     if budgeted:
         over.sort(key=lambda r: budget_excess(target, r["cost_before_training"]))
     rest = [r for r in records if r not in done and r not in over]
@@ -161,7 +161,7 @@ def write_leaderboard(run_dir: Path, ranked: list[dict[str, Any]], objective: st
         hps = r.get("hyperparameters", {})
         problem = r.get("error") or "; ".join(r.get("over_budget") or [])
         writer.writerow([
-            i if r["status"] == "COMPLETED" else "", r["model"], r["trial_id"], r["status"],
+            i if r["status"] == TrialStatus.COMPLETED else "", r["model"], r["trial_id"], r["status"],
             *[metrics.get(m, "") for m in metric_names], *[int8.get(m, "") for m in metric_names],
             *[round(cost[c], 3) if cost.get(c) is not None else "" for c in cost_names],
             cost.get("latency_source", ""),

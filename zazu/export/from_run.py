@@ -14,6 +14,7 @@ from typing import Any
 
 from zazu.atomic_io import atomic_write_json, read_json, recover_folder, replace_folder
 from zazu.errors import ConfigError, ZazuError
+from zazu.trial_status import TrialStatus
 
 
 def trial_record(run_dir: Path, trial: str | None = None) -> dict[str, Any]:
@@ -38,7 +39,7 @@ def trial_record(run_dir: Path, trial: str | None = None) -> dict[str, Any]:
                             f"Expected one of: {', '.join(names) or 'none'}.")
         record = read_json(path)
     _check_record(record, best if trial is None else path)
-    if record.get("status") != "COMPLETED":
+    if record.get("status") != TrialStatus.COMPLETED:
         raise ZazuError(f"Trial {trial or record.get('trial_id')} did not complete (status {record.get('status')}); "
                         "only completed trials have a model to export.")
     return record

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from zazu.report.rundata import Trial
+from zazu.trial_status import TrialStatus
 
 NOT_PLOTTED_COLUMNS = ("epoch", "learning_rate", "lr")
 MAX_CATEGORIES = 6  # numeric hyperparameters with at most this many values are drawn as categories
@@ -80,7 +81,7 @@ def hyperparameter_plot(model: str, trials: Sequence[Trial], objective: str, pat
     Numbers with many distinct values on a numeric axis (log when they span 10x or
     more); a few values (a search choice) or anything else (lists, strings,
     booleans) as categories. None when there is nothing to plot."""
-    done = [t for t in trials if t.status == "COMPLETED" and objective in t.metrics]
+    done = [t for t in trials if t.status == TrialStatus.COMPLETED and objective in t.metrics]
     names: list[str] = []
     for t in trials:
         names += [h for h in t.hyperparameters if h not in names]

@@ -20,6 +20,7 @@ from zazu.report.confusion import class_scores, matrix_for, variants
 from zazu.report.html import esc, image, images, not_available, paragraph, table
 from zazu.report.rundata import RunData, Trial, best_ap_file, numbers_only
 from zazu.tasks import OBJECT_SIZES, is_size_metric
+from zazu.trial_status import TrialStatus
 
 REPORT_DIR = "report"  # PNGs live in <run>/report/, next to <run>/report.html
 VARIANT_ORDER = ("keras", "float", "float32", "float16", "dynamic", "int8")
@@ -54,7 +55,7 @@ def _ordered_variants(names) -> list[str]:
 
 
 def _completed(run: RunData) -> list[Trial]:
-    return [t for t in run.trials if t.status == "COMPLETED" and run.objective in t.metrics]
+    return [t for t in run.trials if t.status == TrialStatus.COMPLETED and run.objective in t.metrics]
 
 
 # -- summary -------------------------------------------------------------------------------------
@@ -122,7 +123,7 @@ def leaderboard(run: RunData, figures: Figures) -> str:
                   if any(str(row.get(c, "")).strip() for row in run.leaderboard)]
         columns = [c for c in filled if c in shown or c.startswith("hp.")]
         rows = [[row.get(c, "") for c in columns] for row in run.leaderboard]
-        css = ["failed" if row.get("status") not in (None, "COMPLETED") else "" for row in run.leaderboard]
+        css = ["failed" if row.get("status") not in (None, TrialStatus.COMPLETED) else "" for row in run.leaderboard]
         headers = [LEADERBOARD_HEADERS.get(c, c.removeprefix("hp.").replace("_", " ")) for c in columns]
         others = [c for c in filled if c not in columns]
         sized = sum(is_size_metric(c) for c in others)

@@ -31,7 +31,7 @@ from zazu.nn.backbones import check_pretrained_weights
 from zazu.ranking import select_models, upscale_note
 from zazu.registry import ModelSpec, Registry
 from zazu.run_lock import command_line, hold_run
-from zazu.runs import (DATA_FIT_FILE, FINAL_STATUSES, budget_cost, busy_seconds, check_output_free, chosen_by,
+from zazu.runs import (DATA_FIT_FILE, budget_cost, busy_seconds, check_output_free, chosen_by,
                        load_trial_records, new_run_dir, refresh_leaderboard, set_model_status, update_manifest,
                        write_leaderboard, write_manifest)
 from zazu.search.costs import describe_cost
@@ -42,6 +42,7 @@ from zazu.search.snapshot import FOLDER as SNAPSHOT
 from zazu.search.snapshot import adapter_digest, snapshot_models
 from zazu.search.state_files import check_resumable
 from zazu.tasks import Task, get_task
+from zazu.trial_status import FINAL_STATUSES, MEASURED_STATUSES, TrialStatus
 
 
 class SearchInterrupted(KeyboardInterrupt):
@@ -360,7 +361,7 @@ def choose_winner(run_dir: Path, ranked: list[dict[str, Any]], objective: str, c
     if picked is not None:
         return next(r for r in ranked if r["model"] == picked["model"] and r["trial_id"] == picked["trial_id"])
     first = ranked[0] if ranked else None
-    return first if first and first["status"] == "COMPLETED" and within_budget(first, target) else None
+    return first if first and first["status"] == TrialStatus.COMPLETED and within_budget(first, target) else None
 
 
 def winner_first(ranked: list[dict[str, Any]], best: dict[str, Any]) -> list[dict[str, Any]]:
@@ -379,9 +380,9 @@ def within_budget(record: dict[str, Any], target: dict[str, Any]) -> bool:
 def no_winner_reason(ranked: list[dict[str, Any]], target: dict[str, Any], run_dir: Path) -> str:
     """The one line a search with no winner ends on: nothing completed, or nothing fits the budget (and the
     trial closest to it)."""
-    if not has_budget(target) or not any(r["status"] in ("COMPLETED", "OVER_BUDGET") for r in ranked):
+    if not has_budget(target) or not any(r["status"] in MEASURED_STATUSES for r in ranked):
         return f"No trial completed; see the trial folders in {run_dir / 'trials'} for tracebacks."
-    closest = next(r for r in ranked if r["status"] in ("COMPLETED", "OVER_BUDGET"))
+    closest = next(r for r in ranked if r["status"] in MEASURED_STATUSES)
     cost = budget_cost(closest)
     figures = describe_cost(cost) if cost else "not measured"
     broken = "; ".join(over_budget(target, cost)) if cost else "its cost could not be measured"

@@ -11,6 +11,7 @@ from zazu.atomic_io import atomic_write_json
 from zazu.errors import ConfigError, ZazuError
 from zazu.runs import read_trial_record, trial_dir
 from zazu.search.parallel_env import ENV_ORACLE_PORT, GRACE_S, POLL_S
+from zazu.trial_status import TrialStatus
 
 
 def let_remote_workers_hear_stop(services: list["ModelService"]) -> None:
@@ -157,7 +158,7 @@ class ModelService:
         record = read_trial_record(folder) or {
             "model": self.name, "trial_id": trial_id, "hyperparameters": self.tuner.codec.decode(
                 self.oracle.trials[trial_id].hyperparameters.values), "metrics": {}, "trial_dir": str(folder)}
-        record.update(status="FAILED", error=message, failure="worker_died", finished_at=time.time())
+        record.update(status=TrialStatus.FAILED, error=message, failure="worker_died", finished_at=time.time())
         record.setdefault("started_at", time.time())
         record["wall_time_s"] = record["finished_at"] - record["started_at"]
         atomic_write_json(folder / "trial.json", record)

@@ -31,11 +31,12 @@ from zazu.budget import has_budget, over_budget
 from zazu.errors import TrialFailed
 from zazu.interrupts import disk_full, raise_if_interrupted
 from zazu.registry import ModelSpec
-from zazu.runs import CHECKPOINT, FINAL_STATUSES, read_trial_profile, read_trial_record, trial_dir
+from zazu.runs import CHECKPOINT, read_trial_profile, read_trial_record, trial_dir
 from zazu.search.costs import cost_before_training
 from zazu.search.kt_compat import is_worker, oracle_file, tuner_file
 from zazu.search.space import TUNER_PREFIX, SpaceCodec
 from zazu.tasks import Task
+from zazu.trial_status import FINAL_STATUSES, TrialStatus
 
 
 def failure_kind(error: BaseException) -> str:
@@ -145,13 +146,13 @@ class LifecycleTuner(keras_tuner.Tuner):
             self._record_failure(record, folder, e, time.perf_counter() - started, log)
             raise keras_tuner.errors.FailedTrialError(f"{type(e).__name__}: {e}") from e
         except BaseException:  # Ctrl-C / SIGTERM: the oracle still holds the trial as ongoing and reruns it on resume
-            self._record_interrupted(record, folder, time.perf_counter() - started, log, "INTERRUPTED")
+            self._record_interrupted(record, folder, time.perf_counter() - started, log, TrialStatus.INTERRUPTED)
             raise
         finally:
             adapter = None
             _free_memory()
         record.update(outcome, wall_time_s=time.perf_counter() - started, finished_at=time.time())
-        if record["status"] == "COMPLETED":
+        if record["status"] == TrialStatus.COMPLETED:
             atomic_write_json(folder / "metrics.json", record["metrics"])
         atomic_write_json(folder / "trial.json", record)
         log(f"{record['status']}: {json.dumps(record['metrics'] or record.get('over_budget'))}")
@@ -188,7 +189,7 @@ class LifecycleTuner(keras_tuner.Tuner):
             "model": self.spec.name,
             "trial_id": trial_id,
             "seed": trial_seed(self.base_model_specs.get("seed", 0), self.spec.name, trial_id),
-            "status": "RUNNING",
+            "status": TrialStatus.RUNNING,
             "hyperparameters": sampled,
             "hp_values": hp_values,
             "model_specs": model_specs,
@@ -217,7 +218,7 @@ class LifecycleTuner(keras_tuner.Tuner):
                 outcome["cost_before_training"] = cost
                 if broken := over_budget(self.target, cost):
                     log(f"over budget, not trained: {'; '.join(broken)}")
-                    return {**outcome, "status": "OVER_BUDGET", "over_budget": broken, "metrics": {},
+                    return {**outcome, "status": TrialStatus.OVER_BUDGET, "over_budget": broken, "metrics": {},
                             "reported": {objective: self.task.floor}}
             metrics = run_lifecycle(adapter, objective, steps=TRAINING_STEPS, log=log, on_step=on_step)
         else:
@@ -229,7 +230,7 @@ class LifecycleTuner(keras_tuner.Tuner):
             on_step("save")
             save(folder)
             log("save: model written")
-        outcome.update(status="COMPLETED", metrics=metrics, reported=metrics)
+        outcome.update(status=TrialStatus.COMPLETED, metrics=metrics, reported=metrics)
         shipped = read_trial_profile(folder)  # the trained model's int8 file, scored and measured by save()
         if shipped is not None:
             outcome["cost"] = shipped["cost"]
@@ -242,7 +243,7 @@ class LifecycleTuner(keras_tuner.Tuner):
         """The trial stops unfinished; it is rerun on resume. Best effort: on a full disk the record may not fit."""
         try:
             log(why)
-            record.update(status="INTERRUPTED", wall_time_s=seconds)
+            record.update(status=TrialStatus.INTERRUPTED, wall_time_s=seconds)
             atomic_write_json(folder / "trial.json", record)
         except OSError:
             pass
@@ -250,7 +251,7 @@ class LifecycleTuner(keras_tuner.Tuner):
     def _record_failure(self, record: dict, folder: Path, error: BaseException, seconds: float, log) -> None:
         atomic_write_text(folder / "traceback.txt", traceback.format_exc())
         log(f"FAILED: {type(error).__name__}: {error}")
-        record.update(status="FAILED", error=f"{type(error).__name__}: {error}", failure=failure_kind(error),
+        record.update(status=TrialStatus.FAILED, error=f"{type(error).__name__}: {error}", failure=failure_kind(error),
                       wall_time_s=seconds, finished_at=time.time())
         atomic_write_json(folder / "trial.json", record)
         self.reporter.trial_finished(record, self.task.objective)
@@ -262,7 +263,7 @@ class LifecycleTuner(keras_tuner.Tuner):
                     "not rerun\n")
         self.reporter.message(f"{self.spec.name} #{record['trial_id']} had finished before the interruption: "
                               f"kept as {record['status']}, not rerun")
-        if record["status"] == "FAILED":
+        if record["status"] == TrialStatus.FAILED:
             raise keras_tuner.errors.FailedTrialError(record.get("error", "failed"))
         return record.get("reported", record["metrics"])
 
