@@ -146,3 +146,20 @@ def test_trial_statuses_are_spelled_only_in_trial_status():
         offenders += [f"{rel}:{node.lineno} {node.value!r}" for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
                       if isinstance(node, ast.Constant) and node.value in names]
     assert offenders == [], f"write TrialStatus.<NAME> (from {home}) instead of the string"
+
+
+def test_no_hyperparameter_default_is_written_inline():
+    """A default lives in the task base's `hyperparameters` table (zazu/adapters/hyperparameters.py), not in
+    a `hp.get(name, default)` where it is read: two of those had already drifted from the docs."""
+    offenders = []
+    for path in sorted(ZAZU.rglob("*.py")):
+        rel = path.relative_to(ZAZU.parent).as_posix()
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+                    and node.func.attr in ("get", "setdefault") and len(node.args) == 2):
+                continue
+            owner = node.func.value
+            name = owner.attr if isinstance(owner, ast.Attribute) else getattr(owner, "id", "")
+            if name in ("hp", "hp_values", "hyperparameters"):
+                offenders.append(f"{rel}:{node.lineno} {ast.unparse(node)}")
+    assert offenders == []

@@ -187,3 +187,17 @@ def test_zoo_check_reports_every_broken_entry_and_exits_1(empty_zoo):
 def test_zoo_check_without_a_registry_is_one_error_line(tmp_path):
     line = _one_error_line(CliRunner().invoke(cli, ["zoo", "check", "--zoo", str(tmp_path)]))
     assert "models.json: file not found" in line
+
+
+def test_zoo_hyperparameters_prints_the_task_bases_declared_defaults():
+    from click.testing import CliRunner
+
+    from zazu.cli import cli
+
+    result = CliRunner().invoke(cli, ["zoo", "hyperparameters", "detection"], terminal_width=200)
+    assert result.exit_code == 0, result.output
+    rows = {line.split("│")[1].strip(): line.split("│")[2].strip() for line in result.output.splitlines()
+            if line.count("│") >= 3}
+    # the values detection reads when an entry is silent, as its docstring used to (wrongly) list them
+    assert (rows["batch_size"], rows["patience"], rows["nms_iou"], rows["max_detections"]) == ("16", "8", "0.5", "100")
+    assert "[height, width]" in result.output  # a meaning's brackets are text, not console markup

@@ -12,4 +12,7 @@ from zazu.adapters.classification import ClassificationAdapter
 from zazu.adapters.detection import DetectionAdapter
 from zazu.adapters.segmentation import SegmentationAdapter
 
-__all__ = ["BaseAdapter", "ClassificationAdapter", "DetectionAdapter", "SegmentationAdapter"]
+# the base a zoo model of each task subclasses, keyed by its `task`
+TASK_BASES = {base.task: base for base in (ClassificationAdapter, DetectionAdapter, SegmentationAdapter)}
+
+__all__ = ["BaseAdapter", "ClassificationAdapter", "DetectionAdapter", "SegmentationAdapter", "TASK_BASES"]

@@ -18,27 +18,9 @@ from typing import Any
 
 import numpy as np
 
+from zazu.adapters.hyperparameters import (Hyperparameter, HyperparameterValues,  # noqa: F401  (MissingHyperparameter: public here)
+                                           MissingHyperparameter)
 from zazu.runs import CHECKPOINT  # a trial's best epoch, in its trial folder
-
-
-class MissingHyperparameter(KeyError):
-    def __str__(self) -> str:  # KeyError would print the message in quotes
-        return str(self.args[0])
-
-
-class HyperparameterValues(dict):
-    """`self.hp`: the trial's values (the models.json entry's training_configs, updated with the
-    values sampled from its hp_search_space, and `epochs`). A zoo model reads each by name; one its
-    entry does not hold is an error that says where it belongs."""
-
-    def __init__(self, values: dict[str, Any], model: str | None):
-        super().__init__(values)
-        self.model = model
-
-    def __missing__(self, key):
-        raise MissingHyperparameter(
-            f"hyperparameter `{key}` is not in the models.json entry of {self.model or 'this model'}. Expected it "
-            f"in the entry's training_configs or hp_search_space. Received: {', '.join(sorted(self)) or 'none'}")
 
 
 class BaseAdapter:
@@ -51,17 +33,30 @@ class BaseAdapter:
     """
 
     task: str = ""
-    # hyperparameters the task base reads besides a model's own (`zazu train --hp` accepts them)
-    known_hyperparameters: tuple[str, ...] = ("input_size", "batch_size", "learning_rate", "augment", "patience")
+    # what every task base reads besides a model's own, with their defaults (a task base extends it with
+    # `declare`); `known_hyperparameters`, their names, is derived (`zazu train --hp` accepts them)
+    hyperparameters: tuple[Hyperparameter, ...] = (
+        Hyperparameter("input_size", 64, "an int (square) or [height, width], in pixels"),
+        Hyperparameter("batch_size", 32, "images per training batch"),
+        Hyperparameter("learning_rate", 1e-3, "the first phase's learning rate (a cosine takes it to 0)"),
+        Hyperparameter("augment", True, "whether the run's augmentation block applies to this model"),
+        Hyperparameter("patience", 5, "epochs without improvement before early stopping"),
+        Hyperparameter("epochs", None, "set by the search (a time budget's auto count, or the config's)"),
+    )
+    known_hyperparameters: tuple[str, ...] = tuple(h.name for h in hyperparameters)
     # False for models whose losses are closures Keras cannot deserialize: reload them uncompiled
     reload_compiled: bool = True
     # Keras callbacks every model.fit of the trial adds: per-epoch progress, passed in by the search's tuner
     # (`Reporter.epoch_callbacks`) as keras-tuner passes its callbacks; none when the adapter runs on its own
     progress_callbacks: tuple | list = ()
 
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        cls.known_hyperparameters = tuple(h.name for h in cls.hyperparameters)
+
     def __init__(self, model_specs: dict[str, Any], hp_values: dict[str, Any]):
         self.model_specs = dict(model_specs)
-        self.hp = HyperparameterValues(hp_values, self.model_specs.get("name"))
+        self.hp = HyperparameterValues(hp_values, self.model_specs.get("name"), self.hyperparameters)
         self.seed = int(self.model_specs.get("seed", 0))
         trial_dir = self.model_specs.get("trial_dir")
         self.trial_dir = Path(trial_dir) if trial_dir else None
@@ -99,7 +94,7 @@ class BaseAdapter:
     @property
     def input_size(self) -> tuple[int, int]:
         """`input_size` hyperparameter: an int (square) or [height, width]."""
-        size = self.hp.get("input_size", 64)
+        size = self.hp["input_size"]
         if isinstance(size, (list, tuple)):
             return int(size[0]), int(size[1])
         return int(size), int(size)
@@ -127,7 +122,7 @@ class BaseAdapter:
         """The run's augmentation settings when this trial's `augment` hp is true, else None."""
         from zazu.data.augment import resolve_augmentation
 
-        if not self.hp.get("augment", True):
+        if not self.hp["augment"]:
             return None
         return resolve_augmentation(self.model_specs.get("data", {}).get("augmentation"))
 
@@ -144,7 +139,7 @@ class BaseAdapter:
         self.backbone = transfer.pretrained_backbone(self.model, self.hp)
         return transfer.plan_phases(self.hp, self.backbone is not None)
 
-    def fit_in_phases(self, monitor: str, mode: str, default_patience: int, fit_frozen_on_cache=None) -> None:
+    def fit_in_phases(self, monitor: str, mode: str, fit_frozen_on_cache=None) -> None:
         """`fit_keeping_best` over `training_phases()`; with `fit_frozen_on_cache` (phase -> (epochs done,
         best value, history)), the frozen phase trains on cached backbone outputs instead, unless a
         resume point shows it already finished."""
@@ -157,9 +152,9 @@ class BaseAdapter:
             if state is None or state["epochs_done"] < phases[0].end_epoch:
                 start, best, history = fit_frozen_on_cache(phases[0])
             phases = phases[1:]
-        self.fit_keeping_best(monitor, mode, default_patience, phases, start, best, history)
+        self.fit_keeping_best(monitor, mode, phases, start, best, history)
 
-    def fit_keeping_best(self, monitor: str, mode: str, default_patience: int = 5, phases=None,
+    def fit_keeping_best(self, monitor: str, mode: str, phases=None,
                          start_epoch: int = 0, best: float | None = None, history: dict | None = None) -> None:
         """Fit `self.model` on `self.train_ds` / `self.val_ds`, phase by phase (`training_phases()`:
         each sets what learns and compiles at its learning rate), with early stopping per phase, the
@@ -181,7 +176,7 @@ class BaseAdapter:
         folder = self.require_trial_dir()
         checkpoint = folder / CHECKPOINT
         phases = self.training_phases() if phases is None else phases
-        patience = int(self.hp.get("patience", default_patience))
+        patience = int(self.hp["patience"])
         state = epoch_resume.saved_state(folder) if checkpoint.exists() else None
         done = state["epochs_done"] if state else start_epoch
         threshold = state["best"] if state else best

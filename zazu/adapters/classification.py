@@ -5,11 +5,9 @@ categorical cross-entropy, early stopping, a cosine learning-rate decay, a keep-
 checkpoint (`model.keras` in the trial folder). Metrics: `val_accuracy` and
 `val_loss` of that best checkpoint, which is also what gets exported.
 
-Hyperparameters read from `self.hp` (all optional): input_size (64),
-batch_size (32), learning_rate (1e-3), augment (true: the run's `augmentation` settings),
-patience (5), weights (null), dropout (0.2); for a pretrained backbone (`backbone_classifier()`),
-backbone, freeze_epochs, fine_tune_blocks and fine_tune_lr (`zazu.adapters.transfer`). While the
-backbone is frozen, the head trains on pooled features computed once (`zazu.adapters.pooled_features`).
+Hyperparameters read from `self.hp`: `ClassificationAdapter.hyperparameters` (name, default,
+meaning; `zazu zoo hyperparameters classification` prints them). While a pretrained backbone is
+frozen, the head trains on pooled features computed once (`zazu.adapters.pooled_features`).
 """
 
 from __future__ import annotations
@@ -19,13 +17,20 @@ from pathlib import Path
 import numpy as np
 
 from zazu.adapters.base import BaseAdapter
+from zazu.adapters.hyperparameters import Hyperparameter, declare
+from zazu.adapters.transfer import TRANSFER_HYPERPARAMETERS
 
 
 class ClassificationAdapter(BaseAdapter):
     task = "classification"
     objective = "val_accuracy"
-    known_hyperparameters = ("input_size", "batch_size", "learning_rate", "augment", "patience", "weights", "dropout",
-                             "backbone", "freeze_epochs", "fine_tune_blocks", "fine_tune_lr")
+    hyperparameters = declare(
+        BaseAdapter.hyperparameters,
+        Hyperparameter("weights", None, "null (from scratch), imagenet, or a .pth / .weights.h5 file"),
+        Hyperparameter("dropout", 0.2, "dropout before the classifier's softmax"),
+        Hyperparameter("backbone", None, "a zazu.nn.backbones name, for backbone_classifier()"),
+        *TRANSFER_HYPERPARAMETERS,
+    )
 
     def data_loader(self) -> None:
         dataset, sides = self.load_split()
@@ -39,7 +44,7 @@ class ClassificationAdapter(BaseAdapter):
     def preprocess(self) -> None:
         from zazu.data.pipeline import classification_dataset
 
-        batch = int(self.hp.get("batch_size", 32))
+        batch = int(self.hp["batch_size"])
         self.train_ds = classification_dataset(
             self.train_paths, self.train_labels, self.input_size, batch,
             training=True, augment_settings=self.augmentation(), seed=self.seed)
@@ -50,7 +55,7 @@ class ClassificationAdapter(BaseAdapter):
         """Pooled features -> dropout -> softmax over the dataset's classes."""
         import keras
 
-        x = keras.layers.Dropout(float(self.hp.get("dropout", 0.2)), name="head_dropout")(features)
+        x = keras.layers.Dropout(float(self.hp["dropout"]), name="head_dropout")(features)
         return keras.layers.Dense(self.num_classes, activation="softmax", name="probabilities")(x)
 
     def backbone_classifier(self, backbone: str | None = None):
@@ -67,7 +72,7 @@ class ClassificationAdapter(BaseAdapter):
 
     def weights(self) -> str | None:
         """`weights` hyperparameter: None (from scratch), 'imagenet' (needs a network) or a local file."""
-        return self.hp.get("weights")
+        return self.hp["weights"]
 
     # -- lifecycle ----------------------------------------------------------------
     def compile_for(self, learning_rate: float) -> None:
@@ -77,7 +82,7 @@ class ClassificationAdapter(BaseAdapter):
                            metrics=["accuracy"])
 
     def train(self) -> None:
-        self.fit_in_phases("val_accuracy", "max", 5,
+        self.fit_in_phases("val_accuracy", "max",
                            self.fit_head_on_pooled_features if self._has_pooled_head() else None)
 
     def _has_pooled_head(self) -> bool:
@@ -96,15 +101,15 @@ class ClassificationAdapter(BaseAdapter):
 
         folder = self.require_trial_dir()
         extractor = keras.Model(self.model.input, self.model.get_layer("pool").output)
-        settings = {"backbone": str(self.hp.get("backbone")), "weights": str(self.hp.get("weights"))}
-        batch = int(self.hp.get("batch_size", 32))
+        settings = {"backbone": str(self.hp["backbone"]), "weights": str(self.hp["weights"])}
+        batch = int(self.hp["batch_size"])
         train_x = pooled_features(extractor, self.train_paths, self.input_size, batch, settings)
         val_x = pooled_features(extractor, self.val_paths, self.input_size, batch, settings)
         features = keras.Input(train_x.shape[1:])
         head = keras.Model(features, self.model.get_layer("probabilities")(self.model.get_layer("head_dropout")(features)))
         head.compile(optimizer=keras.optimizers.Adam(phase.learning_rate), loss="sparse_categorical_crossentropy",
                      metrics=["accuracy"])
-        patience = int(self.hp.get("patience", 5))
+        patience = int(self.hp["patience"])
         fitted = head.fit(train_x, np.asarray(self.train_labels), batch_size=batch, epochs=phase.end_epoch,
                           validation_data=(val_x, np.asarray(self.val_labels)), shuffle=True, verbose=0,
                           callbacks=[keras.callbacks.EarlyStopping(monitor="val_accuracy", mode="max",

@@ -8,9 +8,8 @@ box-aware augmentation, training with a keep-best checkpoint, COCO mAP in
 original image coordinates, and int8 export (network only: decoding and NMS run
 outside it) scored the same way.
 
-Hyperparameters read from `self.hp` (all optional): input_size (96), batch_size (16),
-learning_rate (1e-3), augment (true), patience (8), max_instances (50),
-score_threshold (0.05), nms_iou (0.5), max_detections (100).
+Hyperparameters read from `self.hp`: `DetectionAdapter.hyperparameters` (name, default, meaning),
+`zazu zoo hyperparameters detection` prints them.
 """
 
 from __future__ import annotations
@@ -20,10 +19,10 @@ from pathlib import Path
 import numpy as np
 
 from zazu.adapters.base import BaseAdapter
+from zazu.adapters.hyperparameters import Hyperparameter, declare
+from zazu.adapters.transfer import TRANSFER_HYPERPARAMETERS
 from zazu.atomic_io import atomic_write_json
 
-# what a detector or segmenter reads when its entry does not say (zazu.search.data_fit only raises them)
-INSTANCE_CAP_DEFAULTS = {"max_instances": 50, "max_detections": 100}
 HEADS_LAYER = "heads"  # pyramid + heads as one nested model, when the backbone is pretrained
 
 
@@ -33,9 +32,20 @@ class DetectionAdapter(BaseAdapter):
     iou_type = "bbox"
     uses_masks = False
     reload_compiled = False  # the coders' losses are closures
-    known_hyperparameters = ("input_size", "batch_size", "learning_rate", "augment", "patience", "max_instances",
-                             "score_threshold", "nms_iou", "max_detections", "backbone", "fpn_channels",
-                             "weights", "freeze_epochs", "fine_tune_blocks", "fine_tune_lr")
+    hyperparameters = declare(
+        BaseAdapter.hyperparameters,
+        Hyperparameter("batch_size", 16, "images per training batch"),
+        Hyperparameter("patience", 8, "epochs without a lower val_loss before early stopping"),
+        # the instance caps: zazu.search.data_fit only raises them, to fit the data's crowds
+        Hyperparameter("max_instances", 50, "training targets kept per image"),
+        Hyperparameter("max_detections", 100, "detections kept per image after NMS"),
+        Hyperparameter("score_threshold", 0.05, "detections scored below it are dropped before NMS"),
+        Hyperparameter("nms_iou", 0.5, "overlap above which NMS drops the lower-scored box of a class"),
+        Hyperparameter("backbone", "simple", "a zazu.nn.backbones name"),
+        Hyperparameter("fpn_channels", 64, "channels of the feature pyramid"),
+        Hyperparameter("weights", None, "null (from scratch), imagenet, or a .pth / .weights.h5 file"),
+        *TRANSFER_HYPERPARAMETERS,
+    )
 
     # -- what a zoo model writes ------------------------------------------------------
     def make_coder(self):
@@ -53,7 +63,7 @@ class DetectionAdapter(BaseAdapter):
         from zazu.nn.backbones import build_backbone
 
         inputs = self.image_input()
-        features = build_backbone(self.hp.get("backbone", "simple"), inputs, self.hp)
+        features = build_backbone(self.hp["backbone"], inputs, self.hp)
         self.head_strides = [s for s in sorted(features) if s in self.coder.strides]
         if self.pretrained_backbone_named():
             feature_inputs = [keras.Input(features[s].shape[1:], name=f"features_{s}") for s in self.head_strides]
@@ -68,17 +78,17 @@ class DetectionAdapter(BaseAdapter):
         """Backbone features {stride: tensor} -> pyramid (`fpn_channels` hp) -> the coder's outputs."""
         from zazu.nn.backbones import fpn
 
-        return self.coder.outputs(fpn(features, self.coder.strides, int(self.hp.get("fpn_channels", 64))))
+        return self.coder.outputs(fpn(features, self.coder.strides, int(self.hp["fpn_channels"])))
 
     def instance_cap(self, name: str) -> int:
         """`max_instances` (training targets kept an image) or `max_detections`, the entry's or the default."""
-        return int(self.hp.get(name, INSTANCE_CAP_DEFAULTS[name]))
+        return int(self.hp[name])
 
     def pretrained_backbone_named(self) -> bool:
         from zazu.nn.backbones import get_backbone
 
-        entry = get_backbone(str(self.hp.get("backbone", "simple")))
-        return entry.set_trainable_top_blocks is not None and self.hp.get("weights") not in (None, "", False)
+        entry = get_backbone(str(self.hp["backbone"]))
+        return entry.set_trainable_top_blocks is not None and self.hp["weights"] not in (None, "", False)
 
     # -- lifecycle ----------------------------------------------------------------------------
     def data_loader(self) -> None:
@@ -95,7 +105,7 @@ class DetectionAdapter(BaseAdapter):
         targets = instance_targets(records, self.input_size, self.instance_cap("max_instances"),
                                    with_masks=self.uses_masks)
         paths = [self.dataset.abspath(r) for r in records]
-        return instance_dataset(paths, targets, self.input_size, int(self.hp.get("batch_size", 16)),
+        return instance_dataset(paths, targets, self.input_size, int(self.hp["batch_size"]),
                                 training=training, augment_settings=augment, seed=self.seed,
                                 mosaic_schedule=mosaic_schedule), targets
 
@@ -112,7 +122,7 @@ class DetectionAdapter(BaseAdapter):
         from zazu.data.augment import mosaic_schedule
 
         augment = self.augmentation()
-        self.mosaic_schedule = mosaic_schedule(augment, self.hp.get("epochs"))
+        self.mosaic_schedule = mosaic_schedule(augment, self.hp["epochs"])
         train, _ = self._pipeline(self.train_records, True, augment, self.mosaic_schedule)
         val, self.val_targets = self._pipeline(self.val_records, False, None)
         self.train_ds = feed(train.map(to_xy, num_parallel_calls=tf.data.AUTOTUNE))
@@ -130,7 +140,7 @@ class DetectionAdapter(BaseAdapter):
 
     def train(self) -> None:
         nested_heads = HEADS_LAYER in {layer.name for layer in self.model.layers}
-        self.fit_in_phases("val_loss", "min", 8, self.fit_heads_on_cached_features if nested_heads else None)
+        self.fit_in_phases("val_loss", "min", self.fit_heads_on_cached_features if nested_heads else None)
 
     def fit_heads_on_cached_features(self, phase) -> tuple[int, float, dict]:
         """The frozen phase on backbone features computed once per trial (`cached_feature_datasets`).
@@ -146,7 +156,7 @@ class DetectionAdapter(BaseAdapter):
         (train, steps), val = self.cached_feature_datasets()
         trainer = keras.Model(heads.inputs, heads.outputs)  # compiled instead of `heads`, which is saved inside the model
         trainer.compile(optimizer=keras.optimizers.Adam(phase.learning_rate, clipnorm=10.0), loss=self.coder.losses())
-        patience = int(self.hp.get("patience", 8))
+        patience = int(self.hp["patience"])
         fitted = trainer.fit(train, steps_per_epoch=steps, validation_data=val, epochs=phase.end_epoch, verbose=0,
                              shuffle=False,  # tf.data shuffles
                              callbacks=[keras.callbacks.EarlyStopping(monitor="val_loss", mode="min", patience=patience,
@@ -168,7 +178,7 @@ class DetectionAdapter(BaseAdapter):
 
         from zazu.data.pipeline import endless, feed
 
-        batch = int(self.hp.get("batch_size", 16))
+        batch = int(self.hp["batch_size"])
         flip = bool((self.augmentation() or {}).get("horizontal_flip"))
         width = float(self.input_size[1])
         train_features, train_targets = self.backbone_features(self.train_records, mirrored=False)
@@ -240,10 +250,10 @@ class DetectionAdapter(BaseAdapter):
         from zazu.metrics.coco import Prediction
         from zazu.nn.boxes import batched_nms
 
-        decoded = self.coder.decode(outputs, float(self.hp.get("score_threshold", 0.05)),
+        decoded = self.coder.decode(outputs, float(self.hp["score_threshold"]),
                                     self.instance_cap("max_detections"))
         boxes, scores, labels = decoded[:3]
-        keep = batched_nms(boxes, scores, labels, float(self.hp.get("nms_iou", 0.5)),
+        keep = batched_nms(boxes, scores, labels, float(self.hp["nms_iou"]),
                            self.instance_cap("max_detections"))
         return Prediction(boxes[keep] / context["scale"], scores[keep], labels[keep])
 

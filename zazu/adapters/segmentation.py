@@ -27,8 +27,8 @@ class SegmentationAdapter(DetectionAdapter):
         from zazu.nn.boxes import batched_nms
 
         boxes, scores, labels, grid_masks = self.coder.decode(
-            outputs, float(self.hp.get("score_threshold", 0.05)), self.instance_cap("max_detections"))
-        keep = batched_nms(boxes, scores, labels, float(self.hp.get("nms_iou", 0.5)),
+            outputs, float(self.hp["score_threshold"]), self.instance_cap("max_detections"))
+        keep = batched_nms(boxes, scores, labels, float(self.hp["nms_iou"]),
                            self.instance_cap("max_detections"))
         height, width = self.input_size
         scale, original = context["scale"], (context["height"], context["width"])

@@ -19,6 +19,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from zazu.adapters.hyperparameters import Hyperparameter, defaults
+
+# what a task base with pretrained backbones reads (their defaults: the phases below)
+TRANSFER_HYPERPARAMETERS = (
+    Hyperparameter("freeze_epochs", None, "epochs of the frozen phase; null: half the epochs"),
+    Hyperparameter("fine_tune_blocks", 0, "top backbone blocks that learn after the frozen phase; 0: none"),
+    Hyperparameter("fine_tune_lr", None, "the fine-tuning phase's learning rate; null: learning_rate / 10"),
+)
+
 
 @dataclass(frozen=True)
 class Phase:
@@ -29,16 +38,18 @@ class Phase:
 
 
 def plan_phases(hp: dict[str, Any], pretrained: bool) -> list[Phase]:
-    """The phases of one trial's training, from its hyperparameters."""
+    """The phases of one trial's training, from its hyperparameters (the transfer ones may be left out)."""
+    hp = {**defaults(TRANSFER_HYPERPARAMETERS), **hp}
     epochs = int(hp["epochs"])
-    learning_rate = float(hp.get("learning_rate", 1e-3))
+    learning_rate = float(hp["learning_rate"])
     if not pretrained:
         return [Phase("train", epochs, learning_rate, None)]
-    blocks = int(hp.get("fine_tune_blocks", 0))
-    freeze = epochs if blocks <= 0 else max(0, min(int(hp.get("freeze_epochs", epochs // 2)), epochs))
+    blocks = int(hp["fine_tune_blocks"])
+    frozen = epochs // 2 if hp["freeze_epochs"] is None else int(hp["freeze_epochs"])
+    freeze = epochs if blocks <= 0 else max(0, min(frozen, epochs))
     phases = [Phase("frozen", freeze, learning_rate, 0)] if freeze > 0 else []
     if freeze < epochs:
-        phases.append(Phase("fine_tune", epochs, float(hp.get("fine_tune_lr", learning_rate / 10)), blocks))
+        phases.append(Phase("fine_tune", epochs, learning_rate / 10 if hp["fine_tune_lr"] is None else float(hp["fine_tune_lr"]), blocks))
     return phases
 
 
@@ -47,9 +58,9 @@ def pretrained_backbone(model, hp: dict[str, Any]):
     else None."""
     from zazu.nn.backbones import BACKBONE_LAYER, get_backbone
 
-    if hp.get("weights") in (None, "", False):
+    if hp["weights"] in (None, "", False):
         return None
-    entry = get_backbone(str(hp.get("backbone", "")))
+    entry = get_backbone(str(hp["backbone"]))
     if entry.set_trainable_top_blocks is None:
         return None
     try:

@@ -118,6 +118,29 @@ def zoo_calibrate(task, device, threads, zoos):
                "`zazu zoo rank` and every search now rank with them.")
 
 
+@zoo.command("hyperparameters")
+@click.argument("task", type=click.Choice(list(TASKS)))
+@fails_cleanly
+def zoo_hyperparameters(task):
+    """What a TASK model's base reads from its models.json entry, with the default when the entry is silent."""
+    import json
+
+    from rich.console import Console
+    from rich.markup import escape
+    from rich.table import Table
+
+    from zazu.adapters import TASK_BASES
+
+    base = TASK_BASES[task]
+    table = Table(title=f"{base.__name__}.hyperparameters (a zoo model adds its own in its entry)",
+                  title_justify="left")
+    for column in ("name", "default", "meaning"):
+        table.add_column(column)
+    for h in base.hyperparameters:
+        table.add_row(h.name, json.dumps(h.default), escape(h.meaning))
+    Console(highlight=False).print(table)
+
+
 ZOO_OPTION = click.option("--zoo", "zoo_root", type=click.Path(file_okay=False), default=None,
                           help="Folder holding models.json and zoo/. Default: $ZAZU_ZOO, else Zazu's own.")
 

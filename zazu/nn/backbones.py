@@ -13,7 +13,7 @@ it and unfreeze its top blocks without knowing which backbone it is.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from zazu.nn.layers import normalize_pixels, set_batchnorm_momentum, upsample_nearest
 
@@ -52,25 +52,26 @@ class Backbone:
     """One entry of the registry. `build(pixels, hp)` -> {stride: feature map}. `pretrained`: where
     `weights: imagenet` comes from ("package": an installed pip package, offline; "keras": Keras's
     download, needs a network; None: no pretrained weights). `blocks`: how many blocks
-    `set_trainable_top_blocks` can unfreeze (0 for a backbone that is never frozen)."""
+    `set_trainable_top_blocks` can unfreeze (0 for a backbone that is never frozen). `defaults`: the
+    hyperparameters only this backbone reads, with their values when a model's entry does not set them."""
 
     name: str
     build: Callable
     pretrained: str | None = None
     blocks: Callable[[], int] = lambda: 0
     set_trainable_top_blocks: Callable | None = None
+    defaults: dict = field(default_factory=dict)
 
 
 def _simple(pixels, hp):
-    return simple_backbone(normalize_pixels(pixels), int(hp.get("backbone_width", 16)),
-                           int(hp.get("backbone_blocks", 1)))
+    return simple_backbone(normalize_pixels(pixels), int(hp["backbone_width"]), int(hp["backbone_blocks"]))
 
 
 def _mobilenet_v2(pixels, hp):
     import keras
 
-    base = keras.applications.MobileNetV2(input_shape=tuple(pixels.shape[1:]), alpha=float(hp.get("alpha", 0.35)),
-                                          include_top=False, weights=hp.get("weights"))
+    base = keras.applications.MobileNetV2(input_shape=tuple(pixels.shape[1:]), alpha=float(hp["alpha"]),
+                                          include_top=False, weights=hp["weights"])
     set_batchnorm_momentum(base)
     taps = keras.Model(base.input, [base.get_layer(MOBILENET_V2_TAPS[s]).output for s in FEATURE_STRIDES],
                        name="mobilenet_v2_features")
@@ -83,7 +84,7 @@ def _efficientnet_lite(variant: str):
         from zazu.nn.pretrained import pretrained_efficientnet_lite
 
         shape = tuple(pixels.shape[1:])
-        model = (efficientnet_lite(variant, shape, name=BACKBONE_LAYER) if hp.get("weights") is None else
+        model = (efficientnet_lite(variant, shape, name=BACKBONE_LAYER) if hp["weights"] is None else
                  pretrained_efficientnet_lite(variant, shape, weights=hp["weights"], name=BACKBONE_LAYER))
         return dict(zip(FEATURE_STRIDES, model(pixels)))
 
@@ -101,8 +102,8 @@ def _efficientnet_lite(variant: str):
 
 
 BACKBONES: dict[str, Backbone] = {
-    "simple": Backbone("simple", _simple),
-    "mobilenet_v2": Backbone("mobilenet_v2", _mobilenet_v2, pretrained="keras"),
+    "simple": Backbone("simple", _simple, defaults={"backbone_width": 16, "backbone_blocks": 1}),
+    "mobilenet_v2": Backbone("mobilenet_v2", _mobilenet_v2, pretrained="keras", defaults={"alpha": 0.35}),
     **{f"efficientnet_lite{i}": _efficientnet_lite(f"efficientnet_lite{i}") for i in range(3)},
 }
 
@@ -131,8 +132,10 @@ def check_pretrained_weights(model_name: str, values: dict, searched: dict[str, 
 
 
 def build_backbone(name: str, pixels, hp: dict) -> dict[int, object]:
-    """Feature maps {4, 8, 16, 32: tensor} of backbone `name` on float pixels [0, 255]."""
-    return get_backbone(name).build(pixels, hp)
+    """Feature maps {4, 8, 16, 32: tensor} of backbone `name` on float pixels [0, 255], its own
+    hyperparameters read from `hp`, else its `defaults`."""
+    entry = get_backbone(name)
+    return entry.build(pixels, {"weights": None, **entry.defaults, **hp})
 
 
 def fpn(features: dict[int, object], strides: tuple[int, ...], channels: int) -> dict[int, object]:

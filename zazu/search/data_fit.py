@@ -29,7 +29,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-from zazu.adapters.detection import INSTANCE_CAP_DEFAULTS
+from zazu.adapters.hyperparameters import defaults
 from zazu.data.box_stats import BoxStats, box_shapes, box_stats
 from zazu.ranking import space_default
 from zazu.registry import ModelSpec
@@ -86,7 +86,8 @@ def fit_model(spec: ModelSpec, stats: BoxStats | None, classes: list[str], train
             _fit_input_size(space, configs, stats, config, fit)
         if "anchor_scales" not in fixed:
             _fit_anchors(spec, space, configs, classes, train_records, fit)
-        _fit_crowds(spec.task, space, configs, stats, known, fixed, fit)
+        _fit_crowds(spec.task, space, configs, stats, known, fixed, fit,
+                    defaults(getattr(spec.adapter_class, "hyperparameters", ())))
     epochs = auto_epochs(spec, config, len(train_records), configs)
     if epochs is not None:
         configs["epochs"] = epochs
@@ -204,7 +205,7 @@ def _fit_input_size(space: list[dict], configs: dict, stats: BoxStats, config: d
 
 
 def _fit_crowds(task: str, space: list[dict], configs: dict, stats: BoxStats, known: set, fixed: dict,
-                fit: ModelFit) -> None:
+                fit: ModelFit, declared: dict) -> None:
     searched = {e["name"] for e in space}
     busiest = stats.max_per_image
     wanted = {
@@ -215,8 +216,8 @@ def _fit_crowds(task: str, space: list[dict], configs: dict, stats: BoxStats, kn
     for name, value in wanted.items():
         if name not in known or name in searched or name in fixed:
             continue
-        current = configs.get(name, INSTANCE_CAP_DEFAULTS[name])
-        if value > current:
+        current = {**declared, **configs}.get(name)  # the entry's value, else its task base's default
+        if current is not None and value > current:
             configs[name] = value
             changed[name] = (current, value)
     if changed:
