@@ -15,6 +15,7 @@ class Task:
     objective: str  # the metric `get_metrics()` must return
     direction: str  # "max" or "min"
     floor: float  # the objective's worst value: what a trial over budget reports to keras-tuner
+    check_input_size: int  # `zazu zoo check`'s build size: tiny, a multiple of 32 for stride-32 pyramids
 
 
 # COCO's object sizes (area in original pixels: small < 32², medium < 96², large above): detection and
@@ -28,9 +29,9 @@ def is_size_metric(name: str) -> bool:
 
 
 TASKS: dict[str, Task] = {
-    "classification": Task("classification", "val_accuracy", "max", 0.0),
-    "detection": Task("detection", "val_mAP", "max", 0.0),
-    "instance_segmentation": Task("instance_segmentation", "val_mask_mAP", "max", 0.0),
+    "classification": Task("classification", "val_accuracy", "max", 0.0, check_input_size=32),
+    "detection": Task("detection", "val_mAP", "max", 0.0, check_input_size=64),
+    "instance_segmentation": Task("instance_segmentation", "val_mask_mAP", "max", 0.0, check_input_size=64),
 }
 
 
