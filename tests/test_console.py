@@ -99,7 +99,7 @@ def test_the_panel_shows_the_batch_within_an_epoch_and_the_step_after_training()
     assert "epoch 7/15 batch 7/13" in _panel_text(reporter)
     callback.on_epoch_end(6, {"val_loss": 1.2})
     assert "epoch 7/15" in _panel_text(reporter) and "batch" not in _panel_text(reporter)
-    reporter.trial_step("retinanet_lite-0", "save")
+    reporter.trial_step("retinanet_lite-0", "int8")
     assert "int8 export and scoring" in _panel_text(reporter)
     reporter.close()
 

@@ -8,7 +8,7 @@ left. When output is not a terminal (CI, Docker logs) there is no panel, no
 line per epoch and no escape codes.
 
 Epochs reach the reporter through callbacks passed explicitly, as keras-tuner passes its own: the tuner
-sets `adapter.progress_callbacks = reporter.epoch_callbacks(trial_key)` before the trial trains, and the
+passes `reporter.epoch_callbacks(trial_key)` in the trial's inputs (`TrialInputs.callbacks`), and the
 adapters add them to `model.fit`. A worker process has its own reporter (its log); the chief sees its
 trials start and finish.
 """
@@ -45,7 +45,8 @@ def _direction(objective: str) -> str:
 
 # what the panel says while a trial is in a step other than training
 STEP_WORDS = {"reformat": "reading data", "data_loader": "reading data", "preprocess": "building the input pipeline",
-              "build": "building the model", "get_metrics": "scoring on val", "save": "int8 export and scoring"}
+              "build": "building the model", "get_metrics": "scoring on val", "save": "saving the model",
+              "int8": "int8 export and scoring"}
 
 
 class _Elapsed:

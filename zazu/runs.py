@@ -83,12 +83,6 @@ def trial_dir(run_dir: Path, model: str, trial_id: str) -> Path:
 
 
 
-def read_trial_profile(folder: Path) -> dict[str, Any] | None:
-    """A trial folder's profile.json `int8` entry (its shipped model scored and measured), or None."""
-    path = Path(folder) / "profile.json"
-    return read_json(path).get("int8") if path.is_file() else None
-
-
 def read_trial_record(folder: Path) -> dict[str, Any] | None:
     """A trial folder's trial.json, or None if the trial never got that far."""
     path = Path(folder) / "trial.json"

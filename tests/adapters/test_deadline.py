@@ -8,6 +8,7 @@ import time
 import pytest
 
 from zazu.adapters.base import BaseAdapter
+from zazu.trial_inputs import TrialInputs
 
 
 class _Model:
@@ -19,7 +20,7 @@ def _deadline_callback(monkeypatch, deadline: float, start: float = 0.0):
     clock = [start]
     monkeypatch.setattr(time, "time", lambda: clock[0])
     adapter = BaseAdapter.__new__(BaseAdapter)
-    adapter.model_specs = {"deadline": deadline}
+    adapter.model_specs = TrialInputs(deadline=deadline)
     (callback,) = adapter.deadline_callbacks()
     return callback, clock
 
@@ -54,7 +55,7 @@ def test_a_slow_epoch_stops_training_even_well_before_the_deadline(monkeypatch):
 
 def test_no_deadline_means_no_callback():
     adapter = BaseAdapter.__new__(BaseAdapter)
-    adapter.model_specs = {}
+    adapter.model_specs = TrialInputs()
     assert adapter.deadline_callbacks() == []
 
 

@@ -21,13 +21,13 @@ import numpy as np
 from zazu.adapters.hyperparameters import (Hyperparameter, HyperparameterValues,  # noqa: F401  (MissingHyperparameter: public here)
                                            MissingHyperparameter)
 from zazu.runs import CHECKPOINT  # a trial's best epoch, in its trial folder
+from zazu.trial_inputs import TrialInputs
 
 
 class BaseAdapter:
-    """Common state: `model_specs` (what and where) and `hp` (this trial's values).
+    """Common state: `model_specs` (what and where: a `zazu.trial_inputs.TrialInputs`, which the search
+    passes; a plain dict of its fields is read into one) and `hp` (this trial's values).
 
-    `model_specs` keys: name, task, model_space, training_configs, data
-    ({home_path, annotation_type, split}), run_dir, trial_dir, seed, epochs.
     `hp_values`: the model's `training_configs` updated with the values the
     oracle sampled for this trial, and `epochs`.
     """
@@ -46,20 +46,19 @@ class BaseAdapter:
     known_hyperparameters: tuple[str, ...] = tuple(h.name for h in hyperparameters)
     # False for models whose losses are closures Keras cannot deserialize: reload them uncompiled
     reload_compiled: bool = True
-    # Keras callbacks every model.fit of the trial adds: per-epoch progress, passed in by the search's tuner
-    # (`Reporter.epoch_callbacks`) as keras-tuner passes its callbacks; none when the adapter runs on its own
-    progress_callbacks: tuple | list = ()
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
         cls.known_hyperparameters = tuple(h.name for h in cls.hyperparameters)
 
     def __init__(self, model_specs: dict[str, Any], hp_values: dict[str, Any]):
-        self.model_specs = dict(model_specs)
-        self.hp = HyperparameterValues(hp_values, self.model_specs.get("name"), self.hyperparameters)
-        self.seed = int(self.model_specs.get("seed", 0))
-        trial_dir = self.model_specs.get("trial_dir")
-        self.trial_dir = Path(trial_dir) if trial_dir else None
+        self.model_specs = TrialInputs.from_mapping(model_specs)
+        self.hp = HyperparameterValues(hp_values, self.model_specs.name, self.hyperparameters)
+        self.seed = int(self.model_specs.seed)
+        self.trial_dir = Path(self.model_specs.trial_dir) if self.model_specs.trial_dir else None
+        # Keras callbacks every model.fit of the trial adds: per-epoch progress for the search's reporter,
+        # passed in with the inputs as keras-tuner passes its callbacks; none when the adapter runs on its own
+        self.progress_callbacks = tuple(self.model_specs.callbacks)
         self.model = None
 
     def reformat(self) -> None:
@@ -111,11 +110,13 @@ class BaseAdapter:
         from zazu.data.split import read_split, split_dataset, split_sides
         from zazu.atomic_io import read_json
 
-        data = self.model_specs.get("data", {})
-        if data.get("records") and data.get("split"):
-            dataset = dataset_from_json(read_json(Path(data["records"])), source=data["records"])
-            return dataset, split_sides(dataset, read_split(data["split"]), data["split"])
-        dataset = check_dataset(read_dataset(data["home_path"], data.get("annotation_type", "auto"))).dataset
+        data = self.model_specs.data
+        if data is None:
+            raise ValueError("model_specs['data'] is not set; the adapter has no data to read.")
+        if data.records and data.split:
+            dataset = dataset_from_json(read_json(Path(data.records)), source=data.records)
+            return dataset, split_sides(dataset, read_split(data.split), data.split)
+        dataset = check_dataset(read_dataset(data.home_path, data.annotation_type)).dataset
         return dataset, split_sides(dataset, split_dataset(dataset, 0.2, self.seed), "the split of " + str(dataset.root))
 
     def augmentation(self) -> dict | None:
@@ -124,7 +125,8 @@ class BaseAdapter:
 
         if not self.hp["augment"]:
             return None
-        return resolve_augmentation(self.model_specs.get("data", {}).get("augmentation"))
+        data = self.model_specs.data
+        return resolve_augmentation(data.augmentation if data is not None else None)
 
     def compile_for(self, learning_rate: float) -> None:
         """Compile `self.model` with this task's optimizer, losses and metrics at `learning_rate`
@@ -203,10 +205,10 @@ class BaseAdapter:
                 keras.callbacks.TerminateOnNaN(),
                 keep_best,
                 keras.callbacks.EarlyStopping(monitor=monitor, mode=mode, patience=patience),
-                cosine_to_budget(phase.learning_rate, phase_start, phase.end_epoch, self.model_specs.get("deadline")),
+                cosine_to_budget(phase.learning_rate, phase_start, phase.end_epoch, self.model_specs.deadline),
                 *self.logging_callbacks(folder, append),
                 resume_point,  # after keep_best: reads its best value
-                *self.progress_callbacks,  # per-epoch progress for the search's reporter (set by the tuner)
+                *self.progress_callbacks,  # per-epoch progress for the search's reporter (passed in)
                 *self.deadline_callbacks(),
                 interrupt_callback(),  # a Ctrl-C Python swallowed is raised at the next batch end
             ]
@@ -255,7 +257,7 @@ class BaseAdapter:
     def past_deadline(self) -> bool:
         import time
 
-        deadline = self.model_specs.get("deadline")
+        deadline = self.model_specs.deadline
         return deadline is not None and time.time() >= deadline
 
     def deadline_callbacks(self) -> list:
@@ -269,7 +271,7 @@ class BaseAdapter:
 
         import keras
 
-        deadline = self.model_specs.get("deadline")
+        deadline = self.model_specs.deadline
         if deadline is None:
             return []
 
@@ -319,19 +321,14 @@ class BaseAdapter:
 
     # -- after a trial, and for the winner ----------------------------------------------
     def save(self, trial_dir: Path) -> None:
-        """Keep the trained model (`model.keras`) and its class names in the trial folder, and
-        (when the run's `export.profile_trials` is on) its int8 model scored and measured (`profile.json`)."""
+        """Keep the trained model (`model.keras`) and its class names in the trial folder. (The search's tuner
+        then scores and measures its int8 model: `zazu.export.bundle.profile_trial`.)"""
         from zazu.atomic_io import atomic_write_json
 
         path = Path(trial_dir) / CHECKPOINT
         if not path.exists():
             self.model.save(path)
         atomic_write_json(Path(trial_dir) / "labels.json", self.classes)
-        options = self.model_specs.get("export")
-        if options and options.get("profile_trials"):
-            from zazu.export.bundle import profile_trial
-
-            profile_trial(self, Path(trial_dir), options, (self.model_specs.get("target") or {}).get("device", "cpu"))
 
     def representative_images(self, limit: int = 100):
         """Un-augmented training images preprocessed as at inference, batches of 1 (int8 calibration)."""

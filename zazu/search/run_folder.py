@@ -22,6 +22,7 @@ from zazu.registry import ModelSpec, Registry
 from zazu.runs import read_manifest, run_models_registry
 from zazu.search.snapshot import FOLDER as MODELS_FOLDER
 from zazu.tasks import Task, get_task
+from zazu.trial_inputs import TrialData, TrialInputs
 
 REQUIRED = ("config.yaml", "run.json", "dataset.json", "split.json", f"{MODELS_FOLDER}/models.json")
 
@@ -118,14 +119,15 @@ class RunFolder:
         """Model `name`'s entry in run.json's `models` (its trials share, status, note, adapter hash)."""
         return next(entry for entry in self.manifest["models"] if entry["name"] == name)
 
-    def base_model_specs(self) -> dict[str, Any]:
-        """What every trial's `model_specs` starts with (paths in this folder, wherever it is mounted)."""
+    def base_inputs(self, deadline: float | None = None) -> TrialInputs:
+        """What every trial's inputs start with (paths in this folder, wherever it is mounted)."""
         dataset = self.manifest["dataset"]
-        data = {"home_path": dataset["root"], "annotation_type": dataset["format"],
-                "split": str(self.run_dir / "split.json"), "records": str(self.run_dir / "dataset.json"),
-                "augmentation": self.config["augmentation"]}
-        return {"data": data, "run_dir": str(self.run_dir), "seed": self.config["seed"],
-                "epochs": self.config["epochs"], "export": self.config["export"], "target": self.config["target"]}
+        data = TrialData(home_path=dataset["root"], annotation_type=dataset["format"],
+                         split=str(self.run_dir / "split.json"), records=str(self.run_dir / "dataset.json"),
+                         augmentation=self.config["augmentation"])
+        return TrialInputs(data=data, run_dir=str(self.run_dir), seed=self.config["seed"],
+                           epochs=self.config["epochs"], deadline=deadline, export=self.config["export"],
+                           target=self.config["target"])
 
     def check_dataset_unchanged(self) -> None:
         """The images the run started with are still there, byte for byte (resuming otherwise mixes data), and
@@ -160,13 +162,12 @@ class RunFolder:
         oracle = make_oracle(config["search_method"], self.task, codec.hyperparameters(), self.shares[index],
                              epochs, seed=config["seed"] + index,
                              max_failures=config["max_consecutive_failed_trials"])
-        base_model_specs = self.base_model_specs()
-        if deadline is not None:  # a trial still training when the budget is spent stops at its best epoch
-            base_model_specs["deadline"] = deadline
+        # with a deadline, a trial still training when the budget is spent stops at its best epoch
+        base_inputs = self.base_inputs(deadline)
         with contextlib.redirect_stdout(io.StringIO()):  # keras-tuner prints "Reloading Tuner from ..."
             tuner = LifecycleTuner(
                 oracle, spec=spec, codec=codec, task=self.task, run_dir=self.run_dir,
-                base_model_specs=base_model_specs, epochs=epochs, reporter=reporter,
+                base_inputs=base_inputs, epochs=epochs, reporter=reporter,
                 target=config["target"], after_trial=after_trial)
         if not is_worker(tuner):
             tuner.oracle.deadline = deadline

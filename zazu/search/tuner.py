@@ -31,11 +31,12 @@ from zazu.budget import has_budget, over_budget
 from zazu.errors import TrialFailed
 from zazu.interrupts import disk_full, raise_if_interrupted
 from zazu.registry import ModelSpec
-from zazu.runs import CHECKPOINT, read_trial_profile, read_trial_record, trial_dir
+from zazu.runs import CHECKPOINT, read_trial_record, trial_dir
 from zazu.search.costs import cost_before_training
 from zazu.search.kt_compat import is_worker, oracle_file, tuner_file
 from zazu.search.space import TUNER_PREFIX, SpaceCodec
 from zazu.tasks import Task
+from zazu.trial_inputs import TrialInputs
 from zazu.trial_status import FINAL_STATUSES, TrialStatus
 
 
@@ -70,7 +71,7 @@ class LifecycleTuner(keras_tuner.Tuner):
         codec: SpaceCodec,
         task: Task,
         run_dir: Path,
-        base_model_specs: dict[str, Any],
+        base_inputs: TrialInputs,
         epochs: int,
         reporter,
         target: dict[str, Any],
@@ -87,7 +88,7 @@ class LifecycleTuner(keras_tuner.Tuner):
         self.codec = codec
         self.task = task
         self.run_dir = run_dir
-        self.base_model_specs = base_model_specs
+        self.base_inputs = base_inputs
         self.epochs = epochs
         self.reporter = reporter
         self.target = target
@@ -125,7 +126,7 @@ class LifecycleTuner(keras_tuner.Tuner):
         if previous and previous["status"] in FINAL_STATUSES and previous.get("hyperparameters") == _as_json(sampled):
             return self._replay(previous)
         _clear_for_rerun(folder)
-        record, model_specs = self._start(trial.trial_id, folder, sampled, hp_values)
+        record, inputs = self._start(trial.trial_id, folder, sampled, hp_values)
         log = _trial_log(folder / "log.txt")
         if previous:
             log(f"--- rerun: the previous run of this trial ended {previous['status']} without finishing ---")
@@ -136,8 +137,9 @@ class LifecycleTuner(keras_tuner.Tuner):
         started = time.perf_counter()
         try:
             seed_everything(record["seed"])
-            adapter = self.spec.adapter_class(model_specs, hp_values)
-            adapter.progress_callbacks = self.reporter.epoch_callbacks(folder.name)  # passed, as keras-tuner does
+            # the reporter's per-epoch callbacks passed in with the inputs, as keras-tuner passes its callbacks
+            adapter = self.spec.adapter_class(inputs.replace(callbacks=tuple(self.reporter.epoch_callbacks(folder.name))),
+                                              hp_values)
             outcome = self._run(adapter, folder, log)
         except (Exception, SystemExit) as e:  # an adapter calling sys.exit() fails its trial, not the search
             if (full := disk_full(e)) is not None:  # every next trial would fail too: stop, resumable
@@ -175,24 +177,18 @@ class LifecycleTuner(keras_tuner.Tuner):
                                                                   "it left no checkpoint to continue, trains from scratch"))
         return {"parent": parent_id, "from_epoch": epoch}
 
-    def _start(self, trial_id: str, folder: Path, sampled: dict, hp_values: dict) -> tuple[dict, dict]:
-        """The trial's model_specs and its RUNNING record, written before anything runs."""
-        model_specs = {
-            **self.base_model_specs,
-            "name": self.spec.name,
-            "task": self.spec.task,
-            "model_space": self.spec.model_space,
-            "training_configs": self.spec.training_configs,
-            "trial_dir": str(folder),
-        }
+    def _start(self, trial_id: str, folder: Path, sampled: dict, hp_values: dict) -> tuple[dict, TrialInputs]:
+        """The trial's RUNNING record, written before anything runs, and its inputs."""
+        inputs = self.base_inputs.replace(name=self.spec.name, task=self.spec.task, model_space=self.spec.model_space,
+                                          training_configs=self.spec.training_configs, trial_dir=str(folder))
         record = {
             "model": self.spec.name,
             "trial_id": trial_id,
-            "seed": trial_seed(self.base_model_specs.get("seed", 0), self.spec.name, trial_id),
+            "seed": trial_seed(self.base_inputs.seed, self.spec.name, trial_id),
             "status": TrialStatus.RUNNING,
             "hyperparameters": sampled,
             "hp_values": hp_values,
-            "model_specs": model_specs,
+            "model_specs": inputs.to_json(),
             "metrics": {},
             "started_at": time.time(),
             "trial_dir": str(folder),
@@ -200,7 +196,7 @@ class LifecycleTuner(keras_tuner.Tuner):
         }
         atomic_write_json(folder / "hyperparameters.json", hp_values)
         atomic_write_json(folder / "trial.json", record)
-        return record, model_specs
+        return record, inputs
 
     def _run(self, adapter, folder: Path, log) -> dict[str, Any]:
         """Build, measure against the budget (when the run has one), train, score, save: the record's new fields."""
@@ -212,7 +208,7 @@ class LifecycleTuner(keras_tuner.Tuner):
 
         if has_budget(self.target):
             run_lifecycle(adapter, objective, steps=PREPARE_STEPS, log=log, on_step=on_step)
-            cost = cost_before_training(adapter, self.spec.name, self.run_dir, self.base_model_specs["export"],
+            cost = cost_before_training(adapter, self.spec.name, self.run_dir, self.base_inputs.export,
                                         self.target, log)
             if cost is not None:
                 outcome["cost_before_training"] = cost
@@ -231,13 +227,26 @@ class LifecycleTuner(keras_tuner.Tuner):
             save(folder)
             log("save: model written")
         outcome.update(status=TrialStatus.COMPLETED, metrics=metrics, reported=metrics)
-        shipped = read_trial_profile(folder)  # the trained model's int8 file, scored and measured by save()
+        shipped = self._profile_int8(adapter, folder, on_step)
         if shipped is not None:
             outcome["cost"] = shipped["cost"]
             if shipped.get("metrics"):
                 outcome["int8_metrics"] = shipped["metrics"]
                 outcome["reported"] = {objective: shipped["metrics"][objective]}
         return outcome
+
+    def _profile_int8(self, adapter, folder: Path, on_step) -> dict[str, Any] | None:
+        """The trained model as it would ship (int8, calibrated as the export calibrates), scored on the val
+        split and measured on the target device (`profile_trial`, which also keeps it as profile.json for the
+        report); None when the run's `export.profile_trials` is off or the adapter is a plain ZazuML one."""
+        from zazu.adapters.base import BaseAdapter
+        from zazu.export.bundle import profile_trial
+
+        options = self.base_inputs.export
+        if not (options.get("profile_trials") and isinstance(adapter, BaseAdapter)):
+            return None
+        on_step("int8")
+        return profile_trial(adapter, folder, options, (self.target or {}).get("device", "cpu"))
 
     def _record_interrupted(self, record: dict, folder: Path, seconds: float, log, why: str) -> None:
         """The trial stops unfinished; it is rerun on resume. Best effort: on a full disk the record may not fit."""
