@@ -60,7 +60,7 @@ def main(argv=None) -> int:
 
     tf.config.threading.set_intra_op_parallelism_threads(args.threads)
     tf.config.threading.set_inter_op_parallelism_threads(1)
-    from zazu.export.cost import weights_as_if_trained
+    from zazu.export.tflite_cost import weights_as_if_trained
     from zazu.export.profile import keras_latency_ms, profile_tflite
     from zazu.export.tflite import convert_int8
     from zazu.registry import Registry

@@ -146,7 +146,7 @@ def test_consecutive_failures_stop_that_models_search(shapes_dataset, tmp_path):
     assert models[0]["name"] == "broken" and models[0]["note"].startswith(note)
 
     # The stop is part of the run's saved state: a resumed search does not start that model again.
-    from zazu.runs import update_manifest
+    from zazu.run_records import update_manifest
     from zazu.search.driver import resume_search
 
     update_manifest(result.run_dir, status="interrupted",

@@ -1,6 +1,6 @@
 """The user's device and budgets (the config's `target` block), and whether a measured model fits them.
 
-A model's cost is measured on its int8 .tflite (`zazu.export.cost`): `model_kb` is the file,
+A model's cost is measured on its int8 .tflite (`zazu.export.tflite_cost`): `model_kb` is the file,
 `ram_kb` the peak memory LiteRT takes to run it once, `latency_ms` the median latency on the
 target (timed on this CPU for `cpu`; Zazu's *estimate* for `edgetpu`, which cannot be timed here),
 and `edgetpu_ops_mapped` whether Zazu's op check maps every op to the Edge TPU.

@@ -31,7 +31,7 @@ METRIC_TOLERANCE = 0.01
 def front_trials(ranked: list[dict[str, Any]], objective: str, within_budget) -> list[dict[str, Any]]:
     """The completed, within-budget trials no other one beats on int8 metric, latency and size at once
     (each with its figures), best metric first."""
-    from zazu.runs import shipped_value
+    from zazu.run_records import shipped_value
 
     candidates = [r for r in ranked if r["status"] == TrialStatus.COMPLETED and within_budget(r) and r.get("cost")]
     points = [(shipped_value(r, objective), r["cost"]["latency_ms"], r["cost"]["model_kb"]) for r in candidates]

@@ -2,7 +2,7 @@
 
 Each zoo model is built at its default hyperparameters (what `zazu train --model NAME` trains), converted
 untrained to int8 (4 random calibration images: size and latency do not depend on weights or ranges) and
-measured on this machine (`zazu.export.cost`). The figures become ratings on a stated log scale:
+measured on this machine (`zazu.export.tflite_cost`). The figures become ratings on a stated log scale:
 
     speed_rating  = 10 - 2.5 * log10(latency_ms / 0.1)   0.1 ms -> 10, 1 ms -> 7.5, 10 ms -> 5, 1 s -> 0
     memory_rating = 10 - 2.5 * log10(model_kb / 10)      10 KiB -> 10, 100 KiB -> 7.5, 1 MiB -> 5, 100 MiB -> 0
@@ -45,7 +45,7 @@ def measure_model(spec: ModelSpec, device: str, num_threads: int | None = None) 
     import numpy as np
 
     from zazu.export.bundle import converter_settings
-    from zazu.export.cost import untrained_cost
+    from zazu.export.tflite_cost import untrained_cost
     from zazu.export.options import resolve_export_options
     from zazu.defaults import load_defaults
     from zazu.ranking import default_hyperparameters

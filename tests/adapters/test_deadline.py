@@ -5,10 +5,8 @@ from __future__ import annotations
 
 import time
 
-import pytest
 
-from zazu.adapters.base import BaseAdapter
-from zazu.trial_inputs import TrialInputs
+from zazu.adapters.deadline import deadline_callbacks
 
 
 class _Model:
@@ -16,12 +14,10 @@ class _Model:
 
 
 def _deadline_callback(monkeypatch, deadline: float, start: float = 0.0):
-    """The adapter's deadline callback on a fake clock ([seconds], advanced by the test)."""
+    """A trial's deadline callback on a fake clock ([seconds], advanced by the test)."""
     clock = [start]
     monkeypatch.setattr(time, "time", lambda: clock[0])
-    adapter = BaseAdapter.__new__(BaseAdapter)
-    adapter.model_specs = TrialInputs(deadline=deadline)
-    (callback,) = adapter.deadline_callbacks()
+    (callback,) = deadline_callbacks(deadline)
     return callback, clock
 
 
@@ -54,9 +50,7 @@ def test_a_slow_epoch_stops_training_even_well_before_the_deadline(monkeypatch):
 
 
 def test_no_deadline_means_no_callback():
-    adapter = BaseAdapter.__new__(BaseAdapter)
-    adapter.model_specs = TrialInputs()
-    assert adapter.deadline_callbacks() == []
+    assert deadline_callbacks(None) == []
 
 
 def _run_one_epoch(callback, batch_seconds, clock, first_batch_seconds):

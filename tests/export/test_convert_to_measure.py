@@ -63,7 +63,7 @@ def test_nudged_weights_measure_the_trained_size_and_are_restored_exactly(tmp_pa
     converter, so it measures smaller than it ships; nudged, it measures as a trained one does."""
     import keras
 
-    from zazu.export.cost import weights_as_if_trained
+    from zazu.export.tflite_cost import weights_as_if_trained
     from zazu.export.tflite import convert_int8
 
     keras.utils.set_random_seed(0)

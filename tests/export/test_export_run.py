@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from click.testing import CliRunner
+from zazu.adapters.evaluation import evaluate_on_val
 
 from zazu.cli import cli
 from zazu.config import resolve_config
@@ -212,7 +213,7 @@ def test_instance_predict_equals_the_evaluation_code(task, model, shapes_instanc
     record = trial_record(result.run_dir)
     adapter = Registry.load().get(model).adapter_class(record["model_specs"], record["hp_values"])
     run_lifecycle(adapter, result.export["objective"], steps=("reformat", "data_loader", "preprocess"))
-    metrics, predictions = adapter.evaluate_with(TFLiteRunner(int8))
+    metrics, predictions = evaluate_on_val(adapter, TFLiteRunner(int8))
     assert metrics == result.export["metrics"]["int8"]
 
     predictor = Predictor(int8)

@@ -13,7 +13,7 @@ import numpy as np
 
 from zazu.atomic_io import atomic_write_json
 from zazu.config import resolve_config, save_config
-from zazu.runs import rank_trials, write_leaderboard
+from zazu.run_records import rank_trials, write_leaderboard
 
 CLASSES = ["circle", "cross", "square"]
 

@@ -230,7 +230,7 @@ def test_detection_run_of_an_older_zazu_draws_its_prediction_images_and_per_clas
 
 def _detection_run(run: Path, task: str = "detection", objective: str = "val_mAP") -> Path:
     """A finished run whose best trial finds large objects well, medium ones half the time, small ones never."""
-    from zazu.runs import write_leaderboard
+    from zazu.run_records import write_leaderboard
 
     (run / "trials" / "centernet-0").mkdir(parents=True)
     save_config(resolve_config(overrides={"task": task, "output": str(run)}), run / "config.yaml")
@@ -381,7 +381,7 @@ def test_the_model_card_reads_the_shipped_models_figures(classification_run):
 
 
 def test_classification_samples_show_the_mistakes_first(classification_run):
-    from zazu.report.rundata import read_run
+    from zazu.report.run_reader import read_run
     from zazu.report.sections import _classification_samples
 
     samples, _ = _classification_samples(read_run(classification_run))

@@ -104,7 +104,7 @@ def _record(trial, status="COMPLETED", float_=None, int8=None, kb=None):
 
 
 def test_trials_rank_by_their_int8_metric_within_the_budget_then_over_budget_closest_first():
-    from zazu.runs import rank_trials
+    from zazu.run_records import rank_trials
 
     target = {"device": "cpu", "max_latency_ms": None, "max_model_kb": 100, "max_ram_kb": None, "edgetpu_full": False}
     records = [

@@ -21,7 +21,7 @@ def _package(root):
 def test_the_record_names_every_source_file_and_a_change_is_named(tmp_path):
     package = _package(tmp_path)
     recorded = code_record(package)
-    assert sorted(recorded["files"]) == ["zazu/__init__.py", "zazu/defaults.yaml", "zazu/nn/boxes.py", "zazu/runs.py"]
+    assert sorted(recorded["files"]) == ["zazu/__init__.py", "zazu/defaults.yaml", "zazu/nn/boxes.py", "zazu/run_records.py"]
     assert recorded["git_commit"] is None  # not a git checkout
     assert code_changes(recorded, package) is None
 
@@ -29,7 +29,7 @@ def test_the_record_names_every_source_file_and_a_change_is_named(tmp_path):
     (package / "nn" / "anchors.py").write_text("C = 4\n")
     (package / "runs.py").unlink()
     warning = code_changes(json.loads(json.dumps(recorded)), package)  # as read back from run.json
-    assert "changed: zazu/nn/boxes.py; new: zazu/nn/anchors.py; removed: zazu/runs.py" in warning
+    assert "changed: zazu/nn/boxes.py; new: zazu/nn/anchors.py; removed: zazu/run_records.py" in warning
 
 
 def test_a_run_predating_the_record_resumes_without_a_warning():
@@ -40,7 +40,7 @@ def test_a_search_records_its_code_and_a_resume_after_an_edit_warns(duck_zoo, sh
     from zazu.config import resolve_config
     from zazu.console import Reporter
     from zazu.registry import Registry
-    from zazu.runs import update_manifest
+    from zazu.run_records import update_manifest
     from zazu.search.driver import resume_search, run_search
 
     config = resolve_config(overrides={"zoo": str(duck_zoo), "models": ["good"], "max_trials": 1,

@@ -8,7 +8,7 @@ from click.testing import CliRunner
 
 from zazu.cli import cli
 from zazu.errors import ConfigError
-from zazu.runs import check_output_free
+from zazu.run_records import check_output_free
 
 
 def test_a_new_or_empty_folder_is_free(tmp_path):

@@ -274,7 +274,7 @@ def test_an_edited_trial_record_is_one_error_naming_file_and_field_on_export(fin
 def test_a_run_folder_whose_adapter_changed_is_refused_before_its_code_runs(finished_run, tmp_path, command):
     from zazu.errors import RunFolderError
     from zazu.export.from_run import export_trial, trial_record
-    from zazu.runs import update_manifest
+    from zazu.run_records import update_manifest
     from zazu.search.driver import resume_search
 
     result, config = finished_run
@@ -312,7 +312,7 @@ def test_a_ctrl_c_that_python_swallowed_still_stops_the_search_before_export(duc
 
 
 def test_resume_refuses_a_dataset_that_changed(finished_run):
-    from zazu.runs import update_manifest
+    from zazu.run_records import update_manifest
     from zazu.search.driver import resume_search
 
     result, config = finished_run
@@ -327,7 +327,7 @@ def test_a_trial_recorded_complete_but_not_yet_told_to_the_oracle_is_not_rerun(f
     """The kill can land after a trial wrote its record and before keras-tuner saved its end."""
     from zazu.console import Reporter
     from zazu.atomic_io import read_json
-    from zazu.runs import update_manifest
+    from zazu.run_records import update_manifest
     from zazu.search.driver import resume_search
 
     result, _ = finished_run

@@ -10,7 +10,7 @@ from click.testing import CliRunner
 
 from zazu.cli import cli
 from zazu.errors import ConfigError, TrialFailed
-from zazu.runs import busy_seconds
+from zazu.run_records import busy_seconds
 
 
 def test_busy_seconds_counts_overlapping_trials_once_and_skips_unfinished_ones():

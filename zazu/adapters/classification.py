@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
+from zazu.adapters import fitting, pooled_features
 from zazu.adapters.base import BaseAdapter
 from zazu.adapters.hyperparameters import Hyperparameter, declare
 from zazu.adapters.transfer import TRANSFER_HYPERPARAMETERS
@@ -82,44 +83,14 @@ class ClassificationAdapter(BaseAdapter):
                            metrics=["accuracy"])
 
     def train(self) -> None:
-        self.fit_in_phases("val_accuracy", "max",
-                           self.fit_head_on_pooled_features if self._has_pooled_head() else None)
+        from functools import partial
+
+        fitting.fit_in_phases(self, "val_accuracy", "max",
+                              partial(pooled_features.fit_head, self) if self._has_pooled_head() else None)
 
     def _has_pooled_head(self) -> bool:
         names = {layer.name for layer in self.model.layers}
         return {"pool", "head_dropout", "probabilities"} <= names
-
-    def fit_head_on_pooled_features(self, phase) -> tuple[int, float, dict]:
-        """The frozen phase on cached pooled features: only the head (dropout + dense) learns, on
-        un-augmented images. Leaves the whole model, best head epoch, in the trial's checkpoint.
-        Returns (epochs done, best val_accuracy, per-epoch history)."""
-        import keras
-
-        from zazu.adapters.base import CHECKPOINT
-        from zazu.adapters.pooled_features import pooled_features
-        from zazu.interrupts import interrupt_callback
-
-        folder = self.require_trial_dir()
-        extractor = keras.Model(self.model.input, self.model.get_layer("pool").output)
-        settings = {"backbone": str(self.hp["backbone"]), "weights": str(self.hp["weights"])}
-        batch = int(self.hp["batch_size"])
-        train_x = pooled_features(extractor, self.train_paths, self.input_size, batch, settings)
-        val_x = pooled_features(extractor, self.val_paths, self.input_size, batch, settings)
-        features = keras.Input(train_x.shape[1:])
-        head = keras.Model(features, self.model.get_layer("probabilities")(self.model.get_layer("head_dropout")(features)))
-        head.compile(optimizer=keras.optimizers.Adam(phase.learning_rate), loss="sparse_categorical_crossentropy",
-                     metrics=["accuracy"])
-        patience = int(self.hp["patience"])
-        fitted = head.fit(train_x, np.asarray(self.train_labels), batch_size=batch, epochs=phase.end_epoch,
-                          validation_data=(val_x, np.asarray(self.val_labels)), shuffle=True, verbose=0,
-                          callbacks=[keras.callbacks.EarlyStopping(monitor="val_accuracy", mode="max",
-                                                                   patience=patience, restore_best_weights=True),
-                                     keras.callbacks.CSVLogger(str(folder / "history.csv")),
-                                     *self.progress_callbacks, interrupt_callback()])
-        best = float(head.evaluate(val_x, np.asarray(self.val_labels), verbose=0, return_dict=True)["accuracy"])
-        self.compile_for(phase.learning_rate)  # the checkpoint reloads compiled, for get_metrics
-        self.model.save(folder / CHECKPOINT)
-        return phase.end_epoch, best, {k: [float(v) for v in values] for k, values in fitted.history.items()}
 
     def get_metrics(self) -> dict[str, float]:
         results = self.model.evaluate(self.val_ds, verbose=0, return_dict=True)

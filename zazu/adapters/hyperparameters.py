@@ -28,6 +28,14 @@ def declare(inherited: tuple[Hyperparameter, ...], *added: Hyperparameter) -> tu
     return kept + tuple(h for h in added if h.name in by_name)
 
 
+class DeclaredNames:
+    """`known_hyperparameters` on an adapter class: the names of its `hyperparameters` table, read from
+    whichever class it is asked on (a task base's own table, not the base's)."""
+
+    def __get__(self, instance, owner) -> tuple[str, ...]:
+        return tuple(h.name for h in owner.hyperparameters)
+
+
 def defaults(table: tuple[Hyperparameter, ...]) -> dict[str, Any]:
     return {h.name: h.default for h in table}
 

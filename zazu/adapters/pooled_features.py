@@ -15,6 +15,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from zazu.run_records import CHECKPOINT
+
 _MEMORY: dict[str, np.ndarray] = {}
 
 
@@ -55,3 +57,34 @@ def clear_memory() -> None:
 
 
 __all__ = ["pooled_features", "clear_memory"]
+
+
+def fit_head(adapter, phase) -> tuple[int, float, dict]:
+    """The frozen phase on cached pooled features: only the head (dropout + dense) learns, on
+    un-augmented images. Leaves the whole model, best head epoch, in the trial's checkpoint.
+    Returns (epochs done, best val_accuracy, per-epoch history)."""
+    import keras
+
+    from zazu.interrupts import interrupt_callback
+
+    folder = adapter.require_trial_dir()
+    extractor = keras.Model(adapter.model.input, adapter.model.get_layer("pool").output)
+    settings = {"backbone": str(adapter.hp["backbone"]), "weights": str(adapter.hp["weights"])}
+    batch = int(adapter.hp["batch_size"])
+    train_x = pooled_features(extractor, adapter.train_paths, adapter.input_size, batch, settings)
+    val_x = pooled_features(extractor, adapter.val_paths, adapter.input_size, batch, settings)
+    features = keras.Input(train_x.shape[1:])
+    head = keras.Model(features, adapter.model.get_layer("probabilities")(adapter.model.get_layer("head_dropout")(features)))
+    head.compile(optimizer=keras.optimizers.Adam(phase.learning_rate), loss="sparse_categorical_crossentropy",
+                 metrics=["accuracy"])
+    patience = int(adapter.hp["patience"])
+    fitted = head.fit(train_x, np.asarray(adapter.train_labels), batch_size=batch, epochs=phase.end_epoch,
+                      validation_data=(val_x, np.asarray(adapter.val_labels)), shuffle=True, verbose=0,
+                      callbacks=[keras.callbacks.EarlyStopping(monitor="val_accuracy", mode="max",
+                                                               patience=patience, restore_best_weights=True),
+                                 keras.callbacks.CSVLogger(str(folder / "history.csv")),
+                                 *adapter.progress_callbacks, interrupt_callback()])
+    best = float(head.evaluate(val_x, np.asarray(adapter.val_labels), verbose=0, return_dict=True)["accuracy"])
+    adapter.compile_for(phase.learning_rate)  # the checkpoint reloads compiled, for get_metrics
+    adapter.model.save(folder / CHECKPOINT)
+    return phase.end_epoch, best, {k: [float(v) for v in values] for k, values in fitted.history.items()}

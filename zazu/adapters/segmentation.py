@@ -27,9 +27,9 @@ class SegmentationAdapter(DetectionAdapter):
         from zazu.nn.boxes import batched_nms
 
         boxes, scores, labels, grid_masks = self.coder.decode(
-            outputs, float(self.hp["score_threshold"]), self.instance_cap("max_detections"))
+            outputs, float(self.hp["score_threshold"]), int(self.hp["max_detections"]))
         keep = batched_nms(boxes, scores, labels, float(self.hp["nms_iou"]),
-                           self.instance_cap("max_detections"))
+                           int(self.hp["max_detections"]))
         height, width = self.input_size
         scale, original = context["scale"], (context["height"], context["width"])
         visible = (min(height, round(original[0] * scale)), min(width, round(original[1] * scale)))

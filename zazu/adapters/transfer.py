@@ -53,6 +53,14 @@ def plan_phases(hp: dict[str, Any], pretrained: bool) -> list[Phase]:
     return phases
 
 
+def has_pretrained_backbone(hp: dict[str, Any]) -> bool:
+    """Whether these hyperparameters name a backbone that starts from pretrained weights and trains in phases."""
+    from zazu.nn.backbones import get_backbone
+
+    entry = get_backbone(str(hp["backbone"]))
+    return entry.set_trainable_top_blocks is not None and hp["weights"] not in (None, "", False)
+
+
 def pretrained_backbone(model, hp: dict[str, Any]):
     """(the nested backbone model, its registry entry) when this trial starts from pretrained weights,
     else None."""

@@ -22,9 +22,10 @@ import time
 from pathlib import Path
 from typing import Any
 
+from zazu.adapters.evaluation import evaluate_on_val
 from zazu.atomic_io import atomic_write_json
 from zazu.export.options import FILE_NAMES, TFLITE_VARIANTS
-from zazu.runs import CHECKPOINT
+from zazu.run_records import CHECKPOINT
 
 
 def export_bundle(adapter, trial_dir: Path, out_dir: Path, options: dict[str, Any],
@@ -123,11 +124,11 @@ def converter_settings(adapter, options: dict[str, Any]) -> dict[str, Any]:
 def profile_trial(adapter, trial_dir: Path, options: dict[str, Any], device: str = "cpu") -> dict:
     """A trained trial as it would ship: its int8 model, calibrated on `export.calibration_images`
     training images as the export is, scored on the val split with the task's metric, and measured on
-    `device` (`zazu.export.cost`). Written as trial_dir/profile.json {"int8": {...}}; the search chooses
+    `device` (`zazu.export.tflite_cost`). Written as trial_dir/profile.json {"int8": {...}}; the search chooses
     its winner by these metrics and the report's Pareto plot draws these figures."""
     import tempfile
 
-    from zazu.export.cost import tflite_cost
+    from zazu.export.tflite_cost import tflite_cost
     from zazu.export.litert import TFLiteRunner
     from zazu.export.tflite import convert_int8
 
@@ -136,7 +137,7 @@ def profile_trial(adapter, trial_dir: Path, options: dict[str, Any], device: str
         path = convert_int8(adapter.model, lambda: adapter.representative_images(count),
                             Path(folder) / "model_int8.tflite", io_type=options["int8_io"],
                             settings=converter_settings(adapter, options))
-        metrics, _ = adapter.evaluate_with(TFLiteRunner(path))
+        metrics, _ = evaluate_on_val(adapter, TFLiteRunner(path))
         cost = tflite_cost(path, device, num_threads=options["num_threads"])
     profile = {
         "file_size_bytes": round(cost["model_kb"] * 1024), "parameters": cost["parameters"], "macs": cost["macs"],
@@ -164,7 +165,7 @@ def evaluate_variants(adapter, files: dict[str, str], log) -> tuple[dict, dict, 
     metrics, predictions = {}, {}
     for variant, predict_fn in runners.items():
         started = time.perf_counter()
-        metrics[variant], predictions[variant] = adapter.evaluate_with(predict_fn)
+        metrics[variant], predictions[variant] = evaluate_on_val(adapter, predict_fn)
         log(f"{variant:>8}: {adapter.objective}={metrics[variant][adapter.objective]:.4f} "
             f"({time.perf_counter() - started:.1f}s over {len(adapter.val_records)} val images)")
     reference = metrics.get("keras")

@@ -152,7 +152,7 @@ def _run_registry(run_dir: Path, trust_code: bool = False):
     import yaml
 
     from zazu.registry import Registry
-    from zazu.runs import read_manifest, run_models_registry
+    from zazu.run_records import read_manifest, run_models_registry
 
     if (run_dir / "models" / "models.json").is_file():
         manifest = read_manifest(run_dir) if (run_dir / "run.json").is_file() else {}

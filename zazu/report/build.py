@@ -7,7 +7,7 @@ from pathlib import Path
 
 from zazu.atomic_io import atomic_write_text
 from zazu.report.html import Section, esc, not_available, page
-from zazu.report.rundata import ReportError, read_run
+from zazu.report.run_reader import ReportError, read_run
 from zazu.report.sections import SECTIONS, Figures
 
 REPORT_FILE = "report.html"

@@ -12,7 +12,7 @@ from typing import Any
 
 from zazu.budget import describe_target, has_budget, over_budget
 from zazu.report.html import esc, not_available
-from zazu.report.rundata import RunData, numbers_only
+from zazu.report.run_reader import RunData, numbers_only
 
 MAX_CLASSES_NAMED = 12
 SHIPPED_FILE = "export/model_int8.tflite"

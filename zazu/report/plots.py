@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from zazu.report.rundata import Trial
+from zazu.report.run_reader import Trial
 from zazu.trial_status import TrialStatus
 
 NOT_PLOTTED_COLUMNS = ("epoch", "learning_rate", "lr")

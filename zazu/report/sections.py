@@ -18,7 +18,7 @@ from zazu.report import plots
 from zazu.report.card import model_card, share_text
 from zazu.report.confusion import class_scores, matrix_for, variants
 from zazu.report.html import esc, image, images, not_available, paragraph, table
-from zazu.report.rundata import RunData, Trial, best_ap_file, numbers_only
+from zazu.report.run_reader import RunData, Trial, best_ap_file, numbers_only
 from zazu.tasks import OBJECT_SIZES, is_size_metric
 from zazu.trial_status import TrialStatus
 

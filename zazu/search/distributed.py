@@ -23,7 +23,7 @@ import os
 import time
 
 from zazu.errors import ZazuError
-from zazu.runs import set_model_status
+from zazu.run_records import set_model_status
 from zazu.search.local_workers import LocalWorkers, tail
 from zazu.search.oracle_service import ModelService, let_remote_workers_hear_stop, listen
 from zazu.search.parallel_env import (CHIEF_ID, ENV_ORACLE_IP, ENV_ORACLE_PORT, ENV_TUNER_ID, GRACE_S, POLL_S,

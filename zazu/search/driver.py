@@ -31,10 +31,10 @@ from zazu.nn.backbones import check_pretrained_weights
 from zazu.ranking import select_models, upscale_note
 from zazu.registry import ModelSpec, Registry
 from zazu.run_lock import command_line, hold_run
-from zazu.runs import (DATA_FIT_FILE, budget_cost, busy_seconds, check_output_free, chosen_by,
+from zazu.run_records import (DATA_FIT_FILE, budget_cost, busy_seconds, check_output_free, chosen_by,
                        load_trial_records, new_run_dir, refresh_leaderboard, set_model_status, update_manifest,
                        write_leaderboard, write_manifest)
-from zazu.search.costs import describe_cost
+from zazu.search.cost_before_training import describe_cost
 from zazu.search.data_fit import first_input_side, first_input_size, fit_models, size_text
 from zazu.search.parallel_env import wants_chief
 from zazu.search.run_folder import RunFolder, check_config_unchanged, recorded_config, start_margin
@@ -187,7 +187,7 @@ def resume_search(run_dir: str | Path, reporter=None, max_instances: int | None 
     Everything is checked before the run's lock is taken (a refused resume writes nothing, not even
     the lock's holder); the status is read again once it is held."""
     from zazu.console import Reporter
-    from zazu.runs import read_manifest
+    from zazu.run_records import read_manifest
     from zazu.search.code_record import code_changes
 
     reporter = reporter or Reporter()

@@ -9,7 +9,7 @@ from contextlib import contextmanager
 
 from zazu.atomic_io import atomic_write_json
 from zazu.errors import ConfigError, ZazuError
-from zazu.runs import read_trial_record, trial_dir
+from zazu.run_records import read_trial_record, trial_dir
 from zazu.search.parallel_env import ENV_ORACLE_PORT, GRACE_S, POLL_S
 from zazu.trial_status import TrialStatus
 

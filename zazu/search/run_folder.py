@@ -19,7 +19,7 @@ from typing import Any
 from zazu.config import resolve_config, resolve_time_budget
 from zazu.errors import ConfigError, DatasetError
 from zazu.registry import ModelSpec, Registry
-from zazu.runs import read_manifest, run_models_registry
+from zazu.run_records import read_manifest, run_models_registry
 from zazu.search.snapshot import FOLDER as MODELS_FOLDER
 from zazu.tasks import Task, get_task
 from zazu.trial_inputs import TrialData, TrialInputs

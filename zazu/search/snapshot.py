@@ -16,7 +16,7 @@ from pathlib import Path
 
 from zazu.atomic_io import atomic_write_json
 from zazu.registry import ModelSpec
-from zazu.runs import SNAPSHOT_FOLDER
+from zazu.run_records import SNAPSHOT_FOLDER
 
 FOLDER = SNAPSHOT_FOLDER
 

@@ -31,8 +31,8 @@ from zazu.budget import has_budget, over_budget
 from zazu.errors import TrialFailed
 from zazu.interrupts import disk_full, raise_if_interrupted
 from zazu.registry import ModelSpec
-from zazu.runs import CHECKPOINT, read_trial_record, trial_dir
-from zazu.search.costs import cost_before_training
+from zazu.run_records import CHECKPOINT, read_trial_record, trial_dir
+from zazu.search.cost_before_training import cost_before_training
 from zazu.search.kt_compat import is_worker, oracle_file, tuner_file
 from zazu.search.space import TUNER_PREFIX, SpaceCodec
 from zazu.tasks import Task

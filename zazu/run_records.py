@@ -5,16 +5,27 @@
                                 order with their trial shares and status, one entry per session
     <run>/dataset.json          the checked dataset records every trial reads
     <run>/split.json            which images are train / val (same for every trial)
+    <run>/data_fit.json         detection / segmentation: the boxes' statistics and what was fitted to them
     <run>/models/               the searched models' models.json entries and adapter folders
                                 (a zoo folder: `zoo: <run>/models` reruns exactly this code)
     <run>/tuner/<model>/        keras-tuner's own oracle state, one project per model (oracle.json and
-                                oracle.last-good.json, the copy a resume falls back on)
-    <run>/trials/<model>-<id>/  trial.json, hyperparameters.json, history.csv, log.txt, tensorboard/,
-                                traceback.txt (failed), model.keras (completed, best epoch only),
-                                per_class_ap.json (detection, segmentation: AP per class and by size)
-    <run>/workers/<id>.log      output of each local worker process (parallel search)
-    <run>/leaderboard.csv, best_trial.json
-    <run>/export/               the winner: model.keras, model_int8.tflite, export.json
+                                oracle.last-good.json, the copy a resume falls back on; trial_<id>/, tuner0.json)
+    <run>/costs/                with a device budget: each architecture's int8 cost measured before training
+    <run>/trials/<model>-<id>/  trial.json (its TrialStatus, inputs, metrics, int8 metrics and cost),
+                                hyperparameters.json, log.txt, history.csv, tensorboard/, labels.json;
+                                completed: model.keras (best epoch only), metrics.json, profile.json (its int8
+                                model scored and measured), final_state.json, per_class_ap.json (detection,
+                                segmentation: AP per class and by size); failed: traceback.txt; while
+                                training: resume/ (the last epoch's resume point); int8_layers.json
+                                (`zazu export --explain-int8`)
+    <run>/workers/worker-<i>.log output of each local worker process (parallel search)
+    <run>/leaderboard.csv, best_trial.json, pareto.json
+    <run>/export/               the winner: model.keras, saved_model/, model_{float32,float16,dynamic,int8}.tflite,
+                                labels.txt, metadata.json, export.json (every variant scored), profile.json,
+                                edgetpu_report.json, predictions/ (drawn on val images)
+    <run>/report.html, report/  `zazu report`'s page and its plots
+    <run>/zazu.log              TensorFlow's, Keras's and LiteRT's own output (zazu.library_log)
+    <run>/.zazu.lock            held by the one process using the folder (zazu.run_lock)
 
 Files that matter are written atomically (`zazu.atomic_io`).
 """

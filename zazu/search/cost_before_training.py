@@ -2,7 +2,7 @@
 
 The built, untrained model is converted to int8 (`convert_int8(..., for_measuring=True)`: traced in memory,
 four times faster than the SavedModel route that ships) with a few calibration images (size, RAM and latency do
-not depend on trained weights or calibrated ranges) and measured (`zazu.export.cost`). The figures are
+not depend on trained weights or calibrated ranges) and measured (`zazu.export.tflite_cost`). The figures are
 kept in `<run>/costs/<model>-<architecture key>.json`, one file per architecture so parallel workers never
 write the same file twice with different content; a trial whose hyperparameters shape the same network
 (only its learning rate differs, say) reads them instead of converting again.
@@ -34,7 +34,7 @@ def cost_before_training(adapter: Any, model_name: str, run_dir: Path, options: 
             "representative_images())")
         return None
     from zazu.export.bundle import converter_settings
-    from zazu.export.cost import architecture_key, untrained_cost
+    from zazu.export.tflite_cost import architecture_key, untrained_cost
 
     started = time.perf_counter()
     device = target["device"]
