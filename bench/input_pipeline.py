@@ -283,7 +283,7 @@ def main(argv=None):
     from zazu.errors import ConfigError
 
     try:
-        settings = resolve_augmentation({**AUGMENTATION, **overrides})
+        settings = resolve_augmentation({"mosaic": 0, **AUGMENTATION, **overrides})
     except ConfigError as error:
         parser.error(str(error))
     records = [ImageRecord(path=a["file"], width=a["width"], height=a["height"],

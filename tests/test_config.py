@@ -317,7 +317,7 @@ def test_one_table_holds_a_rule_for_every_key_of_the_defaults():
     ({"export": {"edgetpu_compiler": "no"}}, "`export.edgetpu_compiler` must be true or false. Received: edgetpu_compiler='no'"),
     ({"target": {"max_ram_kb": -1}}, "`target.max_ram_kb` must be a positive number or null. Received: max_ram_kb=-1"),
     ({"augmentation": {"noise": "x"}}, "`augmentation.noise` must be a number >= 0. Received: noise='x'"),
-    ({"augmentation": {"mosaic": 1.5}}, "`augmentation.mosaic` must be a probability, a number from 0 to 1. "
+    ({"augmentation": {"mosaic": 1.5}}, "`augmentation.mosaic` must be auto or a probability, a number from 0 to 1. "
                                         "Received: mosaic=1.5"),
     # never coerced: a whole float is not an integer, true is not 1
     ({"epochs": 3.0}, "`epochs` must be an integer >= 1 or auto. Received: epochs=3.0"),

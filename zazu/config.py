@@ -20,7 +20,7 @@ from zazu.defaults import load_defaults
 from zazu.errors import ConfigError
 from zazu.export.options import EXPORT_RULES, resolve_export_options
 from zazu.suggest import did_you_mean
-from zazu.tasks import TASKS
+from zazu.tasks import TASKS, get_task
 
 SEARCH_METHODS = ("random", "bayesian", "hyperband", "grid")
 ANNOTATION_TYPES = ("auto", "folder", "coco", "voc", "yolo")
@@ -99,14 +99,7 @@ def _drop_none(d: dict) -> dict:
     return out
 
 
-# Minutes of trials in the default job (`time_budget: auto`), chosen so that on 2 cores the default
-# job, export and report included, stays under 5 minutes for classification (head trials on cached
-# features take seconds; exporting an EfficientNet-Lite in every format takes about a minute and a
-# half) and under 10 for detection and segmentation at inputs up to 320 px (an epoch of a pretrained
-# detector at 256-384 px takes tens of seconds, and exporting and scoring it in every format two to
-# three minutes).
-AUTO_TIME_BUDGET = {"classification": 2, "detection": 6, "instance_segmentation": 6}
-# ... growing with the pixels of the largest input size the data fit chose (zazu.search.data_fit):
+# The default job's minutes (`Task.auto_time_budget_min`), growing with the pixels of the largest input size the data fit chose (zazu.search.data_fit):
 # a 512-px epoch costs 2.6 times a 320-px one. At most 1.5 times: 9 minutes of a 512-px detector on
 # a few hundred 640x480 photos, plus its export, stays within 15 minutes.
 AUTO_BUDGET_SIDE = 320
@@ -116,7 +109,7 @@ AUTO_BUDGET_MAX_GROWTH = 1.5
 def auto_time_budget(task: str, input_side: int | None = None) -> float:
     """The minutes `time_budget: auto` stands for, for `task` and the largest input side searched first."""
     growth = 1.0 if not input_side else min(AUTO_BUDGET_MAX_GROWTH, max(1.0, (input_side / AUTO_BUDGET_SIDE) ** 2))
-    minutes = round(AUTO_TIME_BUDGET[task] * growth, 1)
+    minutes = round(get_task(task).auto_time_budget_min * growth, 1)
     return int(minutes) if minutes.is_integer() else minutes  # "6 min", as the budget a user gives reads
 
 

@@ -1,4 +1,5 @@
-"""What Zazu knows per task: its search objective and the metric's direction.
+"""What Zazu knows per task: its search objective and the metric's direction, the default job's time budget,
+the size `zazu zoo check` builds at.
 
 This is the single place where task names are listed; the registry validates
 `models.json` against it and the search builds its keras-tuner objective from it.
@@ -16,6 +17,16 @@ class Task:
     direction: str  # "max" or "min"
     floor: float  # the objective's worst value: what a trial over budget reports to keras-tuner
     check_input_size: int  # `zazu zoo check`'s build size: tiny, a multiple of 32 for stride-32 pyramids
+    # minutes of trials in the default job (`time_budget: auto`, zazu.config.auto_time_budget), chosen so that
+    # on 2 cores the default job, export and report included, stays under 5 minutes for classification (head
+    # trials on cached features take seconds; exporting an EfficientNet-Lite in every format about a minute
+    # and a half) and under 10 for detection and segmentation at inputs up to 320 px (an epoch of a pretrained
+    # detector at 256-384 px takes tens of seconds, exporting and scoring it in every format two to three minutes)
+    auto_time_budget_min: float
+    # `augmentation.mosaic: auto`: measured on the dense set (bench/dense_detection.py, 18 epochs at 448x576),
+    # mosaics on every detection image gave mAP 0.376 against 0.363 and the large class 0.48 against 0.44;
+    # segmentation's mosaics are not measured, so it keeps them off
+    auto_mosaic: float = 0.0
 
 
 # COCO's object sizes (area in original pixels: small < 32², medium < 96², large above): detection and
@@ -29,9 +40,11 @@ def is_size_metric(name: str) -> bool:
 
 
 TASKS: dict[str, Task] = {
-    "classification": Task("classification", "val_accuracy", "max", 0.0, check_input_size=32),
-    "detection": Task("detection", "val_mAP", "max", 0.0, check_input_size=64),
-    "instance_segmentation": Task("instance_segmentation", "val_mask_mAP", "max", 0.0, check_input_size=64),
+    "classification": Task("classification", "val_accuracy", "max", 0.0, check_input_size=32, auto_time_budget_min=2),
+    "detection": Task("detection", "val_mAP", "max", 0.0, check_input_size=64, auto_time_budget_min=6,
+                      auto_mosaic=1.0),
+    "instance_segmentation": Task("instance_segmentation", "val_mask_mAP", "max", 0.0, check_input_size=64,
+                                  auto_time_budget_min=6),
 }
 
 

@@ -228,7 +228,7 @@ def test_close_mosaic_turns_it_off_for_the_last_epochs_exactly(tmp_path, monkeyp
     paths = [dataset.abspath(r) for r in records]
     targets = instance_targets(records, (32, 32), max_instances=5, with_masks=False)
     settings = resolve_augmentation({"mosaic": 1.0, "close_mosaic": 1, "horizontal_flip": False})
-    assert mosaic_schedule(resolve_augmentation({"mosaic": 1.0}), 3) is None  # nothing to close
+    assert mosaic_schedule(resolve_augmentation({"mosaic": 1.0, "close_mosaic": 0}), 3) is None  # nothing to close
     schedule = mosaic_schedule(settings, epochs=3)
     train = instance_dataset(paths, targets, (32, 32), 4, training=True, augment_settings=settings,
                              mosaic_schedule=schedule)
@@ -244,3 +244,29 @@ def test_close_mosaic_turns_it_off_for_the_last_epochs_exactly(tmp_path, monkeyp
     assert served(0, 6) == [0, 0, 0, 0, 4, 4]
     assert served(2, 2) == [4, 4]
     assert served(1, 3) == [0, 0, 4]
+
+
+def test_mosaic_auto_is_the_tasks_and_close_mosaic_auto_a_share_of_the_epochs():
+    from zazu.data.augment import closed_epochs, mosaic_schedule, resolve_augmentation
+
+    assert resolve_augmentation({}, "detection")["mosaic"] == 1.0
+    assert resolve_augmentation({}, "classification")["mosaic"] == 0.0
+    assert resolve_augmentation({}, "instance_segmentation")["mosaic"] == 0.0
+    assert resolve_augmentation({"mosaic": 0.5}, "detection")["mosaic"] == 0.5  # a value given is kept
+    assert [closed_epochs(n) for n in (1, 6, 18, 100)] == [1, 1, 3, 15]
+    assert mosaic_schedule(resolve_augmentation({}, "detection"), 18).mosaic_epochs == 15
+
+
+def test_under_a_deadline_the_mosaics_close_when_the_epochs_left_are_few():
+    """With a time budget the planned epochs may never all run: the schedule closes the mosaics once the
+    time left holds no more epochs than the share (15% of those that will have run)."""
+    from zazu.data.mosaic import MosaicSchedule
+
+    schedule = MosaicSchedule(100, close_share=0.15, deadline=1e12)  # 116 planned, say: far more than will run
+    assert not schedule.close_after(epochs_done=5, epochs_left=10)  # 15 in all: close at 2 left
+    assert schedule.mosaic_epochs == 100
+    assert not schedule.close_after(epochs_done=12, epochs_left=3)
+    assert schedule.close_after(epochs_done=13, epochs_left=2)  # the 14th epoch on is plain
+    assert schedule.mosaic_epochs == 13
+    assert schedule.close_after(epochs_done=14, epochs_left=1) and schedule.mosaic_epochs == 13  # stays closed
+    assert MosaicSchedule(10, close_epochs=2).callback() is None  # no deadline: the planned epochs hold

@@ -116,7 +116,7 @@ def test_preview_writes_a_png_grid(tmp_path, monkeypatch):
     monkeypatch.setenv("ZAZU_CACHE", str(tmp_path / "cache"))
     dataset = check_dataset(read_dataset(ensure_synthetic("instance_segmentation"))).dataset
     out = write_preview(dataset, tmp_path / "grid.png", (64, 64), count=8,
-                        augment_settings=resolve_augmentation({"rotation_range": 15}))
+                        augment_settings=resolve_augmentation({"rotation_range": 15}, "classification"))
     with Image.open(out) as im:
         assert im.size == (4 * 64 + 3 * 4, 2 * 64 + 4)
 

@@ -122,12 +122,17 @@ class BaseAdapter(InferenceHooks):
         if not self.hp["augment"]:
             return None
         data = self.model_specs.data
-        return resolve_augmentation(data.augmentation if data is not None else None)
+        return resolve_augmentation(data.augmentation if data is not None else None, self.task)
 
     def compile_for(self, learning_rate: float) -> None:
         """Compile `self.model` with this task's optimizer, losses and metrics at `learning_rate`
         (called once per training phase)."""
         raise NotImplementedError
+
+    def fit_callbacks(self) -> list:
+        """Keras callbacks this task's training adds to every `model.fit` (detection: closing the mosaics
+        before the deadline); none by default."""
+        return []
 
     def before_fit(self, initial_epoch: int) -> None:
         """Called before each `model.fit` of `fit_keeping_best` starts its training iterator, with the

@@ -24,7 +24,6 @@ from zazu.adapters.transfer import TRANSFER_HYPERPARAMETERS
 
 class ClassificationAdapter(BaseAdapter):
     task = "classification"
-    objective = "val_accuracy"
     hyperparameters = declare(
         BaseAdapter.hyperparameters,
         Hyperparameter("weights", None, "null (from scratch), imagenet, or a .pth / .weights.h5 file"),
@@ -85,7 +84,7 @@ class ClassificationAdapter(BaseAdapter):
     def train(self) -> None:
         from functools import partial
 
-        fitting.fit_in_phases(self, "val_accuracy", "max",
+        fitting.fit_in_phases(self, self.objective, "max",
                               partial(pooled_features.fit_head, self) if self._has_pooled_head() else None)
 
     def _has_pooled_head(self) -> bool:
@@ -95,7 +94,7 @@ class ClassificationAdapter(BaseAdapter):
     def get_metrics(self) -> dict[str, float]:
         results = self.model.evaluate(self.val_ds, verbose=0, return_dict=True)
         return {
-            "val_accuracy": float(results["accuracy"]),
+            self.objective: float(results["accuracy"]),
             "val_loss": float(results["loss"]),
             "epochs_trained": float(len(self.history.get("loss", []))),
         }
@@ -135,7 +134,7 @@ class ClassificationAdapter(BaseAdapter):
         details["misclassified"] = [
             {"image": r.path, "label": self.classes[r.label], "predicted": self.classes[c], "score": float(p[c])}
             for r, p, c in zip(records, predictions, predicted) if c != r.label]
-        return {"val_accuracy": float(np.mean(np.array(predicted) == np.array(labels)))}, details
+        return {self.objective: float(np.mean(np.array(predicted) == np.array(labels)))}, details
 
     def write_export_extras(self, out_dir: Path, predictions: dict[str, list]) -> None:
         """val_predictions.json: the label and each variant's predicted class per val image (the

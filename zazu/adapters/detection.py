@@ -29,7 +29,6 @@ from zazu.atomic_io import atomic_write_json
 
 class DetectionAdapter(BaseAdapter):
     task = "detection"
-    objective = "val_mAP"
     iou_type = "bbox"
     uses_masks = False
     reload_compiled = False  # the coders' losses are closures
@@ -113,12 +112,17 @@ class DetectionAdapter(BaseAdapter):
         from zazu.data.augment import mosaic_schedule
 
         augment = self.augmentation()
-        self.mosaic_schedule = mosaic_schedule(augment, self.hp["epochs"])
+        self.mosaic_schedule = mosaic_schedule(augment, self.hp["epochs"], self.model_specs.deadline)
         train, _ = self._pipeline(self.train_records, True, augment, self.mosaic_schedule)
         val, self.val_targets = self._pipeline(self.val_records, False, None)
         self.train_ds = feed(train.map(to_xy, num_parallel_calls=tf.data.AUTOTUNE))
         self.val_ds = feed(val.map(to_xy, num_parallel_calls=tf.data.AUTOTUNE))
         self.val_images = val.map(lambda b: b["images"])
+
+    def fit_callbacks(self) -> list:
+        schedule = getattr(self, "mosaic_schedule", None)
+        callback = schedule.callback() if schedule is not None else None
+        return [callback] if callback is not None else []
 
     def before_fit(self, initial_epoch: int) -> None:
         if getattr(self, "mosaic_schedule", None) is not None:

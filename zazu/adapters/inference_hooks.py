@@ -13,11 +13,21 @@ from typing import Any
 
 import numpy as np
 
+from zazu.tasks import TASKS
+
+
+class TaskObjective:
+    """An adapter class's `objective`: its `task`'s, from zazu/tasks.py (written there once); "" without one."""
+
+    def __get__(self, instance, owner) -> str:
+        task = TASKS.get(getattr(owner, "task", ""))
+        return task.objective if task else ""
+
 
 class InferenceHooks:
     resize = "stretch"  # how an image becomes the model input: "stretch" or "letterbox"
     converter_settings: dict[str, Any] = {}  # this task's TFLiteConverter settings; the config's override
-    objective = ""  # the task's objective metric, e.g. "val_accuracy"
+    objective = TaskObjective()  # the task's objective metric, e.g. "val_accuracy" (zazu.tasks)
 
     @classmethod
     def for_inference(cls, metadata: dict[str, Any]) -> "InferenceHooks":

@@ -80,7 +80,7 @@ def fit_head(adapter, phase) -> tuple[int, float, dict]:
     patience = int(adapter.hp["patience"])
     fitted = head.fit(train_x, np.asarray(adapter.train_labels), batch_size=batch, epochs=phase.end_epoch,
                       validation_data=(val_x, np.asarray(adapter.val_labels)), shuffle=True, verbose=0,
-                      callbacks=[keras.callbacks.EarlyStopping(monitor="val_accuracy", mode="max",
+                      callbacks=[keras.callbacks.EarlyStopping(monitor=adapter.objective, mode="max",
                                                                patience=patience, restore_best_weights=True),
                                  keras.callbacks.CSVLogger(str(folder / "history.csv")),
                                  *adapter.progress_callbacks, interrupt_callback()])

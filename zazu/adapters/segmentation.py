@@ -15,7 +15,6 @@ from zazu.adapters.detection import DetectionAdapter
 
 class SegmentationAdapter(DetectionAdapter):
     task = "instance_segmentation"
-    objective = "val_mask_mAP"
     iou_type = "segm"
     uses_masks = True
 

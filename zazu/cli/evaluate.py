@@ -6,6 +6,7 @@ import click
 
 from zazu.cli._base import cli, fails_cleanly, quiet_tensorflow
 from zazu.config import ANNOTATION_TYPES
+from zazu.inference.evaluate import SPLITS
 
 
 @cli.command("evaluate")
@@ -13,7 +14,7 @@ from zazu.config import ANNOTATION_TYPES
 @click.option("--data", default=None, type=click.Path(file_okay=False),
               help="Dataset folder (folder-per-class, COCO, VOC or YOLO). Default: the run's own dataset, "
                    "when the model is in its run folder.")
-@click.option("--split", type=click.Choice(["val", "test", "all"]), default=None,
+@click.option("--split", type=click.Choice(SPLITS), default=None,
               help="val/test: the run's split.json when the dataset is the run's, else the dataset split as a "
                    "search would (the run's seed and shares, or the defaults). Default: val on the run's own "
                    "dataset, all on any other.")

@@ -15,7 +15,9 @@ Config keys (the familiar ImageDataGenerator names):
     mosaic: probability (0-1) that a training image is a mosaic of four (detection and
         instance segmentation only; `zazu.data.mosaic`). Applied first, so the flips, zoom
         (scale jitter, as Ultralytics' `scale`) and the rest act on the mosaic.
-    close_mosaic: the last this many of a trial's `epochs` train without mosaics (`mosaic_schedule`)
+        `auto`: the task's (`zazu.tasks.Task.auto_mosaic`).
+    close_mosaic: the last this many of a trial's `epochs` train without mosaics (`mosaic_schedule`);
+        `auto`: 15% of them, and under a time budget, of the epochs it leaves room for.
 """
 
 from __future__ import annotations
@@ -40,21 +42,25 @@ AUGMENT_RULES: dict[str, Rule] = {
     "zoom_range": Rule("a number >= 0 and below 1", lambda v: is_number(v) and 0 <= v < 1),
     **{key: number_from(0) for key in ("width_shift_range", "height_shift_range", "contrast_range",
                                        "brightness_range", "noise")},
-    "mosaic": Rule("a probability, a number from 0 to 1", lambda v: is_number(v) and 0 <= v <= 1),
-    "close_mosaic": integer(0),
+    "mosaic": Rule("auto or a probability, a number from 0 to 1",
+                   lambda v: v == AUTO or (is_number(v) and 0 <= v <= 1)),
+    "close_mosaic": Rule("auto or an integer >= 0", lambda v: v == AUTO or integer(0).accepts(v)),
 }
+AUTO = "auto"
+CLOSE_MOSAIC_SHARE = 0.15  # close_mosaic: auto (Ultralytics closes 10 of 100 epochs; Zazu's trials are short)
 
 
 def check_mosaic_task(settings: dict[str, Any] | None, task: str) -> None:
     """A mosaic of four images has no single class: refuse it for classification rather than ignore it."""
-    if settings and task == "classification" and settings.get("mosaic", 0):
+    if settings and task == "classification" and settings.get("mosaic", 0) not in (0, AUTO):
         raise ConfigError("Expected augmentation.mosaic: 0 for classification (a mosaic of four images has no "
                           "single class label; it is for detection and instance_segmentation). "
                           f"Received: mosaic={settings['mosaic']!r}")
 
 
-def resolve_augmentation(config: dict | None) -> dict[str, Any]:
-    """Defaults updated with `config`; unknown keys and bad values are errors."""
+def resolve_augmentation(config: dict | None, task: str | None = None) -> dict[str, Any]:
+    """Defaults updated with `config`; unknown keys and bad values are errors. With `task`, `mosaic: auto`
+    becomes the task's probability (`close_mosaic: auto` waits for the trial's epochs: `mosaic_schedule`)."""
     from zazu.defaults import load_defaults
 
     defaults = load_defaults()["augmentation"]  # one defaults file for everything, read when needed
@@ -64,19 +70,36 @@ def resolve_augmentation(config: dict | None) -> dict[str, Any]:
                               f"Valid keys: {', '.join(defaults)}.")
     resolved = {**defaults, **(config or {})}
     check_rules(resolved, AUGMENT_RULES, "augmentation.")
+    if task is not None and resolved["mosaic"] == AUTO:
+        from zazu.tasks import get_task
+
+        resolved["mosaic"] = get_task(task).auto_mosaic
     return resolved
 
 
-def mosaic_schedule(settings: dict[str, Any] | None, epochs: int | None):
-    """A `zazu.data.mosaic.MosaicSchedule` for a training of `epochs` epochs when `settings` ask for
-    mosaics and close them (`close_mosaic` > 0), else None (mosaics, if any, in every epoch)."""
+def mosaic_schedule(settings: dict[str, Any] | None, epochs: int | None, deadline: float | None = None):
+    """A `zazu.data.mosaic.MosaicSchedule` for a training of `epochs` epochs when `settings` (resolved for
+    the task) ask for mosaics and close them (`close_mosaic` > 0 or auto), else None (mosaics, if any, in
+    every epoch). With a `deadline` (the search's time budget, which may end the training before `epochs`),
+    the schedule also closes them once the epochs left before it are as few as `close_mosaic` says."""
     if not settings or not settings.get("mosaic") or not settings.get("close_mosaic"):
         return None
+    if settings["mosaic"] == AUTO:
+        raise ValueError("Expected augmentation settings resolved for the task. Received: mosaic='auto'")
     if epochs is None:
         raise ValueError("Expected the number of epochs to close the mosaic before the end. Received: epochs=None")
     from zazu.data.mosaic import MosaicSchedule
 
-    return MosaicSchedule(max(0, int(epochs) - int(settings["close_mosaic"])))
+    close = settings["close_mosaic"]
+    if close == AUTO:
+        return MosaicSchedule(max(0, int(epochs) - closed_epochs(int(epochs))), close_share=CLOSE_MOSAIC_SHARE,
+                              deadline=deadline)
+    return MosaicSchedule(max(0, int(epochs) - int(close)), close_epochs=int(close), deadline=deadline)
+
+
+def closed_epochs(epochs: int) -> int:
+    """`close_mosaic: auto` for a training of `epochs` epochs: 15% of them, at least one."""
+    return max(1, round(CLOSE_MOSAIC_SHARE * epochs))
 
 
 def build_augmenter(settings: dict[str, Any], seed: int = 0):
@@ -92,6 +115,9 @@ def build_augmenter(settings: dict[str, Any], seed: int = 0):
     from zazu.data.mosaic import RandomMosaic
 
     s = settings
+    if s["mosaic"] == AUTO:
+        raise ValueError("Expected augmentation settings resolved for the task (resolve_augmentation(settings, "
+                         "task)). Received: mosaic='auto'")
     mosaic = RandomMosaic(s["mosaic"], seed=seed + 7) if s["mosaic"] else None
     geometric = RandomAffine(s["horizontal_flip"], s["vertical_flip"], s["rotation_range"], s["zoom_range"],
                              s["width_shift_range"], s["height_shift_range"], fill_value=PAD_VALUE, seed=seed)

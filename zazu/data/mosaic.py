@@ -193,20 +193,64 @@ class MosaicSchedule:
     the switch is exact although tf.data prefetches batches of the next epoch before this one ends (a
     flag flipped at an epoch's start would miss those). The trainer calls `start_at(epoch)` before each
     `fit` starts an iterator (`BaseAdapter.before_fit`): a later phase, or a resumed trial, counts on
-    from its first epoch, and batches an earlier iterator made but never served count for nothing."""
+    from its first epoch, and batches an earlier iterator made but never served count for nothing.
 
-    def __init__(self, mosaic_epochs: int):
+    Under a time budget (`deadline`) the training may end before its planned epochs, so `callback()`
+    watches the epochs: once the time left holds no more epochs (as long as the last one) than
+    `close_epochs` (or `close_share` of all the epochs that will have run), the epochs from the next one
+    on are plain. Batches the pipeline already made for that epoch keep their mosaics (a prefetch's
+    worth, a few batches)."""
+
+    def __init__(self, mosaic_epochs: int, close_epochs: int | None = None, close_share: float | None = None,
+                 deadline: float | None = None):
         import tensorflow as tf
 
-        self.mosaic_epochs = int(mosaic_epochs)
         self.steps_per_epoch = None  # set by `number_batches`
+        self.close_epochs, self.close_share, self.deadline = close_epochs, close_share, deadline
         self._next_batch = tf.Variable(0, dtype=tf.int64, trainable=False, name="mosaic_next_batch")
+        self._mosaic_epochs = tf.Variable(int(mosaic_epochs), dtype=tf.int64, trainable=False,
+                                          name="mosaic_epochs")
+
+    @property
+    def mosaic_epochs(self) -> int:
+        return int(self._mosaic_epochs.numpy())
 
     def start_at(self, epoch: int) -> None:
         if self.steps_per_epoch is None:
             raise ValueError("Expected number_batches() to have made the pipeline before start_at(). "
                              f"Received: steps_per_epoch=None, epoch={epoch}")
         self._next_batch.assign(int(epoch) * self.steps_per_epoch)
+
+    def close_after(self, epochs_done: int, epochs_left: int) -> bool:
+        """Close the mosaics from epoch `epochs_done` on when `epochs_left` are as few as the rule says;
+        whether it did (already closed earlier counts too)."""
+        close = self.close_epochs if self.close_share is None else max(
+            1, round(self.close_share * (epochs_done + epochs_left)))
+        if epochs_left <= close and self.mosaic_epochs > epochs_done:
+            self._mosaic_epochs.assign(int(epochs_done))
+        return self.mosaic_epochs <= epochs_done
+
+    def callback(self):
+        """A Keras callback closing the mosaics before the deadline (None without one: the planned epochs
+        hold)."""
+        if self.deadline is None:
+            return None
+        import time
+
+        import keras
+
+        schedule = self
+
+        class CloseMosaicBeforeDeadline(keras.callbacks.Callback):
+            def on_epoch_begin(self, epoch, logs=None):
+                self.started = time.time()
+
+            def on_epoch_end(self, epoch, logs=None):
+                now = time.time()
+                seconds = max(now - self.started, 1e-6)
+                schedule.close_after(epoch + 1, int(max(0.0, schedule.deadline - now) // seconds))
+
+        return CloseMosaicBeforeDeadline()
 
     def number_batches(self, ds, steps_per_epoch: int):
         """`ds` (batches, dicts) with `mosaic_enabled` added to each: its epoch < `mosaic_epochs`. A map on
@@ -215,6 +259,6 @@ class MosaicSchedule:
 
         def numbered(batch):
             number = self._next_batch.assign_add(1) - 1
-            return {**batch, "mosaic_enabled": number // self.steps_per_epoch < self.mosaic_epochs}
+            return {**batch, "mosaic_enabled": number // self.steps_per_epoch < self._mosaic_epochs}
 
         return ds.map(numbered)  # no num_parallel_calls: one at a time, in order

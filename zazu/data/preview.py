@@ -51,11 +51,17 @@ def grid(images: list, columns: int = 4):
 
 def write_preview(dataset: Dataset, out_path: Path, size: tuple[int, int] = (256, 256), count: int = 16,
                   augment_settings: dict | None = None, seed: int = 0) -> Path:
+    from zazu.data.augment import resolve_augmentation
     from zazu.data.pipeline import classification_dataset, instance_dataset, instance_targets
 
     records = dataset.records[:count]
     paths = [dataset.abspath(r) for r in records]
     training = augment_settings is not None
+    with_masks = any(i.polygons or i.rle for r in records for i in r.instances)
+    if training:  # the `auto` values as training resolves them for this data's task
+        task = "classification" if dataset.format == "folder" else (
+            "instance_segmentation" if with_masks else "detection")
+        augment_settings = resolve_augmentation(augment_settings, task)
     samples = []
     if dataset.format == "folder":
         ds = classification_dataset(paths, [r.label for r in records], size, count, training=training,
@@ -64,7 +70,6 @@ def write_preview(dataset: Dataset, out_path: Path, size: tuple[int, int] = (256
         for image, label in zip(images.numpy(), labels.numpy()):
             samples.append(draw_sample(image, dataset.classes, title=dataset.classes[int(label)]))
     else:
-        with_masks = any(i.polygons or i.rle for r in records for i in r.instances)
         targets = instance_targets(records, size, max_instances=max(1, max(len(r.instances) for r in records)),
                                    with_masks=with_masks)
         ds = instance_dataset(paths, targets, size, count, training=training, augment_settings=augment_settings,

@@ -54,6 +54,11 @@ class Problem:
         return f"{self.file}: {self.message}"
 
 
+# a dataset's sides, in this order: what the run trains on, what it scores and chooses by, what it keeps apart
+SPLIT_NAMES = ("train", "val", "test")
+TRAIN, VAL, TEST = SPLIT_NAMES
+
+
 @dataclass
 class Dataset:
     root: Path

@@ -12,7 +12,7 @@ from collections import defaultdict
 from pathlib import Path
 
 from zazu.atomic_io import atomic_write_json, read_json
-from zazu.data.records import Dataset
+from zazu.data.records import SPLIT_NAMES, TEST, TRAIN, VAL, Dataset
 from zazu.errors import DatasetError
 
 
@@ -23,7 +23,7 @@ def _key(seed: int, path: str) -> str:
 def split_dataset(dataset: Dataset, val_ratio: float, seed: int, test_ratio: float = 0.0) -> dict[str, list[str]]:
     """{'train': [paths], 'val': [paths]} (and 'test' when test_ratio > 0), stratified by class."""
     if dataset.given_split:
-        empty = [name for name in ("train", "val") if not dataset.given_split.get(name)]
+        empty = [name for name in (TRAIN, VAL) if not dataset.given_split.get(name)]
         if empty:
             raise DatasetError(f"{dataset.root}: the dataset's own split has no usable image in "
                                f"{' and '.join(empty)}. Expected readable images on both sides.")
@@ -42,7 +42,7 @@ def split_dataset(dataset: Dataset, val_ratio: float, seed: int, test_ratio: flo
         n_test = min(round(n * test_ratio), n - n_val - 1) if test_ratio > 0 else 0
         quota = {"val": n_val, "test": n_test}
         for head in sorted(by_head, key=lambda h: _key(seed, h)):
-            side = next((s for s in ("val", "test") if quota[s] > 0), "train")
+            side = next((s for s in (VAL, TEST) if quota[s] > 0), TRAIN)
             split[side].extend(by_head[head])
             if side != "train":
                 quota[side] -= len(by_head[head])
@@ -86,8 +86,8 @@ def split_sides(dataset: Dataset, split, source: str | Path) -> dict[str, list]:
         raise refuse(f"must be a JSON object. Received: {type(split).__name__}")
     by_path = {r.path: r for r in dataset.records}
     sides, side_of = {}, {}
-    for name in ("train", "val", "test"):
-        if name not in split and name == "test":
+    for name in SPLIT_NAMES:
+        if name not in split and name == TEST:
             continue
         paths = split.get(name)
         if not isinstance(paths, list) or (name != "test" and not paths):

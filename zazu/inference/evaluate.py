@@ -33,8 +33,9 @@ from pathlib import Path
 from typing import Any, Callable
 
 from zazu.errors import DatasetError, ZazuError
+from zazu.data.records import TEST, VAL
 
-SPLITS = ("val", "test", "all")
+SPLITS = (VAL, TEST, "all")  # what `zazu evaluate --split` scores
 
 
 def find_run_dir(model_path: Path, metadata: dict, run_dir: str | Path | None = None) -> Path | None:

@@ -12,11 +12,10 @@ from collections import Counter
 from pathlib import Path
 
 from zazu.data.paths import inside_root, not_utf8, not_utf8_problem
-from zazu.data.records import Dataset, ImageRecord, Instance, Problem
+from zazu.data.records import SPLIT_NAMES, TRAIN, VAL, Dataset, ImageRecord, Instance, Problem
 from zazu.errors import DatasetError
 from zazu.fields import BOX, FLAG, ID, INTEGER, LIST, POSITIVE_NUMBER, SEGMENTATION, TEXT, field_errors
 
-SPLIT_WORDS = ("train", "val", "test")
 
 # What the reader takes from a COCO file. A file that breaks the first three tables is refused; an
 # annotation that breaks its tables is left out with a warning naming it.
@@ -57,7 +56,7 @@ def find_coco_files(root: Path) -> list[Path]:
 
 def _split_name(path: Path) -> str | None:
     stem = path.stem.lower()
-    for word in SPLIT_WORDS:
+    for word in SPLIT_NAMES:
         if word in stem:
             return word
     return None
@@ -93,7 +92,7 @@ def read_coco_dataset(root: str | Path) -> Dataset:
                                        instances=tuple(by_image.get(img["id"], ())), source=rel_json))
             if split:
                 given.setdefault(split, []).append(rel)
-    if given and not {"train", "val"} <= set(given):
+    if given and not {TRAIN, VAL} <= set(given):
         given = {}
     return Dataset(root=root, format="coco", classes=classes, records=records, given_split=given or None,
                    problems=problems)

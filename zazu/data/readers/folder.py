@@ -5,10 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from zazu.data.paths import IMAGE_SUFFIXES, UNSUPPORTED_IMAGE_SUFFIXES, is_image_file, not_utf8, not_utf8_problem
-from zazu.data.records import Dataset, ImageRecord, Problem
+from zazu.data.records import SPLIT_NAMES, TRAIN, VAL, Dataset, ImageRecord, Problem
 from zazu.errors import DatasetError
 
-SPLIT_NAMES = ("train", "val", "test")
 
 
 def _class_dirs(folder: Path, root: Path | None = None, problems: list[Problem] | None = None) -> list[Path]:
@@ -38,7 +37,7 @@ def read_folder_dataset(root: str | Path) -> Dataset:
         raise DatasetError(f"Dataset folder not found. Expected a folder of class folders. Received: {root}")
     top = _class_dirs(root)
     split_dirs = [d for d in top if d.name in SPLIT_NAMES]
-    has_given_split = {d.name for d in split_dirs} >= {"train", "val"}
+    has_given_split = {d.name for d in split_dirs} >= {TRAIN, VAL}
     groups = split_dirs if has_given_split else [root]
     classes = sorted({c.name for g in groups for c in _class_dirs(g)})
     if not classes:

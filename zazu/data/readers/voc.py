@@ -16,7 +16,7 @@ import defusedxml.ElementTree as SafeET
 from defusedxml import DefusedXmlException
 
 from zazu.data.paths import inside_root, not_utf8_problem, read_text
-from zazu.data.records import Dataset, ImageRecord, Instance, Problem
+from zazu.data.records import SPLIT_NAMES, Dataset, ImageRecord, Instance, Problem
 from zazu.errors import DatasetError
 
 
@@ -146,7 +146,7 @@ def _image_sets(root: Path, records: list[ImageRecord], problems: list[Problem])
     by_stem = {Path(r.path).stem: r.path for r in records}
     given: dict[str, list[str]] = {}
     listed_in: dict[str, str] = {}
-    for split in ("train", "val", "test"):
+    for split in SPLIT_NAMES:
         path = folder / f"{split}.txt"
         if path.is_file():
             stems = [line.split()[0] for line in read_text(path).splitlines() if line.strip()]

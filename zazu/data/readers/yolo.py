@@ -12,7 +12,7 @@ from pathlib import Path
 
 from zazu.data.orientation import upright_size
 from zazu.data.paths import is_image_file, not_utf8_problem, read_text
-from zazu.data.records import Dataset, ImageRecord, Instance, Problem
+from zazu.data.records import SPLIT_NAMES, TRAIN, VAL, Dataset, ImageRecord, Instance, Problem
 from zazu.errors import DatasetError
 from zazu.fields import class_name_errors
 
@@ -117,9 +117,9 @@ def read_yolo_dataset(root: str | Path) -> Dataset:
                     instances.append(instance)
         records.append(ImageRecord(rel, width=width, height=height, instances=tuple(instances), source=rel_label))
         parts = image.relative_to(image_root).parts
-        if image_root.name == "images" and len(parts) > 1 and parts[0] in ("train", "val", "test"):
+        if image_root.name == "images" and len(parts) > 1 and parts[0] in SPLIT_NAMES:
             given.setdefault(parts[0], []).append(rel)
-    if not {"train", "val"} <= set(given):
+    if not {TRAIN, VAL} <= set(given):
         given = {}
     return Dataset(root=root, format="yolo", classes=classes, records=records, given_split=given or None,
                    problems=problems)
