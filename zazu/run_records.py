@@ -159,7 +159,8 @@ def write_leaderboard(run_dir: Path, ranked: list[dict[str, Any]], objective: st
     buf = io.StringIO()
     writer = csv.writer(buf)
     writer.writerow(["rank", "model", "trial_id", "status", *metric_names, *[f"int8_{m}" for m in metric_names],
-                     *cost_names, "latency_source", "wall_time_s", *[f"hp.{h}" for h in hp_names], "error"])
+                     "int8_drop", "int8_method", *cost_names, "latency_source", "wall_time_s",
+                     *[f"hp.{h}" for h in hp_names], "error"])
     for i, r in enumerate(ranked, 1):
         metrics, int8 = r.get("metrics") or {}, r.get("int8_metrics") or {}
         cost = r.get("cost") or r.get("cost_before_training") or {}
@@ -168,6 +169,7 @@ def write_leaderboard(run_dir: Path, ranked: list[dict[str, Any]], objective: st
         writer.writerow([
             i if r["status"] == TrialStatus.COMPLETED else "", r["model"], r["trial_id"], r["status"],
             *[metrics.get(m, "") for m in metric_names], *[int8.get(m, "") for m in metric_names],
+            r.get("int8_drop", ""), r.get("int8_method", ""),
             *[round(cost[c], 3) if cost.get(c) is not None else "" for c in cost_names],
             cost.get("latency_source", ""),
             round(r.get("wall_time_s", 0.0), 2),

@@ -21,7 +21,7 @@ def _package(root):
 def test_the_record_names_every_source_file_and_a_change_is_named(tmp_path):
     package = _package(tmp_path)
     recorded = code_record(package)
-    assert sorted(recorded["files"]) == ["zazu/__init__.py", "zazu/defaults.yaml", "zazu/nn/boxes.py", "zazu/run_records.py"]
+    assert sorted(recorded["files"]) == ["zazu/__init__.py", "zazu/defaults.yaml", "zazu/nn/boxes.py", "zazu/runs.py"]
     assert recorded["git_commit"] is None  # not a git checkout
     assert code_changes(recorded, package) is None
 

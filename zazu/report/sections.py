@@ -108,7 +108,7 @@ def _budget_words(target: Any) -> str:
 
 
 # leaderboard.csv's columns as the report heads them (units in the header, not in every cell)
-LEADERBOARD_HEADERS = {"trial_id": "trial", "model_kb": "int8 KiB", "ram_kb": "RAM KiB", "latency_ms": "latency ms",
+LEADERBOARD_HEADERS = {"trial_id": "trial", "int8_drop": "int8 drop", "model_kb": "int8 KiB", "ram_kb": "RAM KiB", "latency_ms": "latency ms",
                        "wall_time_s": "time s", "epochs_trained": "epochs"}
 # the columns the report's leaderboard shows besides the objective (float, int8) and the searched hyperparameters
 LEADERBOARD_COLUMNS = ("rank", "model", "trial_id", "status", "epochs_trained", "model_kb", "ram_kb", "latency_ms",
@@ -118,7 +118,7 @@ LEADERBOARD_COLUMNS = ("rank", "model", "trial_id", "status", "epochs_trained", 
 # -- leaderboard ---------------------------------------------------------------------------------
 def leaderboard(run: RunData, figures: Figures) -> str:
     if run.leaderboard is not None:  # the objective in float and int8 here; every other metric in leaderboard.csv
-        shown = (*LEADERBOARD_COLUMNS, run.objective, f"int8_{run.objective}")
+        shown = (*LEADERBOARD_COLUMNS, run.objective, f"int8_{run.objective}", "int8_drop")
         filled = [c for c in run.leaderboard_columns  # no column empty in every row
                   if any(str(row.get(c, "")).strip() for row in run.leaderboard)]
         columns = [c for c in filled if c in shown or c.startswith("hp.")]

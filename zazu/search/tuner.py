@@ -62,6 +62,15 @@ def seed_everything(seed: int) -> None:
     keras.utils.set_random_seed(seed)
 
 
+def int8_quality(metrics: dict[str, float], int8_metrics: dict[str, float], task: Task) -> dict[str, Any]:
+    """What int8 cost the trial's objective, how the int8 model was made, and whether the cost is over the
+    task's bar (`Task.int8_drop_bar`): kept in trial.json and shown in the leaderboard."""
+    drop = metrics[task.objective] - int8_metrics[task.objective]
+    if task.direction == "min":
+        drop = -drop
+    return {"int8_method": "post-training", "int8_drop": round(drop, 6), "int8_over_bar": drop > task.int8_drop_bar}
+
+
 class LifecycleTuner(keras_tuner.Tuner):
     def __init__(
         self,
@@ -233,6 +242,7 @@ class LifecycleTuner(keras_tuner.Tuner):
             if shipped.get("metrics"):
                 outcome["int8_metrics"] = shipped["metrics"]
                 outcome["reported"] = {objective: shipped["metrics"][objective]}
+                outcome.update(int8_quality(metrics, shipped["metrics"], self.task))
         return outcome
 
     def _profile_int8(self, adapter, folder: Path, on_step) -> dict[str, Any] | None:
