@@ -29,7 +29,7 @@ def test_the_record_names_every_source_file_and_a_change_is_named(tmp_path):
     (package / "nn" / "anchors.py").write_text("C = 4\n")
     (package / "runs.py").unlink()
     warning = code_changes(json.loads(json.dumps(recorded)), package)  # as read back from run.json
-    assert "changed: zazu/nn/boxes.py; new: zazu/nn/anchors.py; removed: zazu/run_records.py" in warning
+    assert "changed: zazu/nn/boxes.py; new: zazu/nn/anchors.py; removed: zazu/runs.py" in warning
 
 
 def test_a_run_predating_the_record_resumes_without_a_warning():
