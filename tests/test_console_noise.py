@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.slow  # trains, exports or runs Zazu end to end: not in the inner loop (-m 'not slow')
+
 REPO = Path(__file__).resolve().parents[1]
 
 # Lines the libraries write. The test's main check is stricter (stderr empty on success); these catch

@@ -98,6 +98,7 @@ def test_a_detection_set_with_no_annotation_is_fatal_before_training(home):
     assert _files(home) == before and not (home / "run").exists()
 
 
+@pytest.mark.slow  # trains or exports
 def test_hyperparameters_a_model_cannot_build_are_a_failed_trial_in_one_line(home):
     result = _main(["train", "--model", "tiny_cnn", "--hp", "input_size=8", "--hp", "depth=4", "--epochs", "1",
                     "--output", str(home / "run")], home)

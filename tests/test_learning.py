@@ -17,6 +17,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
+pytestmark = pytest.mark.slow  # trains, exports or runs Zazu end to end: not in the inner loop (-m 'not slow')
+
 DIGIT_SIZE = 32  # digits are written at the model's input size, so no resampling stands between them
 SHAPE_SIZE = 128
 NO_EXPORT_EXTRAS = {"profile_runs": 1, "edgetpu_compiler": False, "profile_trials": False}

@@ -174,6 +174,8 @@ def test_every_keras_tuner_oracle_drives_the_adapters(method, shapes_dataset, tm
 SLOW_ADAPTER = """
 import time
 
+pytestmark = pytest.mark.slow  # trains, exports or runs Zazu end to end: not in the inner loop (-m 'not slow')
+
 class AdaptModel:
     def __init__(self, model_specs, hp_values):
         pass

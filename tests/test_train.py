@@ -12,6 +12,8 @@ from zazu.errors import ConfigError
 from zazu.ranking import fixed_spec
 from zazu.registry import Registry
 
+pytestmark = pytest.mark.slow  # trains, exports or runs Zazu end to end: not in the inner loop (-m 'not slow')
+
 
 def test_fixed_spec_pins_every_searched_value_and_overrides_training_configs():
     spec = Registry.load().get("retinanet")

@@ -52,6 +52,7 @@ def _one_error_line(result) -> str:
     return lines[0]
 
 
+@pytest.mark.slow  # trains or exports
 def test_zoo_new_passes_zoo_check_and_trains_one_epoch_through_the_search(empty_zoo, shapes_dataset, tmp_path):
     runner = CliRunner()
     created = runner.invoke(cli, ["zoo", "new", "my_net", "--task", "classification", "--zoo", str(empty_zoo)])

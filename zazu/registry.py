@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from zazu.config_rules import is_number
+from zazu.adapter_contract import MANDATORY_METHODS, OPTIONAL_STEPS, Capabilities
 from zazu.errors import ConfigError, RegistryError
 from zazu.suggest import did_you_mean
 from zazu.tasks import TASKS
@@ -30,8 +31,6 @@ from zazu.unique_keys import DuplicateKeyError, loads_json
 RATINGS = ("accuracy_rating", "speed_rating", "memory_rating")
 MEASURED_RATINGS = ("speed_rating", "memory_rating")  # what `zazu zoo calibrate` measures
 CALIBRATION_FILE = "calibration.json"  # beside models.json, written by `zazu zoo calibrate`
-MANDATORY_METHODS = ("train", "get_metrics")
-OPTIONAL_METHODS = ("reformat", "data_loader", "preprocess", "build")
 HP_KEYS = ("name", "values", "sampling", "min", "max", "step", "default")
 SAMPLINGS = (None, "linear", "log", "reverse_log")
 NAME_PATTERN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,99}$")  # a folder name: at most 100 characters
@@ -50,6 +49,8 @@ class ModelSpec:
     adapter_class: type = field(repr=False)
     entry: dict[str, Any] = field(repr=False)
     measured: dict[str, float] | None = None  # speed and memory ratings from calibration.json, if measured
+    # what the adapter class can do beyond ZazuML's contract, read once when it is loaded (None: not imported)
+    capabilities: Capabilities | None = field(default=None, repr=False)
 
     @property
     def zoo_root(self) -> Path:
@@ -199,6 +200,7 @@ def validate_entry(root: Path, name: str, entry: Any, import_code: bool = True) 
     if not isinstance(entry["training_configs"], dict):
         raise _fail(name, "training_configs", "an object of fixed values", entry["training_configs"])
     adapter_path = _adapter_path(root, name)
+    adapter_class = _load_adapter_class(root, name, adapter_path) if import_code else None
     return ModelSpec(
         name=name,
         task=task,
@@ -206,8 +208,9 @@ def validate_entry(root: Path, name: str, entry: Any, import_code: bool = True) 
         hp_search_space=entry["hp_search_space"],
         training_configs=entry["training_configs"],
         adapter_path=adapter_path,
-        adapter_class=_load_adapter_class(root, name, adapter_path) if import_code else None,
+        adapter_class=adapter_class,
         entry=entry,
+        capabilities=Capabilities.of(adapter_class) if adapter_class is not None else None,
     )
 
 
@@ -350,7 +353,7 @@ def _load_adapter_class(root: Path, name: str, adapter_path: Path) -> type:
     for method in MANDATORY_METHODS:
         if not callable(getattr(cls, method, None)):
             raise RegistryError(f"{adapter_path}: `AdaptModel` must define the method `{method}()`; it is missing.")
-    for method in OPTIONAL_METHODS:
+    for method in OPTIONAL_STEPS:
         if hasattr(cls, method) and not callable(getattr(cls, method)):
             raise RegistryError(f"{adapter_path}: `AdaptModel.{method}` must be a method.")
     return cls

@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.slow  # trains, exports or runs Zazu end to end: not in the inner loop (-m 'not slow')
+
 REPO = Path(__file__).resolve().parents[2]
 # script -> a line its output must hold (a header or summary the README's figures are read from)
 EXPECTED = {

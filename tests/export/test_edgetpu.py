@@ -63,6 +63,7 @@ def models(tmp_path_factory):
     }
 
 
+@pytest.mark.slow  # trains or exports
 def test_int8_model_maps_entirely(models):
     report = compatibility_report(models["int8"])
 

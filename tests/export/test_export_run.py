@@ -23,6 +23,8 @@ from zazu.search.driver import run_search
 
 from edgetpu_stub import install_stub  # tests/export/edgetpu_stub.py
 
+pytestmark = pytest.mark.slow  # trains, exports or runs Zazu end to end: not in the inner loop (-m 'not slow')
+
 TFLITE = ("float32", "float16", "dynamic", "int8")
 REPO = Path(__file__).resolve().parents[2]
 

@@ -11,6 +11,8 @@ import pytest
 
 from zazu.export.int8_debug import ROUNDING_STEPS, parse_layer_statistics
 
+pytestmark = pytest.mark.slow  # trains, exports or runs Zazu end to end: not in the inner loop (-m 'not slow')
+
 
 def _model(concatenated: bool):
     import keras

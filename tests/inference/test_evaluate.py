@@ -12,6 +12,8 @@ from click.testing import CliRunner
 
 from zazu.cli import cli
 
+pytestmark = pytest.mark.slow  # trains, exports or runs Zazu end to end: not in the inner loop (-m 'not slow')
+
 CLASSES = ["circle", "cross", "square", "triangle"]
 
 

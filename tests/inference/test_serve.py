@@ -18,6 +18,8 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
+pytestmark = pytest.mark.slow  # trains, exports or runs Zazu end to end: not in the inner loop (-m 'not slow')
+
 REPO = Path(__file__).resolve().parents[2]
 BOUNDARY = "zazu-test-boundary"
 LIMIT_MB = 0.25

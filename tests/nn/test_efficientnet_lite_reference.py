@@ -16,6 +16,8 @@ import pytest
 from zazu.nn.efficientnet_lite import VARIANTS
 from zazu.nn.pretrained import pretrained_efficientnet_lite
 
+pytestmark = pytest.mark.slow  # trains, exports or runs Zazu end to end: not in the inner loop (-m 'not slow')
+
 REPO = Path(__file__).resolve().parents[2]
 SHARED_PRETRAINED = REPO.parent / "shared" / "pretrained"
 TOLERANCE = 1e-3

@@ -19,6 +19,8 @@ from zazu.cli import cli
 from zazu.report import write_report
 from zazu.report.screenshot import first_screen, images_loaded, screenshot
 
+pytestmark = pytest.mark.slow  # trains, exports or runs Zazu end to end: not in the inner loop (-m 'not slow')
+
 REPO = Path(__file__).resolve().parents[2]
 
 

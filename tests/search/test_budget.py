@@ -191,6 +191,8 @@ BADLY_QUANTIZED = """
 from zazu.adapters import ClassificationAdapter
 from zazu.nn.layers import normalize_pixels
 
+pytestmark = pytest.mark.slow  # trains, exports or runs Zazu end to end: not in the inner loop (-m 'not slow')
+
 
 class AdaptModel(ClassificationAdapter):
     def build(self):

@@ -14,6 +14,8 @@ from searchkit import child_env, main_py
 from zazu.config import resolve_config
 from zazu.search.driver import run_search
 
+pytestmark = pytest.mark.slow  # trains, exports or runs Zazu end to end: not in the inner loop (-m 'not slow')
+
 MARKER_CODE = "open({marker!r}, 'a').close()  # a crafted line: proof the code ran\n"
 
 

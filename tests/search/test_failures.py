@@ -6,8 +6,12 @@ import json
 import textwrap
 from pathlib import Path
 
+import pytest
+
 from zazu.config import resolve_config
 from zazu.registry import Registry
+
+pytestmark = pytest.mark.slow  # trains, exports or runs Zazu end to end: not in the inner loop (-m 'not slow')
 
 ENTRY = {"task": "classification", "model_space": {"accuracy_rating": 5, "speed_rating": 5, "memory_rating": 5},
          "hp_search_space": [{"name": "learning_rate", "values": [0.001, 0.01], "sampling": None}],

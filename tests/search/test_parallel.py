@@ -9,10 +9,14 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from click.testing import CliRunner
 from searchkit import REPO, calls, child_env, write_config
 
 from zazu.cli import cli
+
+pytestmark = pytest.mark.slow  # trains, exports or runs Zazu end to end: not in the inner loop (-m 'not slow')
 
 
 def _rows(run_dir: Path) -> list[dict[str, str]]:

@@ -18,6 +18,8 @@ from zazu.config import resolve_config
 from zazu.errors import ConfigError, DatasetError
 from zazu.registry import Registry
 
+pytestmark = pytest.mark.slow  # trains, exports or runs Zazu end to end: not in the inner loop (-m 'not slow')
+
 
 def _leaderboard(run_dir: Path) -> list[dict[str, str]]:
     with open(run_dir / "leaderboard.csv", newline="") as f:

@@ -11,6 +11,8 @@ from searchkit import child_env, killed_search, main_py, start_child, trial_stat
 
 from zazu.run_lock import LOCK_FILE
 
+pytestmark = pytest.mark.slow  # trains, exports or runs Zazu end to end: not in the inner loop (-m 'not slow')
+
 
 def _held_by(run_dir: Path, pid: int) -> bool:
     try:

@@ -5,8 +5,12 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from zazu.config import resolve_config
 from zazu.registry import Registry
+
+pytestmark = pytest.mark.slow  # trains, exports or runs Zazu end to end: not in the inner loop (-m 'not slow')
 
 # The metric is the sum of weights drawn by an unseeded Keras initializer, as a model's layers draw them.
 WEIGHTS_ADAPTER = """

@@ -47,6 +47,25 @@ class DetectionAdapter(BaseAdapter):
         *TRANSFER_HYPERPARAMETERS,
     )
 
+    def __init__(self, model_specs, hp_values, coder=None):
+        """`coder`: the detector family's coder, injected (a test's, an experiment's); None (the default):
+        the entry's own, `make_coder()`, made when first needed, once the classes are known."""
+        super().__init__(model_specs, hp_values)
+        self._coder = coder
+
+    @property
+    def coder(self):
+        if self._coder is None:
+            if getattr(self, "classes", None) is None:
+                raise ValueError(f"{type(self).__name__}.coder is needed before the classes are known. Expected "
+                                 "data_loader() (or prepare_inference()) to run first.")
+            self._coder = self.make_coder()
+        return self._coder
+
+    @coder.setter
+    def coder(self, coder) -> None:
+        self._coder = coder
+
     # -- what a zoo model writes ------------------------------------------------------
     def make_coder(self):
         """Return the coder of this detector family, built from `self.input_size`,
@@ -87,7 +106,6 @@ class DetectionAdapter(BaseAdapter):
         self.classes = dataset.classes
         self.train_records = sides["train"]
         self.val_records = sides["val"]
-        self.coder = self.make_coder()
 
     def _pipeline(self, records, training: bool, augment: dict | None, mosaic_schedule=None):
         from zazu.data.pipeline import instance_dataset, instance_targets
@@ -154,7 +172,7 @@ class DetectionAdapter(BaseAdapter):
 
     def prepare_inference(self, classes) -> None:
         super().prepare_inference(classes)
-        self.coder = self.make_coder()
+        self.coder  # made now: an entry the coder cannot be made from fails when the model is loaded, not later
 
     def postprocess(self, outputs, context: dict):
         """One image's network outputs -> Prediction in the original image's pixels.

@@ -13,10 +13,9 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from zazu.adapter_contract import LIFECYCLE_STEPS as STEPS, OPTIONAL_STEPS
 from zazu.errors import TrialFailed
 
-STEPS = ("reformat", "data_loader", "preprocess", "build", "train", "get_metrics")
-OPTIONAL_STEPS = ("reformat", "data_loader", "preprocess", "build")
 DATA_STEPS = STEPS[:3]  # the trial's data read and its pipeline built: what an export or a re-measure needs
 PREPARE_STEPS = STEPS[:4]  # up to a built, untrained model: what a budget check measures
 TRAINING_STEPS = STEPS[4:]

@@ -7,7 +7,6 @@ own dataset.json and split.json) and asked to export itself.
 
 from __future__ import annotations
 
-import inspect
 import os
 from pathlib import Path
 from typing import Any
@@ -73,18 +72,16 @@ def export_trial(run_dir: Path, record: dict[str, Any], options: dict[str, Any],
     log = log or (lambda message: None)
     run_dir = Path(run_dir)
     spec, adapter = _trial_adapter(run_dir, record, registry, trust_code)
-    export = getattr(adapter, "export", None)
-    if not callable(export):
+    if not spec.capabilities.exports:
         log(f"{spec.name}'s adapter has no export() method: nothing exported.")
         return None
     out_dir = Path(out_dir) if out_dir else run_dir / "export"
     check_export_target(out_dir)
     _load_data(spec, adapter)
-    accepts = inspect.signature(export).parameters
-    extra = {k: v for k, v in (("options", options), ("log", log)) if k in accepts}
+    extra = {k: v for k, v in (("options", options), ("log", log)) if k in spec.capabilities.export_options}
 
     def fill(staging: Path) -> dict[str, Any]:
-        info = export(Path(record["trial_dir"]), staging, **extra)
+        info = adapter.export(Path(record["trial_dir"]), staging, **extra)
         info = {"model": spec.name, "trial_id": record["trial_id"], "trial": Path(record["trial_dir"]).name,
                 "trial_metrics": record.get("metrics", {}), **(info or {})}
         info = _moved(info, str(staging), str(out_dir.resolve()))  # the files' paths once swapped in

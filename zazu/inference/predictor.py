@@ -72,10 +72,10 @@ class Predictor:
             raise ZazuError(f"{self.path} was trained from zoo model {name!r}, which is not in the zoo at "
                             f"{registry.root}. Expected one of: {', '.join(registry.models)}.")
         spec = registry.get(name)
-        for method in ("for_inference", "inference_input", "decode_outputs", "prediction_json", "score_records"):
-            if not callable(getattr(spec.adapter_class, method, None)):
-                raise ZazuError(f"Zoo model {name!r}: its AdaptModel has no `{method}()`; predict needs an "
-                                "adapter built on a zazu.adapters task base class.")
+        if not spec.capabilities.predicts:
+            raise ZazuError(f"Zoo model {name!r}: its AdaptModel lacks the inference hooks (for_inference, "
+                            "inference_input, decode_outputs, prediction_json, score_records); predict needs an "
+                            "adapter built on a zazu.adapters task base class.")
         # a file from an older Zazu may lack a hyperparameter its zoo entry has gained since: the entry's value
         hyperparameters = {**default_hyperparameters(spec), **(self.metadata.get("hyperparameters") or {})}
         self.adapter = spec.adapter_class.for_inference({**self.metadata, "hyperparameters": hyperparameters})

@@ -37,6 +37,7 @@ from zazu.search.kt_compat import is_worker, oracle_file, tuner_file
 from zazu.search.space import TUNER_PREFIX, SpaceCodec
 from zazu.tasks import Task
 from zazu.trial_inputs import TrialInputs
+from zazu.trial_record import TrialRecord
 from zazu.trial_status import FINAL_STATUSES, TrialStatus
 
 
@@ -178,7 +179,7 @@ class LifecycleTuner(keras_tuner.Tuner):
         if epoch_resume.saved_state(folder) is not None:  # a rerun: its own resume point is further on
             return {"parent": parent_id, "from_epoch": None, "note": "rerun: continues its own resume point"}
         parent = trial_dir(self.run_dir, self.spec.name, parent_id)
-        load = getattr(self.spec.adapter_class, "load_trained", None)
+        load = self.spec.adapter_class.load_trained if self.spec.capabilities.reloads_checkpoints else None
         epoch = epoch_resume.continue_from(parent, folder, CHECKPOINT, lambda p: load(p, compile=False)) \
             if load else None
         log(f"promoted by Hyperband from trial {parent_id}: " + (f"continues after its epoch {epoch}"
@@ -186,11 +187,11 @@ class LifecycleTuner(keras_tuner.Tuner):
                                                                   "it left no checkpoint to continue, trains from scratch"))
         return {"parent": parent_id, "from_epoch": epoch}
 
-    def _start(self, trial_id: str, folder: Path, sampled: dict, hp_values: dict) -> tuple[dict, TrialInputs]:
+    def _start(self, trial_id: str, folder: Path, sampled: dict, hp_values: dict) -> tuple[TrialRecord, TrialInputs]:
         """The trial's RUNNING record, written before anything runs, and its inputs."""
         inputs = self.base_inputs.replace(name=self.spec.name, task=self.spec.task, model_space=self.spec.model_space,
                                           training_configs=self.spec.training_configs, trial_dir=str(folder))
-        record = {
+        record: TrialRecord = {
             "model": self.spec.name,
             "trial_id": trial_id,
             "seed": trial_seed(self.base_inputs.seed, self.spec.name, trial_id),
@@ -230,10 +231,9 @@ class LifecycleTuner(keras_tuner.Tuner):
             metrics = run_lifecycle(adapter, objective, log=log, on_step=on_step)
         if getattr(adapter, "resumed_from_epoch", 0):
             log(f"train: continued after epoch {adapter.resumed_from_epoch} from the trial's resume point")
-        save = getattr(adapter, "save", None)
-        if callable(save):
+        if self.spec.capabilities.saves:
             on_step("save")
-            save(folder)
+            adapter.save(folder)
             log("save: model written")
         outcome.update(status=TrialStatus.COMPLETED, metrics=metrics, reported=metrics)
         shipped = self._profile_int8(adapter, folder, on_step)
@@ -249,11 +249,10 @@ class LifecycleTuner(keras_tuner.Tuner):
         """The trained model as it would ship (int8, calibrated as the export calibrates), scored on the val
         split and measured on the target device (`profile_trial`, which also keeps it as profile.json for the
         report); None when the run's `export.profile_trials` is off or the adapter is a plain ZazuML one."""
-        from zazu.adapters.base import BaseAdapter
         from zazu.export.bundle import profile_trial
 
         options = self.base_inputs.export
-        if not (options.get("profile_trials") and isinstance(adapter, BaseAdapter)):
+        if not (options.get("profile_trials") and self.spec.capabilities.profiles_int8):
             return None
         on_step("int8")
         return profile_trial(adapter, folder, options, (self.target or {}).get("device", "cpu"))
