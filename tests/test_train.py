@@ -12,8 +12,6 @@ from zazu.errors import ConfigError
 from zazu.ranking import fixed_spec
 from zazu.registry import Registry
 
-pytestmark = pytest.mark.slow  # trains, exports or runs Zazu end to end: not in the inner loop (-m 'not slow')
-
 
 def test_fixed_spec_pins_every_searched_value_and_overrides_training_configs():
     spec = Registry.load().get("retinanet")
@@ -64,6 +62,7 @@ def test_cli_train_rejects_bad_flags_before_training(tmp_path):
     assert not any(tmp_path.iterdir())
 
 
+@pytest.mark.slow  # trains
 def test_cli_train_makes_a_run_folder_that_export_and_predict_accept(shapes_dataset, tmp_path):
     run = tmp_path / "run"
     result = CliRunner().invoke(cli, [
@@ -95,6 +94,7 @@ def test_cli_train_makes_a_run_folder_that_export_and_predict_accept(shapes_data
     assert len(list((tmp_path / "p").glob("*.json"))) == len(list((shapes_dataset / "circle").iterdir()))
 
 
+@pytest.mark.slow  # trains
 def test_train_killed_mid_training_resumes_from_its_last_epoch(shapes_dataset, tmp_path):
     """SIGKILL after a few epochs; `zazu train --resume` continues at the next epoch, not at 0."""
     import csv

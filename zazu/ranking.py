@@ -115,7 +115,7 @@ def fixed_spec(spec: ModelSpec, values: dict) -> ModelSpec:
     space = []
     for name, entry in searched.items():
         default = space_default(entry)
-        space.append({"name": name, "values": [values.get(name, default)]})
+        space.append({"name": name, "values": [values[name] if name in values else default]})
     configs = {**spec.training_configs, **{k: v for k, v in values.items() if k not in searched}}
     return dataclasses.replace(spec, hp_search_space=space, training_configs=configs)
 
@@ -132,11 +132,6 @@ def default_hyperparameters(spec: ModelSpec) -> dict:
     return {**fixed.training_configs, **{e["name"]: e["values"][0] for e in fixed.hp_search_space}}
 
 
-# Hyperparameters every task reads, with the range a fixed value must fall in (a 100000-px input
-# would run out of memory a minute into training instead of being refused here).
-COMMON_BOUNDS = {"batch_size": (int, 1, 1024), "input_size": (int, 8, 1024), "learning_rate": (float, 1e-8, 10.0),
-                 "freeze_epochs": (int, 0, 100000), "fine_tune_blocks": (int, 0, 1000), "patience": (int, 1, 100000),
-                 "dropout": (float, 0.0, 0.99), "fine_tune_lr": (float, 1e-8, 10.0)}
 _KIND_NAMES = {int: "an integer", float: "a number", bool: "true or false", str: "a string", list: "a list"}
 
 
@@ -157,13 +152,14 @@ def _fits(value, kind: type) -> bool:
 
 def _check_fixed_value(spec: ModelSpec, name: str, value, entry: dict | None) -> None:
     """A fixed value has the kind of the model's own default for it (its search-space values or its
-    training_configs) and, for the common hyperparameters, lies in COMMON_BOUNDS."""
+    training_configs) and, for a hyperparameter its task base declares with bounds, lies in them."""
     def refuse(expected: str):
         raise ConfigError(f"Zoo model `{spec.name}`: hyperparameter `{name}` must be {expected}. "
                           f"Received: {name}={value!r}")
 
-    if name in COMMON_BOUNDS:
-        kind, low, high = COMMON_BOUNDS[name]
+    declared = {h.name: h.bounds for h in getattr(spec.adapter_class, "hyperparameters", ()) if h.bounds}
+    if name in declared:
+        kind, low, high = declared[name]
         parts = value if name == "input_size" and isinstance(value, list) and len(value) == 2 else [value]
         if not all(_fits(v, kind) and low <= v <= high for v in parts):
             refuse(f"{_KIND_NAMES[kind]} from {low:g} to {high:g}" + (" (or [height, width])" if name == "input_size"

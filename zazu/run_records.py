@@ -173,12 +173,17 @@ def write_leaderboard(run_dir: Path, ranked: list[dict[str, Any]], objective: st
             *[round(cost[c], 3) if cost.get(c) is not None else "" for c in cost_names],
             cost.get("latency_source", ""),
             round(r.get("wall_time_s", 0.0), 2),
-            *[json.dumps(hps[h]) if isinstance(hps.get(h), (list, dict)) else hps.get(h, "") for h in hp_names],
+            *[_csv_value(hps[h]) if h in hps else "" for h in hp_names],
             problem,
         ])
     path = Path(run_dir) / "leaderboard.csv"
     atomic_write_text(path, buf.getvalue())
     return path
+
+
+def _csv_value(value: Any):
+    """A hyperparameter's value as a leaderboard cell: lists and objects as JSON."""
+    return json.dumps(value) if isinstance(value, (list, dict)) else value
 
 
 def refresh_leaderboard(run_dir: Path, objective: str, direction: str,

@@ -16,7 +16,7 @@ from typing import Any
 from zazu.atomic_io import atomic_write_text
 from zazu.errors import ConfigError
 from zazu.registry import NAME_PATTERN, read_entries
-from zazu.tasks import get_task
+from zazu.tasks import CLASSIFICATION, DETECTION, INSTANCE_SEGMENTATION, get_task
 
 
 _CLASSIFICATION = '''"""{name}: an image classifier for Zazu's zoo. Written by `zazu zoo new`; make build() your own.
@@ -93,13 +93,13 @@ _DETECTOR_CONFIGS = {"input_size": 96, "batch_size": 16, "augment": True, "backb
 
 TEMPLATES: dict[str, tuple[str, list[dict[str, Any]], dict[str, Any]]] = {
     # task: (adapter source, hp_search_space, training_configs)
-    "classification": (_CLASSIFICATION,
+    CLASSIFICATION: (_CLASSIFICATION,
                        [_LEARNING_RATE, {"name": "filters", "values": [16, 32], "sampling": None}],
                        {"input_size": 32, "batch_size": 16, "augment": False, "blocks": 3, "patience": 5}),
-    "detection": (_DETECTION,
+    DETECTION: (_DETECTION,
                   [_LEARNING_RATE, {"name": "backbone_width", "values": [16, 24], "sampling": None}],
                   _DETECTOR_CONFIGS),
-    "instance_segmentation": (_SEGMENTATION,
+    INSTANCE_SEGMENTATION: (_SEGMENTATION,
                               [_LEARNING_RATE, {"name": "prototypes", "values": [8, 16], "sampling": None}],
                               {**_DETECTOR_CONFIGS, "backbone_width": 16, "max_instances": 20}),
 }

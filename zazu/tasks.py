@@ -30,6 +30,12 @@ class Task:
     # what int8 may cost the objective before a trial is flagged (`int8_over_bar` in trial.json): a point of
     # accuracy, two of mAP (issue 29's bars; Google's EfficientNet-Lite0 loses 0.7 point of top-1)
     int8_drop_bar: float = 0.02
+    # objects, fitted from the training boxes (zazu.search.data_fit): instance caps, anchors, epochs
+    fits_boxes: bool = False
+    # the input size too: segmentation keeps its entries' sizes (protonet_lite at 512 px, stride-4 masks, on
+    # the dense COCO set trained 7 epochs in its budget for mask mAP50 0.249 against 0.271 at 192 px)
+    fits_input_size: bool = False
+    max_instances_cap: int = 0  # the most training targets data_fit gives an image (masks cost H x W bytes a slot)
 
 
 # COCO's object sizes (area in original pixels: small < 32², medium < 96², large above): detection and
@@ -42,13 +48,15 @@ def is_size_metric(name: str) -> bool:
     return "AP_" in name and name.rsplit("_", 1)[-1] in OBJECT_SIZES
 
 
+CLASSIFICATION, DETECTION, INSTANCE_SEGMENTATION = "classification", "detection", "instance_segmentation"
+
 TASKS: dict[str, Task] = {
-    "classification": Task("classification", "val_accuracy", "max", 0.0, check_input_size=32, auto_time_budget_min=2,
-                           int8_drop_bar=0.01),
-    "detection": Task("detection", "val_mAP", "max", 0.0, check_input_size=64, auto_time_budget_min=6,
-                      auto_mosaic=1.0),
-    "instance_segmentation": Task("instance_segmentation", "val_mask_mAP", "max", 0.0, check_input_size=64,
-                                  auto_time_budget_min=6),
+    CLASSIFICATION: Task(CLASSIFICATION, "val_accuracy", "max", 0.0, check_input_size=32, auto_time_budget_min=2,
+                         int8_drop_bar=0.01),
+    DETECTION: Task(DETECTION, "val_mAP", "max", 0.0, check_input_size=64, auto_time_budget_min=6, auto_mosaic=1.0,
+                    fits_boxes=True, fits_input_size=True, max_instances_cap=1000),
+    INSTANCE_SEGMENTATION: Task(INSTANCE_SEGMENTATION, "val_mask_mAP", "max", 0.0, check_input_size=64,
+                                auto_time_budget_min=6, fits_boxes=True, max_instances_cap=100),
 }
 
 

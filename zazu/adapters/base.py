@@ -36,11 +36,12 @@ class BaseAdapter(InferenceHooks):
     # what every task base reads besides a model's own, with their defaults (a task base extends it with
     # `declare`); `known_hyperparameters`, their names, is derived (`zazu train --hp` accepts them)
     hyperparameters: tuple[Hyperparameter, ...] = (
-        Hyperparameter("input_size", 64, "an int (square) or [height, width], in pixels"),
-        Hyperparameter("batch_size", 32, "images per training batch"),
-        Hyperparameter("learning_rate", 1e-3, "the first phase's learning rate (a cosine takes it to 0)"),
+        Hyperparameter("input_size", 64, "an int (square) or [height, width], in pixels", (int, 8, 1024)),
+        Hyperparameter("batch_size", 32, "images per training batch", (int, 1, 1024)),
+        Hyperparameter("learning_rate", 1e-3, "the first phase's learning rate (a cosine takes it to 0)",
+                       (float, 1e-8, 10.0)),
         Hyperparameter("augment", True, "whether the run's augmentation block applies to this model"),
-        Hyperparameter("patience", 5, "epochs without improvement before early stopping"),
+        Hyperparameter("patience", 5, "epochs without improvement before early stopping", (int, 1, 100000)),
         Hyperparameter("epochs", None, "set by the search (a time budget's auto count, or the config's)"),
     )
     known_hyperparameters = DeclaredNames()

@@ -7,6 +7,7 @@ from __future__ import annotations
 import numpy as np
 
 from zazu.adapters.deadline import deadline_callbacks
+from zazu.adapters.instance_data import encoded_targets, instance_pipeline
 from zazu.run_records import CHECKPOINT
 
 HEADS_LAYER = "heads"  # pyramid + heads as one nested model, when the backbone is pretrained
@@ -65,7 +66,7 @@ def cached_feature_datasets(adapter):
         return tuple(tf.where(coin, b, a) for a, b in zip(features, mirrored)), boxes, labels, *masks
 
     def to_xy(features, boxes, labels, *masks):
-        return tuple(tf.cast(f, tf.float32) for f in features), adapter.encoded_targets(boxes, labels, *masks)
+        return tuple(tf.cast(f, tf.float32) for f in features), encoded_targets(adapter.coder, boxes, labels, *masks)
 
     def batches(ds):
         return feed(ds.batch(batch).map(to_xy, num_parallel_calls=tf.data.AUTOTUNE))
@@ -90,7 +91,7 @@ def backbone_features(adapter, records, mirrored: bool):
 
     backbone = adapter.model.get_layer(BACKBONE_LAYER)
     levels = [FEATURE_STRIDES.index(s) for s in adapter.head_strides]
-    images, targets = adapter._pipeline(records, False, None)
+    images, targets = instance_pipeline(adapter, records, False, None)
     parts = [[] for _ in levels]
     for b in images:
         outputs = backbone(tf.reverse(b["images"], axis=[2]) if mirrored else b["images"], training=False)

@@ -20,14 +20,15 @@ from zazu.adapters import fitting, pooled_features
 from zazu.adapters.base import BaseAdapter
 from zazu.adapters.hyperparameters import Hyperparameter, declare
 from zazu.adapters.transfer import TRANSFER_HYPERPARAMETERS
+from zazu.tasks import CLASSIFICATION
 
 
 class ClassificationAdapter(BaseAdapter):
-    task = "classification"
+    task = CLASSIFICATION
     hyperparameters = declare(
         BaseAdapter.hyperparameters,
         Hyperparameter("weights", None, "null (from scratch), imagenet, or a .pth / .weights.h5 file"),
-        Hyperparameter("dropout", 0.2, "dropout before the classifier's softmax"),
+        Hyperparameter("dropout", 0.2, "dropout before the classifier's softmax", (float, 0.0, 0.99)),
         Hyperparameter("backbone", None, "a zazu.nn.backbones name, for backbone_classifier()"),
         *TRANSFER_HYPERPARAMETERS,
     )

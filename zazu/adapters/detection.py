@@ -21,21 +21,23 @@ import numpy as np
 from zazu.adapters import cached_features, fitting
 from zazu.adapters.base import BaseAdapter
 from zazu.adapters.cached_features import HEADS_LAYER
+from zazu.adapters.instance_data import encoded_targets, instance_pipeline
 from zazu.adapters.hyperparameters import Hyperparameter, declare
 from zazu.adapters.transfer import TRANSFER_HYPERPARAMETERS, has_pretrained_backbone
 from zazu.atomic_io import atomic_write_json
+from zazu.tasks import DETECTION
 
 
 
 class DetectionAdapter(BaseAdapter):
-    task = "detection"
+    task = DETECTION
     iou_type = "bbox"
     uses_masks = False
     reload_compiled = False  # the coders' losses are closures
     hyperparameters = declare(
         BaseAdapter.hyperparameters,
-        Hyperparameter("batch_size", 16, "images per training batch"),
-        Hyperparameter("patience", 8, "epochs without a lower val_loss before early stopping"),
+        Hyperparameter("batch_size", 16, "images per training batch", (int, 1, 1024)),
+        Hyperparameter("patience", 8, "epochs without a lower val_loss before early stopping", (int, 1, 100000)),
         # the instance caps: zazu.search.data_fit only raises them, to fit the data's crowds
         Hyperparameter("max_instances", 50, "training targets kept per image"),
         Hyperparameter("max_detections", 100, "detections kept per image after NMS"),
@@ -61,10 +63,6 @@ class DetectionAdapter(BaseAdapter):
                                  "data_loader() (or prepare_inference()) to run first.")
             self._coder = self.make_coder()
         return self._coder
-
-    @coder.setter
-    def coder(self, coder) -> None:
-        self._coder = coder
 
     # -- what a zoo model writes ------------------------------------------------------
     def make_coder(self):
@@ -107,16 +105,6 @@ class DetectionAdapter(BaseAdapter):
         self.train_records = sides["train"]
         self.val_records = sides["val"]
 
-    def _pipeline(self, records, training: bool, augment: dict | None, mosaic_schedule=None):
-        from zazu.data.pipeline import instance_dataset, instance_targets
-
-        targets = instance_targets(records, self.input_size, int(self.hp["max_instances"]),
-                                   with_masks=self.uses_masks)
-        paths = [self.dataset.abspath(r) for r in records]
-        return instance_dataset(paths, targets, self.input_size, int(self.hp["batch_size"]),
-                                training=training, augment_settings=augment, seed=self.seed,
-                                mosaic_schedule=mosaic_schedule), targets
-
     def preprocess(self) -> None:
         import tensorflow as tf
 
@@ -125,14 +113,14 @@ class DetectionAdapter(BaseAdapter):
         def to_xy(batch):
             boxes = batch["bounding_boxes"]
             masks = [batch["segmentation_masks"]] if self.uses_masks else []
-            return batch["images"], self.encoded_targets(boxes["boxes"], boxes["labels"], *masks)
+            return batch["images"], encoded_targets(self.coder, boxes["boxes"], boxes["labels"], *masks)
 
         from zazu.data.augment import mosaic_schedule
 
         augment = self.augmentation()
         self.mosaic_schedule = mosaic_schedule(augment, self.hp["epochs"], self.model_specs.deadline)
-        train, _ = self._pipeline(self.train_records, True, augment, self.mosaic_schedule)
-        val, self.val_targets = self._pipeline(self.val_records, False, None)
+        train, _ = instance_pipeline(self, self.train_records, True, augment, self.mosaic_schedule)
+        val, self.val_targets = instance_pipeline(self, self.val_records, False, None)
         self.train_ds = feed(train.map(to_xy, num_parallel_calls=tf.data.AUTOTUNE))
         self.val_ds = feed(val.map(to_xy, num_parallel_calls=tf.data.AUTOTUNE))
         self.val_images = val.map(lambda b: b["images"])
@@ -156,16 +144,6 @@ class DetectionAdapter(BaseAdapter):
 
         nested_heads = HEADS_LAYER in {layer.name for layer in self.model.layers}
         fitting.fit_in_phases(self, "val_loss", "min", partial(cached_features.fit_heads, self) if nested_heads else None)
-
-    def encoded_targets(self, boxes, labels, *masks) -> tuple:
-        """A batch's training targets from the coder, its padding slots cut first (`used_slots`), masks
-        as float (the cached-feature phase holds them as uint8)."""
-        import tensorflow as tf
-
-        from zazu.nn.boxes import used_slots
-
-        boxes, labels, *masks = used_slots(boxes, labels, *masks)
-        return tuple(self.coder.encode(boxes, labels, *[tf.cast(m, tf.float32) for m in masks]))
 
     # -- prediction and metrics -------------------------------------------------------------
     resize = "letterbox"

@@ -18,6 +18,9 @@ class Hyperparameter:
     name: str
     default: Any  # None: not set (the code that reads it says what absence means)
     meaning: str
+    # (kind, lowest, highest) a value fixed by hand must have (`zazu train --hp`, `fixed_hyperparameters`): a
+    # 100000-px input would run out of memory a minute into training instead of being refused before it
+    bounds: tuple[type, float, float] | None = None
 
 
 def declare(inherited: tuple[Hyperparameter, ...], *added: Hyperparameter) -> tuple[Hyperparameter, ...]:

@@ -11,10 +11,11 @@ from __future__ import annotations
 import numpy as np
 
 from zazu.adapters.detection import DetectionAdapter
+from zazu.tasks import INSTANCE_SEGMENTATION
 
 
 class SegmentationAdapter(DetectionAdapter):
-    task = "instance_segmentation"
+    task = INSTANCE_SEGMENTATION
     iou_type = "segm"
     uses_masks = True
 

@@ -23,9 +23,11 @@ from zazu.adapters.hyperparameters import Hyperparameter, defaults
 
 # what a task base with pretrained backbones reads (their defaults: the phases below)
 TRANSFER_HYPERPARAMETERS = (
-    Hyperparameter("freeze_epochs", None, "epochs of the frozen phase; null: half the epochs"),
-    Hyperparameter("fine_tune_blocks", 0, "top backbone blocks that learn after the frozen phase; 0: none"),
-    Hyperparameter("fine_tune_lr", None, "the fine-tuning phase's learning rate; null: learning_rate / 10"),
+    Hyperparameter("freeze_epochs", None, "epochs of the frozen phase; null: half the epochs", (int, 0, 100000)),
+    Hyperparameter("fine_tune_blocks", 0, "top backbone blocks that learn after the frozen phase; 0: none",
+                   (int, 0, 1000)),
+    Hyperparameter("fine_tune_lr", None, "the fine-tuning phase's learning rate; null: learning_rate / 10",
+                   (float, 1e-8, 10.0)),
 )
 
 

@@ -7,7 +7,7 @@ import click
 from zazu.budget import DEVICES
 from zazu.cli._base import cli, fails_cleanly
 from zazu.errors import ConfigError
-from zazu.tasks import TASKS
+from zazu.tasks import CLASSIFICATION, TASKS
 
 
 @cli.group()
@@ -51,7 +51,7 @@ def zoo_list(task, zoos):
 
 
 @zoo.command("rank")
-@click.option("--task", default="classification", show_default=True)
+@click.option("--task", default=CLASSIFICATION, show_default=True)
 @click.option("--priority", required=True, help="accuracy=9,speed=3,memory=2")
 @ZOOS_OPTION
 @fails_cleanly

@@ -28,6 +28,7 @@ from zazu.config_rules import Rule, boolean, check_rules, integer, is_number, nu
 from zazu.data.letterbox import PAD_VALUE  # the letterbox grey, also where a rotation or zoom uncovers
 from zazu.errors import ConfigError
 from zazu.suggest import did_you_mean
+from zazu.tasks import CLASSIFICATION
 
 
 MIN_BOX_SIDE = 2.0  # pixels; a box thinner than this after augmentation is dropped
@@ -52,7 +53,7 @@ CLOSE_MOSAIC_SHARE = 0.15  # close_mosaic: auto (Ultralytics closes 10 of 100 ep
 
 def check_mosaic_task(settings: dict[str, Any] | None, task: str) -> None:
     """A mosaic of four images has no single class: refuse it for classification rather than ignore it."""
-    if settings and task == "classification" and settings.get("mosaic", 0) not in (0, AUTO):
+    if settings and task == CLASSIFICATION and settings.get("mosaic", 0) not in (0, AUTO):
         raise ConfigError("Expected augmentation.mosaic: 0 for classification (a mosaic of four images has no "
                           "single class label; it is for detection and instance_segmentation). "
                           f"Received: mosaic={settings['mosaic']!r}")

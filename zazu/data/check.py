@@ -17,6 +17,7 @@ from pathlib import Path
 from zazu.data.decoder_check import tensorflow_disagrees
 from zazu.data.orientation import upright_size
 from zazu.data.records import Dataset, ImageRecord, Instance, Problem
+from zazu.tasks import CLASSIFICATION
 
 BOX_TOLERANCE = 1.0  # pixels: rounding in labelling tools is not a mistake
 # Larger images are left out: PIL opens them, but the training pipeline decodes each in full at every
@@ -49,7 +50,7 @@ class CheckReport:
             fatal = [str(p) for p in self.problems if p.fatal or strict] or ["no usable image"]
             raise DatasetError(f"{path}: dataset not usable{' (data.strict is on)' if strict else ''}: "
                                + "; ".join(fatal[:5]) + (f" (+{len(fatal) - 5} more)" if len(fatal) > 5 else ""))
-        needs_folder = task == "classification"  # labels from folder names; the other tasks need annotations
+        needs_folder = task == CLASSIFICATION  # labels from folder names; the other tasks need annotations
         if needs_folder != (self.dataset.format == "folder"):
             expected = "a folder-per-class dataset" if needs_folder else "COCO, Pascal VOC or YOLO annotations"
             raise DatasetError(f"{path}: the {subject} task is {task}, which needs {expected}. "

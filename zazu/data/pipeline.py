@@ -162,8 +162,9 @@ def classification_dataset(
     import tensorflow as tf
 
     from zazu.data.augment import build_augmenter, check_mosaic_task
+    from zazu.tasks import CLASSIFICATION
 
-    check_mosaic_task(augment_settings, "classification")
+    check_mosaic_task(augment_settings, CLASSIFICATION)
     if training:
         order = training_order(len(paths), seed)
         paths, labels = [paths[i] for i in order], [labels[i] for i in order]

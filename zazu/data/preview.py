@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 
 from zazu.data.records import Dataset
+from zazu.tasks import CLASSIFICATION, DETECTION, INSTANCE_SEGMENTATION
 
 PALETTE = [(230, 25, 75), (60, 180, 75), (255, 225, 25), (0, 130, 200), (245, 130, 48), (145, 30, 180),
            (70, 240, 240), (240, 50, 230), (210, 245, 60), (250, 190, 212)]
@@ -59,8 +60,8 @@ def write_preview(dataset: Dataset, out_path: Path, size: tuple[int, int] = (256
     training = augment_settings is not None
     with_masks = any(i.polygons or i.rle for r in records for i in r.instances)
     if training:  # the `auto` values as training resolves them for this data's task
-        task = "classification" if dataset.format == "folder" else (
-            "instance_segmentation" if with_masks else "detection")
+        task = CLASSIFICATION if dataset.format == "folder" else (
+            INSTANCE_SEGMENTATION if with_masks else DETECTION)
         augment_settings = resolve_augmentation(augment_settings, task)
     samples = []
     if dataset.format == "folder":

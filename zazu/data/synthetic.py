@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from zazu.cache import cache_root  # noqa: F401  (also imported from here)
+from zazu.tasks import CLASSIFICATION, DETECTION, INSTANCE_SEGMENTATION
 
 SHAPES = ("circle", "square", "triangle", "cross")
 VERSION = 2  # bump when the generators' output changes, so old caches are not reused
@@ -131,9 +132,9 @@ def write_instances_dataset(folder: Path, images: int = 400, size: int = 96, see
 
 
 WRITERS = {
-    "classification": write_classification_dataset,
-    "detection": write_instances_dataset,
-    "instance_segmentation": lambda folder, seed: write_instances_dataset(folder, seed=seed, with_polygons=True),
+    CLASSIFICATION: write_classification_dataset,
+    DETECTION: write_instances_dataset,
+    INSTANCE_SEGMENTATION: lambda folder, seed: write_instances_dataset(folder, seed=seed, with_polygons=True),
 }
 
 

@@ -19,7 +19,7 @@ from zazu.report.card import model_card, share_text
 from zazu.report.confusion import class_scores, matrix_for, variants
 from zazu.report.html import esc, image, images, not_available, paragraph, table
 from zazu.report.run_reader import RunData, Trial, best_ap_file, numbers_only
-from zazu.tasks import OBJECT_SIZES, is_size_metric
+from zazu.tasks import CLASSIFICATION, INSTANCE_SEGMENTATION, OBJECT_SIZES, is_size_metric
 from zazu.trial_status import TrialStatus
 
 REPORT_DIR = "report"  # PNGs live in <run>/report/, next to <run>/report.html
@@ -279,7 +279,7 @@ def curves(run: RunData, figures: Figures) -> str:
 # -- fitted to the data -------------------------------------------------------------------------
 def data_fit(run: RunData, figures: Figures) -> str:
     """The training boxes' sizes per class, and what each model's entry took from them."""
-    if run.task == "classification":
+    if run.task == CLASSIFICATION:
         return paragraph("Classification entries are searched as written: nothing is fitted to the data.")
     fit = run.data_fit
     if not fit:
@@ -330,7 +330,7 @@ def hyperparameters(run: RunData, figures: Figures) -> str:
 
 # -- per class -----------------------------------------------------------------------------------
 def classes(run: RunData, figures: Figures) -> str:
-    if run.task == "classification":
+    if run.task == CLASSIFICATION:
         return _classification_classes(run, figures)
     if run.task is None:
         return not_available("the run's task is unknown (config.yaml and trial records name none)")
@@ -368,7 +368,7 @@ def _per_class_ap(run: RunData) -> str:
     if run.best is None:
         return not_available(run.why("best_trial.json") + " (per-class AP is read from the best trial's folder)")
     name = best_ap_file(run)
-    kind = "mask AP" if run.task == "instance_segmentation" else "box AP"
+    kind = "mask AP" if run.task == INSTANCE_SEGMENTATION else "box AP"
     parts = []
     details = run.best_ap
     if details is None:
@@ -421,7 +421,7 @@ def _ap_by_size(run: RunData, details: Any, kind: str) -> str:
 
 # -- sample predictions ------------------------------------------------------------------------
 def predictions(run: RunData, figures: Figures) -> str:
-    if run.task == "classification":
+    if run.task == CLASSIFICATION:
         samples, why = _classification_samples(run)
     elif run.prediction_images:
         step = max(1, len(run.prediction_images) // MAX_SAMPLES)
@@ -435,7 +435,7 @@ def predictions(run: RunData, figures: Figures) -> str:
                             figures.path("predictions"))
     lost = [str(s.image) for s in samples if not s.image.is_file()]
     return (image(figures.src(path), "sample predictions on validation images"
-                  + (" (green: right, red: wrong)" if run.task == "classification" else ""))
+                  + (" (green: right, red: wrong)" if run.task == CLASSIFICATION else ""))
             + (not_available("images not found: " + ", ".join(lost)) if lost else ""))
 
 

@@ -2,7 +2,7 @@
 
 Read from the training boxes (`zazu.data.box_stats`), for detection and segmentation models:
 
-- **input size** (detection; see INPUT_FITTED_TASKS): the sizes a trial may use are those at which the smallest class's median object
+- **input size** (detection; see Task.fits_input_size): the sizes a trial may use are those at which the smallest class's median object
   reaches `MIN_OBJECT_PX` (capped at the images' own size and `MAX_FITTED_SIDE`); the entry's
   default moves up to the first of them. Measured on a dense VOC set (small class median 39 px in
   640-px photos): at 320 px its AP was 0.04, at 512 px 0.39.
@@ -33,6 +33,7 @@ from zazu.adapters.hyperparameters import defaults
 from zazu.data.box_stats import BoxStats, box_shapes, box_stats
 from zazu.ranking import space_default
 from zazu.registry import ModelSpec
+from zazu.tasks import get_task
 
 # the smallest class's median object at the input: the stride-8 anchors' 32 px. Dense set, default job: at 34 px
 # (448x576) mAP 0.363, small objects 0.299; at 30 px (384x512) 0.345 and 0.265, in the same budget and time
@@ -51,12 +52,6 @@ TARGET_STEPS = 1500  # optimizer steps `epochs: auto` aims at (Ultralytics' smal
 DEFAULT_EPOCHS = 15  # `epochs: auto` without a time budget, and for classification
 MAX_AUTO_EPOCHS = 300
 MAX_DETECTIONS_RANGE = (100, 300)
-MAX_INSTANCES_CAP = {"detection": 1000, "instance_segmentation": 100}  # masks cost H x W bytes a slot
-FITTED_TASKS = ("detection", "instance_segmentation")
-# Segmentation keeps its entries' sizes: protonet_lite at 512 px (stride-4 masks) on the dense COCO set
-# trained 7 epochs in its budget for mask mAP50 0.249 against 0.271 at 192 px (bench/dense_set.py
-# --format coco), its large objects' AP falling to 0.01.
-INPUT_FITTED_TASKS = ("detection",)
 
 
 @dataclass
@@ -71,7 +66,7 @@ def fit_models(models: list[ModelSpec], classes: list[str], train_records, confi
                ) -> tuple[BoxStats | None, list[ModelFit]]:
     """(the training boxes' statistics, each model's entry fitted to them: see the module's
     docstring); entries of classification models are unchanged."""
-    stats = box_stats(train_records, classes) if any(m.task in FITTED_TASKS for m in models) else None
+    stats = box_stats(train_records, classes) if any(get_task(m.task).fits_boxes for m in models) else None
     return stats, [fit_model(spec, stats, classes, train_records, config) for spec in models]
 
 
@@ -80,9 +75,9 @@ def fit_model(spec: ModelSpec, stats: BoxStats | None, classes: list[str], train
     space = [dict(e) for e in spec.hp_search_space]
     configs = dict(spec.training_configs)
     fit = ModelFit(spec)
-    if spec.task in FITTED_TASKS and stats is not None and stats.classes:
+    if get_task(spec.task).fits_boxes and stats is not None and stats.classes:
         known = set(getattr(spec.adapter_class, "known_hyperparameters", ())) | set(configs)
-        if "input_size" not in fixed and spec.task in INPUT_FITTED_TASKS:
+        if "input_size" not in fixed and get_task(spec.task).fits_input_size:
             _fit_input_size(space, configs, stats, config, fit)
         if "anchor_scales" not in fixed:
             _fit_anchors(spec, space, configs, classes, train_records, fit)
@@ -101,7 +96,7 @@ def fit_model(spec: ModelSpec, stats: BoxStats | None, classes: list[str], train
 def auto_epochs(spec: ModelSpec, config: dict, train_images: int, configs: dict) -> int | None:
     """`epochs: auto` for a detection or segmentation search under a time budget: epochs for
     TARGET_STEPS steps (at least DEFAULT_EPOCHS); None where the config's `epochs` decides."""
-    if config.get("epochs") != "auto" or spec.task not in FITTED_TASKS or config.get("time_budget") is None:
+    if config.get("epochs") != "auto" or not get_task(spec.task).fits_boxes or config.get("time_budget") is None:
         return None
     steps = max(1, math.ceil(train_images / int(configs.get("batch_size", 16))))
     return max(DEFAULT_EPOCHS, min(MAX_AUTO_EPOCHS, math.ceil(TARGET_STEPS / steps)))
@@ -209,7 +204,7 @@ def _fit_crowds(task: str, space: list[dict], configs: dict, stats: BoxStats, kn
     searched = {e["name"] for e in space}
     busiest = stats.max_per_image
     wanted = {
-        "max_instances": min(MAX_INSTANCES_CAP[task], busiest),
+        "max_instances": min(get_task(task).max_instances_cap, busiest),
         "max_detections": min(MAX_DETECTIONS_RANGE[1], max(MAX_DETECTIONS_RANGE[0], 3 * busiest)),
     }
     changed = {}

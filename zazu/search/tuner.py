@@ -129,7 +129,8 @@ class LifecycleTuner(keras_tuner.Tuner):
         raise_if_interrupted()  # a Ctrl-C swallowed in the last trial starts no new one
         values = trial.hyperparameters.values
         sampled = self.codec.decode(values)
-        epochs = int(values.get(f"{TUNER_PREFIX}epochs", self.epochs))
+        # Hyperband sets a trial's epochs in its hyperparameters; the other oracles leave the model's
+        epochs = int(values[f"{TUNER_PREFIX}epochs"] if f"{TUNER_PREFIX}epochs" in values else self.epochs)
         hp_values = {**self.spec.training_configs, **sampled, "epochs": epochs}
         folder = trial_dir(self.run_dir, self.spec.name, trial.trial_id)
         previous = read_trial_record(folder)
