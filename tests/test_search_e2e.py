@@ -16,6 +16,8 @@ from zazu.config import resolve_config
 from zazu.registry import Registry
 from zazu.search.driver import run_search
 
+pytestmark = pytest.mark.slow  # trains, exports or runs Zazu end to end: not in the inner loop (-m 'not slow')
+
 
 def test_cli_search_on_a_user_folder_exports_int8_tflite(digits_dataset, tmp_path):
     run_dir = tmp_path / "run"
@@ -173,8 +175,6 @@ def test_every_keras_tuner_oracle_drives_the_adapters(method, shapes_dataset, tm
 
 SLOW_ADAPTER = """
 import time
-
-pytestmark = pytest.mark.slow  # trains, exports or runs Zazu end to end: not in the inner loop (-m 'not slow')
 
 class AdaptModel:
     def __init__(self, model_specs, hp_values):

@@ -17,6 +17,8 @@ from zazu.config import resolve_config
 from zazu.errors import ConfigError, ZazuError
 from zazu.registry import Registry
 
+pytestmark = pytest.mark.slow  # trains, exports or runs Zazu end to end: not in the inner loop (-m 'not slow')
+
 REPO = Path(__file__).resolve().parents[2]
 QUIET_EXPORT = {"formats": ["keras", "int8"], "profile_runs": 1, "edgetpu_compiler": False}
 
@@ -190,8 +192,6 @@ def test_when_no_trial_fits_the_search_says_so_and_names_the_closest(digits_300,
 BADLY_QUANTIZED = """
 from zazu.adapters import ClassificationAdapter
 from zazu.nn.layers import normalize_pixels
-
-pytestmark = pytest.mark.slow  # trains, exports or runs Zazu end to end: not in the inner loop (-m 'not slow')
 
 
 class AdaptModel(ClassificationAdapter):
