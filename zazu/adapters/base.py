@@ -32,7 +32,6 @@ class BaseAdapter(InferenceHooks):
     oracle sampled for this trial, and `epochs`.
     """
 
-    task: str = ""
     # what every task base reads besides a model's own, with their defaults (a task base extends it with
     # `declare`); `known_hyperparameters`, their names, is derived (`zazu train --hp` accepts them)
     hyperparameters: tuple[Hyperparameter, ...] = (

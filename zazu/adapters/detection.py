@@ -54,11 +54,13 @@ class DetectionAdapter(BaseAdapter):
         the entry's own, `make_coder()`, made when first needed, once the classes are known."""
         super().__init__(model_specs, hp_values)
         self._coder = coder
+        self.classes = None  # known after data_loader() or prepare_inference()
+        self.mosaic_schedule = None  # set by preprocess() when the run's augmentation closes its mosaics
 
     @property
     def coder(self):
         if self._coder is None:
-            if getattr(self, "classes", None) is None:
+            if self.classes is None:
                 raise ValueError(f"{type(self).__name__}.coder is needed before the classes are known. Expected "
                                  "data_loader() (or prepare_inference()) to run first.")
             self._coder = self.make_coder()
@@ -126,12 +128,11 @@ class DetectionAdapter(BaseAdapter):
         self.val_images = val.map(lambda b: b["images"])
 
     def fit_callbacks(self) -> list:
-        schedule = getattr(self, "mosaic_schedule", None)
-        callback = schedule.callback() if schedule is not None else None
+        callback = self.mosaic_schedule.callback() if self.mosaic_schedule is not None else None
         return [callback] if callback is not None else []
 
     def before_fit(self, initial_epoch: int) -> None:
-        if getattr(self, "mosaic_schedule", None) is not None:
+        if self.mosaic_schedule is not None:
             self.mosaic_schedule.start_at(initial_epoch)  # the epochs from here on count from this one
 
     def compile_for(self, learning_rate: float) -> None:

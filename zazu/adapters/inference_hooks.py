@@ -20,13 +20,14 @@ class TaskObjective:
     """An adapter class's `objective`: its `task`'s, from zazu/tasks.py (written there once); "" without one."""
 
     def __get__(self, instance, owner) -> str:
-        task = TASKS.get(getattr(owner, "task", ""))
+        task = TASKS.get(owner.task)
         return task.objective if task else ""
 
 
 class InferenceHooks:
     resize = "stretch"  # how an image becomes the model input: "stretch" or "letterbox"
     converter_settings: dict[str, Any] = {}  # this task's TFLiteConverter settings; the config's override
+    task: str = ""  # the task base's, from zazu/tasks.py
     objective = TaskObjective()  # the task's objective metric, e.g. "val_accuracy" (zazu.tasks)
 
     @classmethod
