@@ -3,8 +3,8 @@
 `BaseAdapter.hyperparameters` and each task base's table are the only place a default is written: an
 adapter's `self.hp` is that table's defaults updated with the model's models.json entry
 (`training_configs` and the values sampled from its `hp_search_space`), so code reads `self.hp[name]`
-and never carries a default of its own. `zazu train --hp` accepts these names (and the entry's own);
-`zazu zoo new`'s templates and the README describe them from here.
+and never carries a default of its own. `zazu train --hp` accepts these names (and the entry's own) and
+checks a value against its `bounds`; `zazu zoo hyperparameters TASK` prints the table.
 """
 
 from __future__ import annotations
