@@ -45,6 +45,7 @@ BENCHES = {
     "edgetpu_estimate": [],
     "dense_detection": [],
     "fault_sweep": [],
+    "int8_fidelity": [],
 }
 GROUPS = {"jobs": list(JOBS), **{name: [name] for name in [*JOBS, *BENCHES]}}
 

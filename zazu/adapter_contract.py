@@ -2,8 +2,8 @@
 
 ZazuML's contract is duck typed: `AdaptModel(model_specs, hp_values)` with `train()` and `get_metrics()`, the
 lifecycle's other steps optional. Beyond it, an adapter may save its trials, export a winner, reload a
-checkpoint, predict on its own (the inference hooks) and have its int8 model profiled during the search; the
-task base classes do all of these. `Capabilities.of(cls)` reads which, once, when the registry loads the
+checkpoint, predict on its own (the inference hooks), have its int8 model profiled during the search and be
+fine-tuned for int8 when post-training quantization costs too much; the task base classes do all of these. `Capabilities.of(cls)` reads which, once, when the registry loads the
 class (`ModelSpec.capabilities`), so the search, the export and predict ask the spec instead of probing the
 adapter with getattr each time.
 """
@@ -62,6 +62,15 @@ class ProfilesInt8(Predicts, Protocol):
     def val_image_paths(self) -> list[str]: ...
 
 
+@runtime_checkable
+class FineTunesForInt8(ProfilesInt8, Protocol):
+    """What quantization-aware fine-tuning (`zazu.adapters.quantization_aware`) trains through: a Keras
+    model, its training data and its task's compile, as the task bases' training uses them."""
+
+    def compile_for(self, learning_rate: float) -> None: ...
+    def fit_callbacks(self) -> list: ...
+
+
 @dataclass(frozen=True)
 class Capabilities:
     saves: bool = False
@@ -70,6 +79,7 @@ class Capabilities:
     reloads_checkpoints: bool = False
     predicts: bool = False
     profiles_int8: bool = False
+    fine_tunes_int8: bool = False
 
     @classmethod
     def of(cls, adapter_class: type) -> "Capabilities":
@@ -83,4 +93,5 @@ class Capabilities:
             accepted = frozenset(name for name in ("options", "log") if name in parameters)
         return cls(saves=issubclass(adapter_class, SavesTrials), exports=exports, export_options=accepted,
                    reloads_checkpoints=issubclass(adapter_class, ReloadsCheckpoints),
-                   predicts=issubclass(adapter_class, Predicts), profiles_int8=issubclass(adapter_class, ProfilesInt8))
+                   predicts=issubclass(adapter_class, Predicts), profiles_int8=issubclass(adapter_class, ProfilesInt8),
+                   fine_tunes_int8=issubclass(adapter_class, FineTunesForInt8))

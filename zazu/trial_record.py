@@ -23,9 +23,11 @@ class TrialRecord(TypedDict, total=False):
     metrics: dict[str, float]  # the float model's, from get_metrics()
     reported: dict[str, float]  # what the oracle was told: the int8 objective when there is one
     int8_metrics: dict[str, float]  # the int8 model's, scored by the tuner (export.bundle.profile_trial)
-    int8_method: str  # "post-training"
+    int8_method: str  # "post-training", or "quantization-aware" when the fine-tuned model ships
     int8_drop: float  # the objective's float value minus its int8 one (a gain is negative)
     int8_over_bar: bool  # the drop is over the task's bar (Task.int8_drop_bar)
+    int8_fine_tune: dict[str, Any]  # quantization-aware fine-tuning, when tried: epochs, seconds, the drop before
+    # (int8_drop_post_training) and after (int8_drop_fine_tuned), the fine-tuned float metrics, kept; or why skipped
     cost: dict[str, Any]  # the int8 model's size, RAM, latency (export.tflite_cost)
     cost_before_training: dict[str, Any]  # with a device budget: the untrained model's, what pruned it
     over_budget: list[str]  # OVER_BUDGET: which budgets it broke

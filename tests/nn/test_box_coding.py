@@ -157,3 +157,30 @@ def test_a_coders_losses_do_not_depend_on_the_padding_slots_cut_away(family):
             np.testing.assert_array_equal(np.asarray(full), np.asarray(short))
         prediction = tf.constant(rng.uniform(0.05, 0.95, shape), tf.float32)
         np.testing.assert_allclose(loss(full, prediction).numpy(), loss(short, prediction).numpy(), rtol=1e-6)
+
+
+def test_giou_of_boxes_worked_by_hand():
+    from zazu.nn.boxes import giou
+
+    a = np.array([[0, 0, 2, 2], [0, 0, 2, 2], [0, 0, 1, 1]], np.float32)
+    b = np.array([[0, 0, 2, 2], [1, 1, 3, 3], [3, 0, 4, 1]], np.float32)
+    # equal: 1; overlap 1 of union 7 in an enclosing 3x3: 1/7 - 2/9; apart: 0 - (4 - 2) / 4
+    np.testing.assert_allclose(giou(a, b).numpy(), [1.0, 1 / 7 - 2 / 9, -0.5], atol=1e-6)
+
+
+def test_the_giou_box_loss_adds_what_the_overlap_misses():
+    from zazu.nn.retinanet import RetinaNetCoder
+
+    huber = RetinaNetCoder((64, 64), 2, strides=(8,), box_loss="huber")
+    with_giou = RetinaNetCoder((64, 64), 2, strides=(8,), box_loss="giou")
+    anchors = huber.anchors.shape[0]
+    y_true = np.zeros((1, anchors, 5), np.float32)
+    y_true[0, 0, 4] = 1.0  # one positive anchor, its target the anchor itself
+    y_pred = np.zeros((1, anchors, 4), np.float32)
+    y_pred[0, 0, 2] = 1.0  # predicted 1.22x wider (log-width delta 0.2 after the variance)
+    plain = float(huber.losses()[1](y_true, y_pred)[0])
+    both = float(with_giou.losses()[1](y_true, y_pred)[0])
+    # huber of a delta of 1.0: 0.5; the boxes' GIoU: the same box 1/1.2214 as wide, enclosed by the wider one
+    assert abs(plain - 0.5) < 1e-6 and abs(both - (0.5 + 1 - 1 / np.exp(0.2))) < 1e-5
+    with pytest.raises(ValueError, match="Expected box_loss to be one of huber, giou. Received: box_loss='iou'"):
+        RetinaNetCoder((64, 64), 2, box_loss="iou")

@@ -146,8 +146,13 @@ def profile_trial(adapter, trial_dir: Path, options: dict[str, Any], device: str
         "metrics": metrics, "cost": cost, "calibration_images": count,
         "note": f"this trial's trained model as int8, calibrated on {count} training images, scored on the val split",
     }
-    atomic_write_json(Path(trial_dir) / "profile.json", {"int8": profile})
+    write_profile(trial_dir, profile)
     return profile
+
+
+def write_profile(trial_dir: Path, profile: dict) -> None:
+    """The trial's int8 profile as trial_dir/profile.json, which the report reads."""
+    atomic_write_json(Path(trial_dir) / "profile.json", {"int8": profile})
 
 
 def evaluate_variants(adapter, files: dict[str, str], log) -> tuple[dict, dict, dict]:

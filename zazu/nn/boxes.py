@@ -64,6 +64,31 @@ def decode(deltas: np.ndarray, anchors: np.ndarray) -> np.ndarray:
     return np.concatenate([c - wh / 2, c + wh / 2], -1)
 
 
+def decode_tf(deltas, anchors):
+    """`decode` in TensorFlow, for a loss: deltas [..., 4] against anchors broadcast to them."""
+    import tensorflow as tf
+
+    deltas = deltas * BOX_VARIANCE
+    a_wh = anchors[..., 2:] - anchors[..., :2]
+    a_c = anchors[..., :2] + a_wh / 2
+    c = a_c + deltas[..., :2] * a_wh
+    wh = a_wh * tf.exp(tf.clip_by_value(deltas[..., 2:], -6.0, 6.0))
+    return tf.concat([c - wh / 2, c + wh / 2], -1)
+
+
+def giou(a, b):
+    """Generalized IoU of boxes a and b [..., 4], elementwise: IoU less the share of their enclosing box
+    that neither covers; 1 for equal boxes, towards -1 for far apart ones."""
+    import tensorflow as tf
+
+    area_a = tf.reduce_prod(tf.maximum(a[..., 2:] - a[..., :2], 0.0), -1)
+    area_b = tf.reduce_prod(tf.maximum(b[..., 2:] - b[..., :2], 0.0), -1)
+    inter = tf.reduce_prod(tf.maximum(tf.minimum(a[..., 2:], b[..., 2:]) - tf.maximum(a[..., :2], b[..., :2]), 0.0), -1)
+    union = area_a + area_b - inter
+    enclosing = tf.reduce_prod(tf.maximum(a[..., 2:], b[..., 2:]) - tf.minimum(a[..., :2], b[..., :2]), -1)
+    return inter / tf.maximum(union, 1e-6) - (enclosing - union) / tf.maximum(enclosing, 1e-6)
+
+
 def nms(boxes: np.ndarray, scores: np.ndarray, iou_threshold: float = 0.5, max_out: int = 100) -> np.ndarray:
     """Greedy non-maximum suppression; indexes of the kept boxes, best first."""
     order = np.argsort(-scores)

@@ -10,16 +10,17 @@ def set_batchnorm_momentum(model, momentum: float = 0.9) -> None:
     them) would see a different network than training did."""
     import keras
 
-    for layer in _all_layers(model):
+    for layer in all_layers(model):
         if isinstance(layer, keras.layers.BatchNormalization):
             layer.momentum = momentum
 
 
-def _all_layers(model):
+def all_layers(model):
+    """Every layer of `model` and of the models nested in it."""
     for layer in model.layers:
         yield layer
         if hasattr(layer, "layers"):
-            yield from _all_layers(layer)
+            yield from all_layers(layer)
 
 
 def normalize_pixels(x):

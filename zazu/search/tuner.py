@@ -63,13 +63,19 @@ def seed_everything(seed: int) -> None:
     keras.utils.set_random_seed(seed)
 
 
-def int8_quality(metrics: dict[str, float], int8_metrics: dict[str, float], task: Task) -> dict[str, Any]:
-    """What int8 cost the trial's objective, how the int8 model was made, and whether the cost is over the
-    task's bar (`Task.int8_drop_bar`): kept in trial.json and shown in the leaderboard."""
+POST_TRAINING = "post-training"
+QUANTIZATION_AWARE = "quantization-aware"  # fine-tuned with simulated int8, then converted as post-training is
+
+
+def int8_quality(metrics: dict[str, float], int8_metrics: dict[str, float], task: Task,
+                 method: str = POST_TRAINING) -> dict[str, Any]:
+    """What int8 cost the trial's objective (its float value, as trained, minus its int8 one), how the int8
+    model was made, and whether the cost is over the task's bar (`Task.int8_drop_bar`): kept in trial.json and
+    shown in the leaderboard."""
     drop = metrics[task.objective] - int8_metrics[task.objective]
     if task.direction == "min":
         drop = -drop
-    return {"int8_method": "post-training", "int8_drop": round(drop, 6), "int8_over_bar": drop > task.int8_drop_bar}
+    return {"int8_method": method, "int8_drop": round(drop, 6), "int8_over_bar": drop > task.int8_drop_bar}
 
 
 class LifecycleTuner(keras_tuner.Tuner):
@@ -239,12 +245,59 @@ class LifecycleTuner(keras_tuner.Tuner):
         outcome.update(status=TrialStatus.COMPLETED, metrics=metrics, reported=metrics)
         shipped = self._profile_int8(adapter, folder, on_step)
         if shipped is not None:
-            outcome["cost"] = shipped["cost"]
+            quality = {}
             if shipped.get("metrics"):
+                quality = int8_quality(metrics, shipped["metrics"], self.task)
+                if self._wants_fine_tune(quality):
+                    shipped, quality = self._fine_tune_for_int8(adapter, folder, metrics, shipped, quality,
+                                                                on_step, log)
                 outcome["int8_metrics"] = shipped["metrics"]
                 outcome["reported"] = {objective: shipped["metrics"][objective]}
-                outcome.update(int8_quality(metrics, shipped["metrics"], self.task))
+            outcome["cost"] = shipped["cost"]
+            outcome.update(quality)
         return outcome
+
+    def _wants_fine_tune(self, quality: dict[str, Any]) -> bool:
+        """Whether this trial gets quantization-aware fine-tuning (`export.quantization_aware`)."""
+        when = self.base_inputs.export.get("quantization_aware", "never")
+        return self.spec.capabilities.fine_tunes_int8 and (
+            when == "always" or (when == "auto" and quality["int8_over_bar"]))
+
+    def _fine_tune_for_int8(self, adapter, folder: Path, metrics: dict, shipped: dict, quality: dict,
+                            on_step, log) -> tuple[dict, dict]:
+        """Fine-tune the trained model with simulated int8 activations, convert and score it again, and keep
+        whichever int8 model scores better: the fine-tuned one replaces the trial's checkpoint (what the
+        export converts); otherwise the checkpoint and profile.json stay the post-training ones. Either way
+        trial.json says what was tried (`int8_fine_tune`). Returns (the int8 profile kept, its quality)."""
+        from zazu.adapters import quantization_aware
+        from zazu.adapters.deadline import past_deadline
+        from zazu.adapters.evaluation import evaluate_on_val
+        from zazu.export.bundle import keras_predict_fn, profile_trial, write_profile
+
+        options = self.base_inputs.export
+        before = quality["int8_drop"]
+        if past_deadline(self.base_inputs.deadline):
+            log("quantization-aware fine-tuning skipped: the time budget is spent")
+            return shipped, {**quality, "int8_fine_tune": {"skipped": "the time budget is spent"}}
+        on_step("quantization-aware fine-tuning")
+        started = time.perf_counter()
+        ran = quantization_aware.fine_tune(adapter, int(options["quantization_aware_epochs"]),
+                                           self.base_inputs.deadline)
+        tuned = profile_trial(adapter, folder, options, (self.target or {}).get("device", "cpu"))
+        after = int8_quality(metrics, tuned["metrics"], self.task, QUANTIZATION_AWARE)
+        kept = after["int8_drop"] < before
+        # the fine-tuned model's own float score: what of the int8 gain is more training, not quantization
+        float_tuned, _ = evaluate_on_val(adapter, keras_predict_fn(adapter.model))
+        record = {**ran, "seconds": round(time.perf_counter() - started, 1), "int8_drop_post_training": before,
+                  "int8_drop_fine_tuned": after["int8_drop"], "kept": kept,
+                  "float_fine_tuned": {k: round(float(v), 6) for k, v in float_tuned.items()}}
+        log(f"quantization-aware fine-tuning: {ran['epochs']} epochs, int8 drop {before:.4f} -> "
+            f"{after['int8_drop']:.4f}, {'kept' if kept else 'not kept (post-training stays)'}")
+        if not kept:
+            write_profile(folder, shipped)
+            return shipped, {**quality, "int8_fine_tune": record}
+        _save_model(adapter.model, folder / CHECKPOINT)
+        return tuned, {**after, "int8_fine_tune": record}
 
     def _profile_int8(self, adapter, folder: Path, on_step) -> dict[str, Any] | None:
         """The trained model as it would ship (int8, calibrated as the export calibrates), scored on the val
@@ -293,6 +346,15 @@ class LifecycleTuner(keras_tuner.Tuner):
 
     def load_model(self, trial):
         raise NotImplementedError("Zazu adapters save their own models in the trial folder.")
+
+
+def _save_model(model, path: Path) -> None:
+    """`model.save(path)` written beside and renamed over: a crash leaves the old checkpoint whole."""
+    import os
+
+    partial = path.with_name(f".partial-{path.name}")
+    model.save(partial)
+    os.replace(partial, path)
 
 
 def _trial_log(path: Path) -> Callable[[str], None]:

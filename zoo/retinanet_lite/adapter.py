@@ -11,4 +11,4 @@ class AdaptModel(DetectionAdapter):
         return RetinaNetCoder(self.input_size, self.num_classes, self.hp["anchor_scales"],
                               self.hp["anchor_ratios"], int(self.hp["head_channels"]),
                               int(self.hp["head_depth"]), self.hp["pyramid_strides"],
-                              self.hp["assigner"])
+                              self.hp["assigner"], self.hp["box_loss"])

@@ -1,0 +1,163 @@
+"""What int8 costs each zoo model, before and after quantization-aware fine-tuning, over several seeds.
+
+Each (model, dataset, seed) is one `python main.py train --model M --data SET --seed S --epochs E` in a
+subprocess, with an int8-only export and `export.quantization_aware` as given (default `auto`: fine-tune
+when post-training int8 costs more than the task's bar). The row is read back from the trial's trial.json:
+the float objective, the post-training int8 one and its drop, the method that ships, its int8 objective and
+drop, and, when fine-tuning ran, the fine-tuned model's own float objective (what of a gain is more training)
+and the seconds it took. A model's summary line gives its largest drop over the seeds before
+and after, against the task's bar (`zazu.tasks.Task.int8_drop_bar`: 0.01 accuracy, 0.02 mAP).
+
+Datasets (`--sets`): crops (object crops of ../shared/datasets' photos, bench/real_crops.py), digits
+(scikit-learn's 8x8 digits as PNGs), raccoon (../shared/datasets/raccoon), the embedded synthetic sets
+(embedded-detection, embedded-segmentation). Each model runs on the sets of its task given in --sets.
+
+    python bench/int8_fidelity.py [--models efficientnet_lite0,retinanet_lite,protonet_lite] [--seeds 0,1,2]
+                                  [--sets crops,digits,raccoon,embedded-segmentation] [--epochs 6]
+                                  [--quantization-aware auto|never|always] [--output DIR] [--json rows.json]
+    python bench/int8_fidelity.py --quick     # tiny_cnn on 40 digits, 1 epoch, 1 seed: a code-path check
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = REPO.parent / "shared" / "datasets"
+sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "bench"))
+
+DEFAULT_MODELS = "efficientnet_lite0,retinanet_lite,protonet_lite"
+DEFAULT_SETS = "crops,digits,raccoon,embedded-segmentation"
+SET_TASKS = {"crops": "classification", "digits": "classification", "raccoon": "detection",
+             "embedded-detection": "detection", "embedded-segmentation": "instance_segmentation"}
+
+
+def dataset_folder(name: str, work: Path, quick: bool) -> Path | None:
+    """The folder of dataset `name`, made under `work` when it is generated (None: the embedded set)."""
+    if name == "raccoon":
+        return SHARED / "raccoon"
+    if name.startswith("embedded-"):
+        return None
+    if name == "digits":
+        from vs_keras_tuner import write_digits
+
+        folder = work / ("digits-quick" if quick else "digits")
+        if not folder.exists():
+            write_digits(folder, limit=40 if quick else None)
+        return folder
+    if name == "crops":
+        from real_crops import write_crops
+
+        folder = work / "crops"
+        write_crops([SHARED / "raccoon", SHARED / "tiny_coco"], folder, min_size=16, max_ratio=2.0,
+                    log=lambda *a, **k: None)
+        return folder
+    raise SystemExit(f"--sets: unknown set {name!r}. Expected some of: {', '.join(SET_TASKS)}")
+
+
+def run_one(model: str, data: Path | None, seed: int, epochs: int, when: str, output: Path, quick: bool) -> dict:
+    """Train one model once; its row from trial.json."""
+    config = output.with_suffix(".yaml")
+    config.write_text("export: {formats: [int8], edgetpu_compiler: false, profile_runs: 5, "
+                      f"quantization_aware: {when}" + (", calibration_images: 8" if quick else "") + "}\n")
+    command = [sys.executable, str(REPO / "main.py"), "train", "--model", model, "--seed", str(seed),
+               "--epochs", str(epochs), "--config", str(config), "--output", str(output)]
+    if data is not None:
+        command += ["--data", str(data)]
+    if quick:
+        command += ["--input-size", "32", "--batch-size", "8"]
+    started = time.perf_counter()
+    done = subprocess.run(command, cwd=REPO, capture_output=True, text=True)
+    wall = time.perf_counter() - started
+    if done.returncode != 0:
+        return {"model": model, "seed": seed, "error": (done.stdout + done.stderr).strip().splitlines()[-1:]}
+    (trial,) = (output / "trials").iterdir()
+    record = json.loads((trial / "trial.json").read_text())
+    from zazu.tasks import get_task
+
+    task = get_task(record["model_specs"]["task"])
+    objective = task.objective
+    tried = record.get("int8_fine_tune") or {}
+    drop_after = record.get("int8_drop")
+    drop_before = tried.get("int8_drop_post_training", drop_after)
+    return {"model": model, "seed": seed, "objective": objective, "bar": task.int8_drop_bar,
+            "float": record["metrics"][objective], "int8": record.get("int8_metrics", {}).get(objective),
+            "drop_post_training": drop_before, "method": record.get("int8_method"), "drop": drop_after,
+            "float_fine_tuned": (tried.get("float_fine_tuned") or {}).get(objective), "fine_tune_s": tried.get("seconds"), "fine_tune_kept": tried.get("kept"),
+            "epochs": record["metrics"].get("epochs_trained"), "wall_s": round(wall, 1)}
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--models", default=DEFAULT_MODELS)
+    parser.add_argument("--sets", default=DEFAULT_SETS)
+    parser.add_argument("--seeds", default="0,1,2")
+    parser.add_argument("--epochs", type=int, default=6)
+    parser.add_argument("--quantization-aware", default="auto", choices=("auto", "never", "always"))
+    parser.add_argument("--output", type=Path, default=None, help="where the runs go (default: a temporary folder)")
+    parser.add_argument("--json", type=Path, default=None)
+    parser.add_argument("--quick", action="store_true")
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.models, args.sets, args.seeds, args.epochs = "tiny_cnn", "digits", "0", 1
+    from zazu.registry import Registry
+
+    registry = Registry.load()
+    models = [m.strip() for m in args.models.split(",") if m.strip()]
+    sets = [s.strip() for s in args.sets.split(",") if s.strip()]
+    seeds = [int(s) for s in args.seeds.split(",")]
+    for name in sets:
+        if name not in SET_TASKS:
+            parser.error(f"--sets: unknown set {name!r}. Expected some of: {', '.join(SET_TASKS)}")
+    work = args.output or Path(tempfile.mkdtemp(prefix="zazu-int8-fidelity-"))
+    work.mkdir(parents=True, exist_ok=True)
+    rows = []
+    print(f"{'model':<20} {'set':<22} {'seed':>4} {'float':>7} {'int8 PTQ':>8} {'drop':>7} {'method':<18} "
+          f"{'int8':>7} {'drop':>7} {'QAT fl':>7} {'QAT s':>6} {'wall s':>7}", flush=True)
+    for model in models:
+        task = registry.get(model).task
+        for name in [s for s in sets if SET_TASKS[s] == task]:
+            data = dataset_folder(name, work, args.quick)
+            for seed in seeds:
+                row = run_one(model, data, seed, args.epochs, args.quantization_aware,
+                              work / f"{model}-{name}-seed{seed}", args.quick)
+                row["set"] = name
+                rows.append(row)
+                print(_line(row), flush=True)
+    print()
+    for (model, name) in dict.fromkeys((r["model"], r["set"]) for r in rows):
+        mine = [r for r in rows if (r["model"], r["set"]) == (model, name) and "error" not in r]
+        if not mine:
+            continue
+        before = max(r["drop_post_training"] for r in mine)
+        after = max(r["drop"] for r in mine)
+        bar = mine[0]["bar"]
+        print(f"{model} on {name}: largest drop over {len(mine)} seeds {before:+.4f} post-training, {after:+.4f} "
+              f"shipped (bar {bar}): {'within' if after <= bar else 'OVER'} the bar")
+    if args.json:
+        args.json.write_text(json.dumps(rows, indent=1))
+    return 0
+
+
+def _line(row: dict) -> str:
+    if "error" in row:
+        return f"{row['model']:<20} {row['set']:<22} {row['seed']:>4} failed: {row['error']}"
+    qat = "" if row["fine_tune_s"] is None else f"{row['fine_tune_s']:.0f}"
+    qat_float = "" if row["float_fine_tuned"] is None else f"{row['float_fine_tuned']:.4f}"
+    return (f"{row['model']:<20} {row['set']:<22} {row['seed']:>4} {row['float']:>7.4f} "
+            f"{row['float'] - row['drop_post_training']:>8.4f} {row['drop_post_training']:>+7.4f} {row['method']:<18} "
+            f"{row['int8']:>7.4f} {row['drop']:>+7.4f} {qat_float:>7} {qat:>6} {row['wall_s']:>7.0f}")
+
+
+if __name__ == "__main__":
+    from zazu.library_log import divert
+
+    divert(f"bench-{Path(__file__).stem}")
+    sys.exit(main())

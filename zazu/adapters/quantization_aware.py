@@ -1,0 +1,53 @@
+"""Quantization-aware fine-tuning of a trained trial: a short training of its model with the int8 rounding of
+every stored activation simulated (`zazu.nn.fake_quant`), so the weights learn to work with the steps the int8
+model will have. Run by the search when post-training quantization cost the objective more than the task's
+bar (`Task.int8_drop_bar`).
+
+The simulation is a copy of the model's graph made of the same layers: training it trains the model itself,
+which is then converted as every model is (calibrated post-training quantization), so the shipped file has the
+same ops and maps to the Edge TPU as before. Batch norms are frozen during it (their statistics stay the ones
+the float model was scored with), and the layers that learn are those the trial's last phase trained.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+# the fine-tuning learning rate, as a share of the trial's last phase's: a nudge, not a new training
+LEARNING_RATE_SHARE = 0.1
+
+
+def fine_tune(adapter, epochs: int, deadline: float | None = None) -> dict[str, Any]:
+    """Train `adapter.model` for `epochs` epochs on its `train_ds` with simulated int8 activations, in place.
+
+    Returns what was run: {"epochs": epochs run, "learning_rate", "simulated_tensors"}."""
+    import keras
+
+    from zazu.adapters import fitting
+    from zazu.adapters.deadline import deadline_callbacks
+    from zazu.data.pipeline import endless
+    from zazu.interrupts import interrupt_callback
+    from zazu.nn.fake_quant import with_activation_quantizers
+    from zazu.nn.layers import all_layers
+
+    model = adapter.model
+    learning_rate = fitting.training_phases(adapter)[-1].learning_rate * LEARNING_RATE_SHARE
+    batch_norms = [layer for layer in all_layers(model) if isinstance(layer, keras.layers.BatchNormalization)]
+    were_trainable = [layer.trainable for layer in batch_norms]
+    simulated, quantizers = with_activation_quantizers(model)
+    for layer in batch_norms:
+        layer.trainable = False
+    try:
+        adapter.model = simulated
+        adapter.compile_for(learning_rate)
+        train, steps = endless(adapter.train_ds)
+        fitted = simulated.fit(train, steps_per_epoch=steps, epochs=epochs, verbose=0, shuffle=False,
+                               callbacks=[keras.callbacks.TerminateOnNaN(), *deadline_callbacks(deadline),
+                                          interrupt_callback()])
+    finally:
+        adapter.model = model
+        for layer, trainable in zip(batch_norms, were_trainable):
+            layer.trainable = trainable
+    losses = fitted.history.get("loss", [])
+    return {"epochs": len(losses), "learning_rate": learning_rate, "simulated_tensors": len(quantizers),
+            "loss": [round(float(v), 6) for v in losses]}
