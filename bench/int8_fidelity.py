@@ -10,7 +10,10 @@ and after, against the task's bar (`zazu.tasks.Task.int8_drop_bar`: 0.01 accurac
 
 Datasets (`--sets`): crops (object crops of ../shared/datasets' photos, bench/real_crops.py), digits
 (scikit-learn's 8x8 digits as PNGs), raccoon (../shared/datasets/raccoon), the embedded synthetic sets
-(embedded-detection, embedded-segmentation). Each model runs on the sets of its task given in --sets.
+(embedded-detection, embedded-segmentation), and ci-shapes (the test suite's segmenter run: 120 shapes images
+of 128 px, 10 epochs, backbone frozen; its epochs and hyperparameters are the test's, not --epochs). Each model
+runs on the sets of its task given in --sets. For a task whose objective has a 50 variant (mAP50), its
+float - int8 per seed is printed under the summary.
 
     python bench/int8_fidelity.py [--models efficientnet_lite0,retinanet_lite,protonet_lite] [--seeds 0,1,2]
                                   [--sets crops,digits,raccoon,embedded-segmentation] [--epochs 6]
@@ -36,13 +39,25 @@ sys.path.insert(0, str(REPO / "bench"))
 DEFAULT_MODELS = "efficientnet_lite0,retinanet_lite,protonet_lite"
 DEFAULT_SETS = "crops,digits,raccoon,embedded-segmentation"
 SET_TASKS = {"crops": "classification", "digits": "classification", "raccoon": "detection",
-             "embedded-detection": "detection", "embedded-segmentation": "instance_segmentation"}
+             "embedded-detection": "detection", "embedded-segmentation": "instance_segmentation",
+             "ci-shapes": "instance_segmentation"}
+# ci-shapes: the test suite's segmenter run (tests/test_learning.py: 120 shapes images of 128 px, 30% val, 10
+# epochs with the backbone frozen, no augmentation), whose int8 bar is 0.03 of mask mAP50
+CI_SHAPES_FLAGS = ["--input-size", "128", "--hp", "fine_tune_blocks=0", "--hp", "freeze_epochs=10", "--hp",
+                   "learning_rate=0.003", "--no-augment"]
 
 
 def dataset_folder(name: str, work: Path, quick: bool) -> Path | None:
     """The folder of dataset `name`, made under `work` when it is generated (None: the embedded set)."""
     if name == "raccoon":
         return SHARED / "raccoon"
+    if name == "ci-shapes":
+        from zazu.data.synthetic import write_instances_dataset
+
+        folder = work / "ci-shapes"
+        if not folder.exists():
+            write_instances_dataset(folder, images=120, size=128, seed=13, max_shapes=2, with_polygons=True)
+        return folder
     if name.startswith("embedded-"):
         return None
     if name == "digits":
@@ -62,17 +77,20 @@ def dataset_folder(name: str, work: Path, quick: bool) -> Path | None:
     raise SystemExit(f"--sets: unknown set {name!r}. Expected some of: {', '.join(SET_TASKS)}")
 
 
-def run_one(model: str, data: Path | None, seed: int, epochs: int, when: str, output: Path, quick: bool) -> dict:
+def run_one(model: str, data: Path | None, seed: int, epochs: int, when: str, output: Path, quick: bool,
+            extra: list[str] = ()) -> dict:
     """Train one model once; its row from trial.json."""
     config = output.with_suffix(".yaml")
     config.write_text("export: {formats: [int8], edgetpu_compiler: false, profile_runs: 5, "
-                      f"quantization_aware: {when}" + (", calibration_images: 8" if quick else "") + "}\n")
+                      f"quantization_aware: {when}" + (", calibration_images: 8" if quick else "") + "}\n"
+                      + ("val_split: 0.3\n" if "--no-augment" in extra else ""))
     command = [sys.executable, str(REPO / "main.py"), "train", "--model", model, "--seed", str(seed),
                "--epochs", str(epochs), "--config", str(config), "--output", str(output)]
     if data is not None:
         command += ["--data", str(data)]
     if quick:
         command += ["--input-size", "32", "--batch-size", "8"]
+    command += list(extra)
     started = time.perf_counter()
     done = subprocess.run(command, cwd=REPO, capture_output=True, text=True)
     wall = time.perf_counter() - started
@@ -85,13 +103,16 @@ def run_one(model: str, data: Path | None, seed: int, epochs: int, when: str, ou
     task = get_task(record["model_specs"]["task"])
     objective = task.objective
     tried = record.get("int8_fine_tune") or {}
+    int8 = record.get("int8_metrics", {})
+    at50 = next((k for k in (objective + "50",) if k in record["metrics"] and k in int8), None)
     drop_after = record.get("int8_drop")
     drop_before = tried.get("int8_drop_post_training", drop_after)
     return {"model": model, "seed": seed, "objective": objective, "bar": task.int8_drop_bar,
             "float": record["metrics"][objective], "int8": record.get("int8_metrics", {}).get(objective),
             "drop_post_training": drop_before, "method": record.get("int8_method"), "drop": drop_after,
             "float_fine_tuned": (tried.get("float_fine_tuned") or {}).get(objective), "fine_tune_s": tried.get("seconds"), "fine_tune_kept": tried.get("kept"),
-            "epochs": record["metrics"].get("epochs_trained"), "wall_s": round(wall, 1)}
+            "epochs": record["metrics"].get("epochs_trained"), "wall_s": round(wall, 1),
+            "at50": at50, "float50": record["metrics"].get(at50), "int8_50": int8.get(at50)}
 
 
 def main(argv=None) -> int:
@@ -126,8 +147,9 @@ def main(argv=None) -> int:
         for name in [s for s in sets if SET_TASKS[s] == task]:
             data = dataset_folder(name, work, args.quick)
             for seed in seeds:
-                row = run_one(model, data, seed, args.epochs, args.quantization_aware,
-                              work / f"{model}-{name}-seed{seed}", args.quick)
+                epochs, extra = (10, CI_SHAPES_FLAGS) if name == "ci-shapes" else (args.epochs, [])
+                row = run_one(model, data, seed, epochs, args.quantization_aware,
+                              work / f"{model}-{name}-seed{seed}", args.quick, extra)
                 row["set"] = name
                 rows.append(row)
                 print(_line(row), flush=True)
@@ -141,6 +163,9 @@ def main(argv=None) -> int:
         bar = mine[0]["bar"]
         print(f"{model} on {name}: largest drop over {len(mine)} seeds {before:+.4f} post-training, {after:+.4f} "
               f"shipped (bar {bar}): {'within' if after <= bar else 'OVER'} the bar")
+        if mine[0]["at50"]:
+            drops = [r["float50"] - r["int8_50"] for r in mine]
+            print(f"  {mine[0]['at50']}: float - shipped int8 per seed {', '.join(f'{d:+.4f}' for d in drops)}")
     if args.json:
         args.json.write_text(json.dumps(rows, indent=1))
     return 0
