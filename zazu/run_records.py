@@ -13,11 +13,12 @@
     <run>/costs/                with a device budget: each architecture's int8 cost measured before training
     <run>/trials/<model>-<id>/  trial.json (its TrialStatus, inputs, metrics, int8 metrics and cost),
                                 hyperparameters.json, log.txt, history.csv, tensorboard/, labels.json;
-                                completed: model.keras (best epoch only), metrics.json, profile.json (its int8
+                                completed: model.keras (best epoch only, or its int8 fine-tuned version when
+                                that ships), metrics.json, profile.json (its int8
                                 model scored and measured), final_state.json, per_class_ap.json (detection,
                                 segmentation: AP per class and by size); failed: traceback.txt; while
                                 training: resume/ (the last epoch's resume point); int8_layers.json
-                                (`zazu export --explain-int8`)
+                                (`zazu export --explain-int8`, or the search when int8 is over the bar)
     <run>/workers/worker-<i>.log output of each local worker process (parallel search)
     <run>/leaderboard.csv, best_trial.json, pareto.json
     <run>/export/               the winner: model.keras, saved_model/, model_{float32,float16,dynamic,int8}.tflite,
@@ -249,7 +250,7 @@ def set_model_status(run_dir: Path, model: str, status: str, note: str | None = 
 
 SNAPSHOT_FOLDER = "models"  # the searched models' code, copied into the run (zazu.search.snapshot)
 DATA_FIT_FILE = "data_fit.json"  # the training boxes' statistics and what each model's entry took from them
-CHECKPOINT = "model.keras"  # a trial's best epoch, in its trial folder
+CHECKPOINT = "model.keras"  # a trial's best epoch (or its int8 fine-tuned version), in its trial folder
 
 
 def run_models_registry(run_dir: Path, manifest: dict, trust_code: bool = False):

@@ -26,6 +26,8 @@ class TrialRecord(TypedDict, total=False):
     int8_method: str  # "post-training", or "quantization-aware" when the fine-tuned model ships
     int8_drop: float  # the objective's float value minus its int8 one (a gain is negative)
     int8_over_bar: bool  # the drop is over the task's bar (Task.int8_drop_bar)
+    int8_worst_layers: list[dict[str, Any]] | str  # over the bar: the post-training int8 model's worst layers
+    # (zazu export --explain-int8's comparison; all in int8_layers.json), or why the debugger could not say
     int8_fine_tune: dict[str, Any]  # quantization-aware fine-tuning, when tried: epochs, seconds, the drop before
     # (int8_drop_post_training) and after (int8_drop_fine_tuned), the fine-tuned float metrics, kept; or why skipped
     cost: dict[str, Any]  # the int8 model's size, RAM, latency (export.tflite_cost)

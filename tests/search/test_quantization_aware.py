@@ -100,6 +100,10 @@ def test_the_fine_tuned_model_ships_only_when_its_int8_scores_better(shapes_data
     # what ships, fine-tuned or not, maps to the Edge TPU whole by Zazu's op check
     assert json.loads((run / "export" / "edgetpu_report.json").read_text())["zazu"]["fully_mapped"]
     assert record["int8_fine_tune"]["epochs"] == 1
+    # over the bar, the post-training model was explained layer by layer before it was fine-tuned
+    worst = record["int8_worst_layers"]
+    layers = json.loads((folder / "int8_layers.json").read_text())["layers"]
+    assert len(worst) == 3 and [w["tensor"] for w in worst] == [r["tensor"] for r in layers[:3]]
 
 
 def test_never_means_never(shapes_dataset, tmp_path, scripted_int8_scores):
@@ -110,6 +114,7 @@ def test_never_means_never(shapes_dataset, tmp_path, scripted_int8_scores):
     assert result.exit_code == 0, result.output
     _, record = _trial(run)
     assert "int8_fine_tune" not in record and record["int8_method"] == "post-training"
+    assert record["int8_over_bar"] and len(record["int8_worst_layers"]) == 3
     assert scripted_int8_scores == ["a second conversion"]
 
 

@@ -166,21 +166,28 @@ def explain_int8(run_dir: Path, record: dict[str, Any], options: dict[str, Any],
     """Where the trial's int8 model loses against its float self, layer by layer (`zazu.export.int8_debug`):
     calibrated as the export calibrates, compared on training images preprocessed as at inference.
     Written to <trial>/int8_layers.json; returns the LayerErrors, worst first."""
-    import tempfile
-
     from zazu.adapters.base import CHECKPOINT
-    from zazu.export.bundle import converter_settings
-    from zazu.export.int8_debug import layer_errors
-    from zazu.export.tflite import export_saved_model
 
     spec, adapter = _trial_adapter(Path(run_dir), record, trust_code=trust_code)
     _load_data(spec, adapter)
     trial_dir = Path(record["trial_dir"])
     adapter.model = adapter.load_trained(trial_dir / CHECKPOINT, compile=False)
+    return explain_trained(adapter, trial_dir, options)
+
+
+def explain_trained(adapter, trial_dir: Path, options: dict[str, Any]) -> list:
+    """`explain_int8` for an adapter whose data and trained model are loaded (the search runs it on a trial
+    whose int8 drop is over the task's bar)."""
+    import tempfile
+
+    from zazu.export.bundle import converter_settings
+    from zazu.export.int8_debug import layer_errors
+    from zazu.export.tflite import export_saved_model
+
     with tempfile.TemporaryDirectory(prefix="zazu-explain-") as folder:
         saved_model = export_saved_model(adapter.model, Path(folder) / "saved_model")
         rows = layer_errors(saved_model, lambda: adapter.representative_images(options["calibration_images"]),
                             lambda: adapter.representative_images(DEBUG_IMAGES), converter_settings(adapter, options))
-    atomic_write_json(trial_dir / INT8_LAYERS_FILE, {"compared_on": f"{DEBUG_IMAGES} training images",
-                                                     "layers": [r.to_json() for r in rows]})
+    atomic_write_json(Path(trial_dir) / INT8_LAYERS_FILE, {"compared_on": f"{DEBUG_IMAGES} training images",
+                                                           "layers": [r.to_json() for r in rows]})
     return rows

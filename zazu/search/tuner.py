@@ -248,6 +248,8 @@ class LifecycleTuner(keras_tuner.Tuner):
             quality = {}
             if shipped.get("metrics"):
                 quality = int8_quality(metrics, shipped["metrics"], self.task)
+                if quality["int8_over_bar"]:
+                    outcome["int8_worst_layers"] = self._explain_int8(adapter, folder, on_step, log)
                 if self._wants_fine_tune(quality):
                     shipped, quality = self._fine_tune_for_int8(adapter, folder, metrics, shipped, quality,
                                                                 on_step, log)
@@ -256,6 +258,25 @@ class LifecycleTuner(keras_tuner.Tuner):
             outcome["cost"] = shipped["cost"]
             outcome.update(quality)
         return outcome
+
+    def _explain_int8(self, adapter, folder: Path, on_step, log, shown: int = 3) -> list[dict] | str:
+        """Where the post-training int8 model loses, layer by layer (`zazu export --explain-int8`'s
+        comparison, written to the trial's int8_layers.json): the `shown` worst layers, for trial.json. A
+        debugger that fails (an op it cannot compare) leaves its error there instead of failing the trial."""
+        from zazu.export.from_run import explain_trained
+
+        on_step("int8 layer by layer")
+        try:
+            rows = explain_trained(adapter, folder, self.base_inputs.export)
+        except OSError:
+            raise  # a full disk stops the search (run_trial), it is not a debugger's failure
+        except Exception as error:  # the explanation is a diagnosis: the trial stands without it
+            log(f"int8 debugger failed: {type(error).__name__}: {error}")
+            return f"the debugger failed: {type(error).__name__}: {error}"
+        worst = [{"op": r.op, "tensor": r.tensor, "relative": round(r.relative, 4), "steps": round(r.steps, 2)}
+                 for r in rows[:shown]]
+        log("int8 over the bar; worst layers: " + "; ".join(f"{w['tensor']} {w['relative']}" for w in worst))
+        return worst
 
     def _wants_fine_tune(self, quality: dict[str, Any]) -> bool:
         """Whether this trial gets quantization-aware fine-tuning (`export.quantization_aware`)."""
