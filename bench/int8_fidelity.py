@@ -3,9 +3,10 @@
 Each (model, dataset, seed) is one `python main.py train --model M --data SET --seed S --epochs E` in a
 subprocess, with an int8-only export and `export.quantization_aware` as given (default `auto`: fine-tune
 when post-training int8 costs more than the task's bar). The row is read back from the trial's trial.json:
-the float objective, the post-training int8 one and its drop, the method that ships, its int8 objective and
-drop, and, when fine-tuning ran, the fine-tuned model's own float objective (what of a gain is more training)
-and the seconds it took. A model's summary line gives its largest drop over the seeds before
+the float objective, the post-training int8 one and its drop; the method that ships, and the float and int8
+objective of what ships and its drop (when the fine-tuned model ships, its own float: what of a gain is more
+training), and the seconds fine-tuning took. A run folder already holding a completed trial is read, not
+trained again (so a long bench can be restarted). A model's summary line gives its largest drop over the seeds before
 and after, against the task's bar (`zazu.tasks.Task.int8_drop_bar`: 0.01 accuracy, 0.02 mAP).
 
 Datasets (`--sets`): crops (object crops of ../shared/datasets' photos, bench/real_crops.py), digits
@@ -92,27 +93,49 @@ def run_one(model: str, data: Path | None, seed: int, epochs: int, when: str, ou
         command += ["--input-size", "32", "--batch-size", "8"]
     command += list(extra)
     started = time.perf_counter()
-    done = subprocess.run(command, cwd=REPO, capture_output=True, text=True)
+    if not _completed(output):  # a finished run of an earlier bench is read, not run again
+        done = subprocess.run(command, cwd=REPO, capture_output=True, text=True)
+        if done.returncode != 0:
+            return {"model": model, "seed": seed, "error": (done.stdout + done.stderr).strip().splitlines()[-1:]}
     wall = time.perf_counter() - started
-    if done.returncode != 0:
-        return {"model": model, "seed": seed, "error": (done.stdout + done.stderr).strip().splitlines()[-1:]}
-    (trial,) = (output / "trials").iterdir()
-    record = json.loads((trial / "trial.json").read_text())
+    row = read_row(output)
+    return {**row, "model": model, "seed": seed, "wall_s": round(wall, 1)}
+
+
+def _completed(output: Path) -> bool:
+    trials = list((output / "trials").glob("*/trial.json")) if output.is_dir() else []
+    return len(trials) == 1 and json.loads(trials[0].read_text()).get("status") == "COMPLETED"
+
+
+def read_row(output: Path) -> dict:
+    """The row of a one-trial run folder: post-training float and int8, what ships and its float and int8.
+    (Records of Zazu before float metrics followed the fine-tuned model kept its post-training ones and a
+    dict of fine-tuned ones: read too.)"""
     from zazu.tasks import get_task
 
+    (trial,) = (output / "trials").glob("*/trial.json")
+    record = json.loads(trial.read_text())
     task = get_task(record["model_specs"]["task"])
     objective = task.objective
     tried = record.get("int8_fine_tune") or {}
     int8 = record.get("int8_metrics", {})
-    at50 = next((k for k in (objective + "50",) if k in record["metrics"] and k in int8), None)
-    drop_after = record.get("int8_drop")
-    drop_before = tried.get("int8_drop_post_training", drop_after)
-    return {"model": model, "seed": seed, "objective": objective, "bar": task.int8_drop_bar,
-            "float": record["metrics"][objective], "int8": record.get("int8_metrics", {}).get(objective),
-            "drop_post_training": drop_before, "method": record.get("int8_method"), "drop": drop_after,
-            "float_fine_tuned": (tried.get("float_fine_tuned") or {}).get(objective), "fine_tune_s": tried.get("seconds"), "fine_tune_kept": tried.get("kept"),
-            "epochs": record["metrics"].get("epochs_trained"), "wall_s": round(wall, 1),
-            "at50": at50, "float50": record["metrics"].get(at50), "int8_50": int8.get(at50)}
+    kept = bool(tried.get("kept"))
+    float_post = tried.get("float_post_training", record["metrics"][objective] if not kept or
+                           isinstance(tried.get("float_fine_tuned"), dict) else None)
+    float_tuned = old_tuned = tried.get("float_fine_tuned")
+    if isinstance(float_tuned, dict):
+        float_tuned = float_tuned.get(objective)
+    float_shipped = record["metrics"][objective] if not kept or "float_post_training" in tried else float_tuned
+    drop_post = tried.get("int8_drop_post_training", record.get("int8_drop"))
+    at50 = objective + "50" if objective + "50" in int8 else None
+    return {"objective": objective, "bar": task.int8_drop_bar, "float": float_post,
+            "int8_post_training": float_post - drop_post, "drop_post_training": drop_post,
+            "method": record.get("int8_method"), "float_shipped": float_shipped, "int8": int8.get(objective),
+            "drop": float_shipped - int8.get(objective), "float_fine_tuned": float_tuned,
+            "fine_tune_s": tried.get("seconds"), "fine_tune_kept": tried.get("kept"),
+            "epochs": record["metrics"].get("epochs_trained"),
+            "at50": at50, "int8_50": int8.get(at50),
+            "float50": old_tuned.get(at50) if kept and isinstance(old_tuned, dict) else record["metrics"].get(at50)}
 
 
 def main(argv=None) -> int:
@@ -140,8 +163,9 @@ def main(argv=None) -> int:
     work = args.output or Path(tempfile.mkdtemp(prefix="zazu-int8-fidelity-"))
     work.mkdir(parents=True, exist_ok=True)
     rows = []
-    print(f"{'model':<20} {'set':<22} {'seed':>4} {'float':>7} {'int8 PTQ':>8} {'drop':>7} {'method':<18} "
-          f"{'int8':>7} {'drop':>7} {'QAT fl':>7} {'QAT s':>6} {'wall s':>7}", flush=True)
+    print(f"{'':<20} {'':<22} {'':>4} {'post-training':^24} {'':<18} {'shipped':^24}")
+    print(f"{'model':<20} {'set':<22} {'seed':>4} {'float':>7} {'int8':>8} {'drop':>7} {'method':<18} "
+          f"{'float':>7} {'int8':>7} {'drop':>8} {'QAT s':>6} {'wall s':>7}", flush=True)
     for model in models:
         task = registry.get(model).task
         for name in [s for s in sets if SET_TASKS[s] == task]:
@@ -175,10 +199,9 @@ def _line(row: dict) -> str:
     if "error" in row:
         return f"{row['model']:<20} {row['set']:<22} {row['seed']:>4} failed: {row['error']}"
     qat = "" if row["fine_tune_s"] is None else f"{row['fine_tune_s']:.0f}"
-    qat_float = "" if row["float_fine_tuned"] is None else f"{row['float_fine_tuned']:.4f}"
     return (f"{row['model']:<20} {row['set']:<22} {row['seed']:>4} {row['float']:>7.4f} "
-            f"{row['float'] - row['drop_post_training']:>8.4f} {row['drop_post_training']:>+7.4f} {row['method']:<18} "
-            f"{row['int8']:>7.4f} {row['drop']:>+7.4f} {qat_float:>7} {qat:>6} {row['wall_s']:>7.0f}")
+            f"{row['int8_post_training']:>8.4f} {row['drop_post_training']:>+7.4f} {row['method']:<18} "
+            f"{row['float_shipped']:>7.4f} {row['int8']:>7.4f} {row['drop']:>+8.4f} {qat:>6} {row['wall_s']:>7.0f}")
 
 
 if __name__ == "__main__":

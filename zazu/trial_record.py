@@ -28,8 +28,9 @@ class TrialRecord(TypedDict, total=False):
     int8_over_bar: bool  # the drop is over the task's bar (Task.int8_drop_bar)
     int8_worst_layers: list[dict[str, Any]] | str  # over the bar: the post-training int8 model's worst layers
     # (zazu export --explain-int8's comparison; all in int8_layers.json), or why the debugger could not say
-    int8_fine_tune: dict[str, Any]  # quantization-aware fine-tuning, when tried: epochs, seconds, the drop before
-    # (int8_drop_post_training) and after (int8_drop_fine_tuned), the fine-tuned float metrics, kept; or why skipped
+    int8_fine_tune: dict[str, Any]  # quantization-aware fine-tuning, when tried: epochs, seconds, the objective
+    # float and int8 post-training and fine-tuned, each drop, kept; or why it was skipped. When kept, `metrics`
+    # are the fine-tuned model's (float and int8 describe the model that ships)
     cost: dict[str, Any]  # the int8 model's size, RAM, latency (export.tflite_cost)
     cost_before_training: dict[str, Any]  # with a device budget: the untrained model's, what pruned it
     over_budget: list[str]  # OVER_BUDGET: which budgets it broke

@@ -251,8 +251,9 @@ class LifecycleTuner(keras_tuner.Tuner):
                 if quality["int8_over_bar"]:
                     outcome["int8_worst_layers"] = self._explain_int8(adapter, folder, on_step, log)
                 if self._wants_fine_tune(quality):
-                    shipped, quality = self._fine_tune_for_int8(adapter, folder, metrics, shipped, quality,
-                                                                on_step, log)
+                    shipped, quality, metrics = self._fine_tune_for_int8(adapter, folder, metrics, shipped,
+                                                                         quality, on_step, log)
+                    outcome["metrics"] = metrics
                 outcome["int8_metrics"] = shipped["metrics"]
                 outcome["reported"] = {objective: shipped["metrics"][objective]}
             outcome["cost"] = shipped["cost"]
@@ -285,40 +286,51 @@ class LifecycleTuner(keras_tuner.Tuner):
             when == "always" or (when == "auto" and quality["int8_over_bar"]))
 
     def _fine_tune_for_int8(self, adapter, folder: Path, metrics: dict, shipped: dict, quality: dict,
-                            on_step, log) -> tuple[dict, dict]:
+                            on_step, log) -> tuple[dict, dict, dict]:
         """Fine-tune the trained model with simulated int8 activations, convert and score it again, and keep
-        whichever int8 model scores better: the fine-tuned one replaces the trial's checkpoint (what the
-        export converts); otherwise the checkpoint and profile.json stay the post-training ones. Either way
-        trial.json says what was tried (`int8_fine_tune`). Returns (the int8 profile kept, its quality)."""
+        whichever int8 model scores better. The fine-tuned one replaces the trial's checkpoint (what the export
+        converts), and its own float metrics become the trial's, so that float and int8 describe one model;
+        otherwise the checkpoint, profile.json and metrics stay the post-training ones. Either way trial.json
+        says what was tried (`int8_fine_tune`). Returns (the int8 profile kept, its quality, the float metrics)."""
         from zazu.adapters import quantization_aware
         from zazu.adapters.deadline import past_deadline
         from zazu.adapters.evaluation import evaluate_on_val
         from zazu.export.bundle import keras_predict_fn, profile_trial, write_profile
 
         options = self.base_inputs.export
-        before = quality["int8_drop"]
+        objective = self.task.objective
         if past_deadline(self.base_inputs.deadline):
             log("quantization-aware fine-tuning skipped: the time budget is spent")
-            return shipped, {**quality, "int8_fine_tune": {"skipped": "the time budget is spent"}}
+            return shipped, {**quality, "int8_fine_tune": {"skipped": "the time budget is spent"}}, metrics
         on_step("quantization-aware fine-tuning")
         started = time.perf_counter()
         ran = quantization_aware.fine_tune(adapter, int(options["quantization_aware_epochs"]),
                                            self.base_inputs.deadline)
         tuned = profile_trial(adapter, folder, options, (self.target or {}).get("device", "cpu"))
-        after = int8_quality(metrics, tuned["metrics"], self.task, QUANTIZATION_AWARE)
-        kept = after["int8_drop"] < before
-        # the fine-tuned model's own float score: what of the int8 gain is more training, not quantization
-        float_tuned, _ = evaluate_on_val(adapter, keras_predict_fn(adapter.model))
-        record = {**ran, "seconds": round(time.perf_counter() - started, 1), "int8_drop_post_training": before,
-                  "int8_drop_fine_tuned": after["int8_drop"], "kept": kept,
-                  "float_fine_tuned": {k: round(float(v), 6) for k, v in float_tuned.items()}}
-        log(f"quantization-aware fine-tuning: {ran['epochs']} epochs, int8 drop {before:.4f} -> "
-            f"{after['int8_drop']:.4f}, {'kept' if kept else 'not kept (post-training stays)'}")
+        scored, _ = evaluate_on_val(adapter, keras_predict_fn(adapter.model))
+        # the trained model's other figures (epochs_trained) stay; its val_ ones are replaced or, when evaluation
+        # does not give them (val_loss), dropped: they would describe the model before fine-tuning
+        float_tuned = {**{k: v for k, v in metrics.items() if not k.startswith("val_")},
+                       **{k: float(v) for k, v in scored.items()}}
+        after = int8_quality(float_tuned, tuned["metrics"], self.task, QUANTIZATION_AWARE)
+        gain = tuned["metrics"][objective] - shipped["metrics"][objective]
+        kept = (gain if self.task.direction == "max" else -gain) > 0
+        record = {**ran, "seconds": round(time.perf_counter() - started, 1),
+                  "float_post_training": round(float(metrics[objective]), 6),
+                  "int8_post_training": round(float(shipped["metrics"][objective]), 6),
+                  "int8_drop_post_training": quality["int8_drop"],
+                  "float_fine_tuned": round(float(float_tuned[objective]), 6),
+                  "int8_fine_tuned": round(float(tuned["metrics"][objective]), 6),
+                  "int8_drop_fine_tuned": after["int8_drop"], "kept": kept}
+        log(f"quantization-aware fine-tuning: {ran['epochs']} epochs; {objective} float / int8 "
+            f"{record['float_post_training']:.4f} / {record['int8_post_training']:.4f} post-training, "
+            f"{record['float_fine_tuned']:.4f} / {record['int8_fine_tuned']:.4f} fine-tuned: "
+            f"{'kept' if kept else 'not kept (post-training stays)'}")
         if not kept:
             write_profile(folder, shipped)
-            return shipped, {**quality, "int8_fine_tune": record}
+            return shipped, {**quality, "int8_fine_tune": record}, metrics
         _save_model(adapter.model, folder / CHECKPOINT)
-        return tuned, {**after, "int8_fine_tune": record}
+        return tuned, {**after, "int8_fine_tune": record}, float_tuned
 
     def _profile_int8(self, adapter, folder: Path, on_step) -> dict[str, Any] | None:
         """The trained model as it would ship (int8, calibrated as the export calibrates), scored on the val
