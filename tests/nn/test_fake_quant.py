@@ -33,7 +33,7 @@ def test_a_quantizer_follows_each_tensor_the_int8_model_stores():
 
 
 def test_the_quantizer_rounds_to_256_steps_of_the_range_it_learned():
-    quantizer = ActivationQuantizer(momentum=0.0)
+    quantizer = ActivationQuantizer()
     x = np.linspace(-1.0, 3.0, 2001, dtype=np.float32)[None]
     trained = keras.ops.convert_to_numpy(quantizer(x, training=True))
     assert abs(float(quantizer.range_min.numpy()) + 1.0) < 1e-6 and abs(float(quantizer.range_max.numpy()) - 3.0) < 1e-6
@@ -66,3 +66,11 @@ def test_training_the_simulation_trains_the_model_and_leaves_no_quantizer_in_it(
     simulated.compile(optimizer=keras.optimizers.SGD(0.5), loss="mse")
     simulated.fit(x, np.ones((8, 64, 2), np.float32), epochs=1, verbose=0)
     assert not np.allclose(model.get_layer("head").get_weights()[0], before)
+
+
+def test_the_range_grows_to_every_value_seen_as_calibration_takes_it():
+    quantizer = ActivationQuantizer()
+    quantizer(np.array([[-1.0, 3.0]], np.float32), training=True)
+    quantizer(np.array([[-2.0, 1.0]], np.float32), training=True)
+    quantizer(np.array([[0.5, 0.7]], np.float32), training=True)  # a narrower batch narrows nothing
+    assert (float(quantizer.range_min.numpy()), float(quantizer.range_max.numpy())) == (-2.0, 3.0)

@@ -5,8 +5,9 @@ bar (`Task.int8_drop_bar`).
 
 The simulation is a copy of the model's graph made of the same layers: training it trains the model itself,
 which is then converted as every model is (calibrated post-training quantization), so the shipped file has the
-same ops and maps to the Edge TPU as before. Batch norms are frozen during it (their statistics stay the ones
-the float model was scored with), and the layers that learn are those the trial's last phase trained.
+same ops and maps to the Edge TPU as before. Every layer learns, a frozen backbone's too (the error rounding
+carries through it only its own weights can undo), but not the batch norms' statistics (they stay the ones the
+float model was scored with).
 """
 
 from __future__ import annotations
@@ -32,11 +33,14 @@ def fine_tune(adapter, epochs: int, deadline: float | None = None) -> dict[str, 
 
     model = adapter.model
     learning_rate = fitting.training_phases(adapter)[-1].learning_rate * LEARNING_RATE_SHARE
-    batch_norms = [layer for layer in all_layers(model) if isinstance(layer, keras.layers.BatchNormalization)]
-    were_trainable = [layer.trainable for layer in batch_norms]
+    nested = [layer for layer in all_layers(model) if isinstance(layer, keras.Model)]
+    layers = [layer for layer in all_layers(model) if not isinstance(layer, keras.Model)]
+    saved = [(layer, layer.trainable) for layer in [*nested, *layers]]  # models first: setting one sets its layers
     simulated, quantizers = with_activation_quantizers(model)
-    for layer in batch_norms:
-        layer.trainable = False
+    for layer in nested:
+        layer.trainable = True
+    for layer in layers:  # every weight may move to fit the rounding, but not the batch norms' statistics
+        layer.trainable = not isinstance(layer, keras.layers.BatchNormalization)
     try:
         adapter.model = simulated
         adapter.compile_for(learning_rate)
@@ -46,8 +50,9 @@ def fine_tune(adapter, epochs: int, deadline: float | None = None) -> dict[str, 
                                           interrupt_callback()])
     finally:
         adapter.model = model
-        for layer, trainable in zip(batch_norms, were_trainable):
+        for layer, trainable in saved:
             layer.trainable = trainable
     losses = fitted.history.get("loss", [])
     return {"epochs": len(losses), "learning_rate": learning_rate, "simulated_tensors": len(quantizers),
             "loss": [round(float(v), 6) for v in losses]}
+

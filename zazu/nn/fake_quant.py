@@ -19,13 +19,10 @@ STEP_PRESERVING = (keras.layers.Reshape, keras.layers.Dropout, keras.layers.Flat
 
 class ActivationQuantizer(keras.layers.Layer):
     """Rounds its input to 8 bits over [range_min, range_max], with a straight-through gradient (TensorFlow's
-    `fake_quant_with_min_max_vars`). In training the range follows the batches' min and max (an exponential
-    moving average, the first batch taken as it is), as the converter's calibration will take the min and
-    max of what it sees; in inference it stays where training left it."""
-
-    def __init__(self, momentum: float = 0.9, **kwargs):
-        super().__init__(**kwargs)
-        self.momentum = momentum
+    `fake_quant_with_min_max_vars`). In training the range grows to the smallest and largest value any batch
+    held (and 0), as the converter's calibration takes the min and max of all it sees: the steps trained with
+    are the steps the int8 model gets. (A moving average of each batch's range, as tfmot keeps, would train
+    with narrower steps than the calibrated file has.) In inference it stays where training left it."""
 
     def build(self, input_shape):
         self.range_min = self.add_weight(shape=(), initializer="zeros", trainable=False, name="range_min")
@@ -36,10 +33,10 @@ class ActivationQuantizer(keras.layers.Layer):
         from keras import ops
 
         if training:
-            low, high = ops.min(x), ops.max(x)
-            keep = self.momentum * self.seen
-            self.range_min.assign(keep * self.range_min + (1 - keep) * ops.minimum(low, 0.0))
-            self.range_max.assign(keep * self.range_max + (1 - keep) * ops.maximum(high, 0.0))
+            low, high = ops.minimum(ops.min(x), 0.0), ops.maximum(ops.max(x), 0.0)
+            seen = self.seen > 0
+            self.range_min.assign(ops.where(seen, ops.minimum(self.range_min, low), low))
+            self.range_max.assign(ops.where(seen, ops.maximum(self.range_max, high), high))
             self.seen.assign(1.0)
         # a range of width 0 (never seen) would divide by zero: leave such a tensor as it is
         width = self.range_max - self.range_min
@@ -47,8 +44,6 @@ class ActivationQuantizer(keras.layers.Layer):
             x, self.range_min, ops.maximum(self.range_max, self.range_min + 1e-6), num_bits=8)
         return ops.where(width > 0, quantized, x)
 
-    def get_config(self):
-        return {**super().get_config(), "momentum": self.momentum}
 
 
 def quantized_outputs(model) -> set[int]:
