@@ -50,7 +50,7 @@ def digits_run(tmp_path_factory) -> Path:
         "task": "classification", "data": {"home_path": str(root)}, "val_split": 0.3, "models": ["tiny_cnn"],
         "fixed_hyperparameters": {"learning_rate": 0.003, "augment": False, "input_size": DIGIT_SIZE},
         "epochs": 8, "output": str(tmp_path_factory.mktemp("digits_run") / "run"),
-        "export": {"formats": ["keras", "int8"], **NO_EXPORT_EXTRAS}})
+        "export": {"formats": ["keras", "int8"], **NO_EXPORT_EXTRAS, **export}})
     return run_search(config).run_dir
 
 
@@ -120,8 +120,9 @@ def shapes_128(tmp_path_factory) -> Path:
                                    max_shapes=2, with_polygons=True)
 
 
-def _pretrained_run(task, model, data, tmp_path_factory) -> Path:
-    """10 epochs with the ImageNet backbone frozen (heads trained on cached features), at 128 px."""
+def _pretrained_run(task, model, data, tmp_path_factory, **export) -> Path:
+    """10 epochs with the ImageNet backbone frozen (heads trained on cached features), at 128 px; `export`
+    overrides the export block's (profile_trials off)."""
     from zazu.config import resolve_config
     from zazu.search.driver import run_search
 
@@ -130,7 +131,7 @@ def _pretrained_run(task, model, data, tmp_path_factory) -> Path:
         "fixed_hyperparameters": {"learning_rate": 0.003, "augment": False, "input_size": SHAPE_SIZE,
                                   "fine_tune_blocks": 0, "freeze_epochs": 10},
         "epochs": 10, "output": str(tmp_path_factory.mktemp(model) / "run"),
-        "export": {"formats": ["keras", "int8"], **NO_EXPORT_EXTRAS}})
+        "export": {"formats": ["keras", "int8"], **NO_EXPORT_EXTRAS, **export}})
     return run_search(config).run_dir
 
 
@@ -141,7 +142,10 @@ def detector_run(shapes_128, tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def segmenter_run(shapes_128, tmp_path_factory) -> Path:
-    return _pretrained_run("instance_segmentation", "protonet_lite", shapes_128, tmp_path_factory)
+    # as a search runs it: its int8 model profiled, and fine-tuned for int8 when post-training costs more than
+    # the bar (export.quantization_aware: auto)
+    return _pretrained_run("instance_segmentation", "protonet_lite", shapes_128, tmp_path_factory,
+                           profile_trials=True)
 
 
 def test_a_pretrained_detector_learns_the_shapes_and_its_int8_keeps_it(detector_run):
@@ -158,9 +162,9 @@ def test_a_pretrained_detector_learns_the_shapes_and_its_int8_keeps_it(detector_
 def test_a_pretrained_segmenter_learns_the_masks_and_its_int8_keeps_it(segmenter_run):
     metrics = _export_metrics(segmenter_run)
     assert metrics["keras"]["val_mask_mAP50"] >= 0.6  # measured 0.973 (int8 0.970) at the run's seed
-    # At this seed int8 keeps the masks within 0.03. At other seeds protonet_lite at 128 px has lost
-    # 0.010, 0.023 and 0.047 (its 32-channel mask output, range about -1 to 6.4, is where int8 loses):
-    # the bar holds this run, and the seeds where it would not are an open item, not hidden by a wider bar
+    # The model that ships (fine-tuned for int8 when post-training int8 lost more than 0.02 mask mAP) keeps
+    # its masks within 0.03 in int8: `python bench/int8_fidelity.py --models protonet_lite --sets ci-shapes
+    # --seeds 1,2,3,4,5` runs this training at five other seeds (post-training alone lost up to 0.047 here)
     assert metrics["int8"]["val_mask_mAP50"] >= metrics["keras"]["val_mask_mAP50"] - 0.03
     assert metrics["int8"]["val_mAP50"] >= metrics["keras"]["val_mAP50"] - 0.03
     history = _history(segmenter_run)

@@ -274,8 +274,9 @@ class LifecycleTuner(keras_tuner.Tuner):
         except Exception as error:  # the explanation is a diagnosis: the trial stands without it
             log(f"int8 debugger failed: {type(error).__name__}: {error}")
             return f"the debugger failed: {type(error).__name__}: {error}"
-        worst = [{"op": r.op, "tensor": r.tensor, "relative": round(r.relative, 4), "steps": round(r.steps, 2)}
-                 for r in rows[:shown]]
+        # a fused op's tensor is named after each layer folded into it, ";"-joined: the first names it
+        worst = [{"op": r.op, "tensor": r.tensor.split(";")[0], "relative": round(r.relative, 4),
+                  "steps": round(r.steps, 2)} for r in rows[:shown]]
         log("int8 over the bar; worst layers: " + "; ".join(f"{w['tensor']} {w['relative']}" for w in worst))
         return worst
 
