@@ -50,7 +50,7 @@ def digits_run(tmp_path_factory) -> Path:
         "task": "classification", "data": {"home_path": str(root)}, "val_split": 0.3, "models": ["tiny_cnn"],
         "fixed_hyperparameters": {"learning_rate": 0.003, "augment": False, "input_size": DIGIT_SIZE},
         "epochs": 8, "output": str(tmp_path_factory.mktemp("digits_run") / "run"),
-        "export": {"formats": ["keras", "int8"], **NO_EXPORT_EXTRAS, **export}})
+        "export": {"formats": ["keras", "int8"], **NO_EXPORT_EXTRAS}})
     return run_search(config).run_dir
 
 

@@ -18,7 +18,7 @@ def test_every_key_of_a_recorded_trial_is_typed():
 
 
 def test_what_the_tuner_adds_for_int8_is_typed():
-    from zazu.search.tuner import int8_quality
+    from zazu.search.int8_shipping import int8_quality
     from zazu.tasks import TASKS
 
     added = int8_quality({"val_accuracy": 0.9}, {"val_accuracy": 0.9}, TASKS["classification"])

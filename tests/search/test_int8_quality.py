@@ -6,7 +6,7 @@ from __future__ import annotations
 import csv
 
 from zazu.run_records import write_leaderboard
-from zazu.search.tuner import int8_quality
+from zazu.search.int8_shipping import int8_quality
 from zazu.tasks import TASKS
 
 

@@ -22,7 +22,7 @@ FILE_NAMES = {
 }
 IO_TYPES = ("int8", "uint8")
 # when a trial is fine-tuned for int8 (zazu.adapters.quantization_aware); "never", not "off": YAML reads off as false
-QUANTIZATION_AWARE = ("auto", "never", "always")
+QUANTIZATION_AWARE_WHEN = ("auto", "never", "always")
 
 # TFLiteConverter attributes a config may set (`export.tflite_converter`), with their types.
 # Quantization itself (optimizations, representative data, int8 ops and I/O types) follows the variant.
@@ -46,7 +46,7 @@ EXPORT_RULES: dict[str, Rule] = {
     "num_threads": nullable(integer(1)),
     "edgetpu_compiler": boolean(),
     "profile_trials": boolean(),
-    "quantization_aware": choice(QUANTIZATION_AWARE),
+    "quantization_aware": choice(QUANTIZATION_AWARE_WHEN),
     "quantization_aware_epochs": integer(1),
 }
 

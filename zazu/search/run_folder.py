@@ -49,9 +49,23 @@ def recorded_config(config: dict[str, Any]) -> dict[str, Any]:
     return json.loads(json.dumps({k: v for k, v in config.items() if k not in RESUME_MAY_CHANGE}, default=str))
 
 
+# Settings newer than a run (absent from the config its run.json recorded) are not changes: the run resumes with
+# their default, or, where the default would change how its remaining trials run, with the value listed here.
+AS_BEFORE = {("export", "quantization_aware"): "never"}
+
+
+def keep_older_behaviour(config: dict[str, Any], recorded: dict[str, Any] | None) -> None:
+    """Set in `config` each `AS_BEFORE` setting that `recorded` (run.json's config at the start) lacks."""
+    if recorded is None:
+        return
+    for (block, key), value in AS_BEFORE.items():
+        if key not in (recorded.get(block) or {}):
+            config[block][key] = value
+
+
 def _first_difference(recorded: Any, current: Any, prefix: str = "") -> str | None:
     if isinstance(recorded, dict) and isinstance(current, dict):
-        for key in list(recorded) + [k for k in current if k not in recorded]:
+        for key in recorded:
             found = _first_difference(recorded.get(key), current.get(key), f"{prefix}{key}.")
             if found:
                 return found
@@ -106,6 +120,7 @@ class RunFolder:
         config = resolve_config(run_dir / "config.yaml", overrides)
         resolve_time_budget(config, None)  # a folder's config holds minutes; `auto` only where written by hand
         manifest = read_manifest(run_dir)
+        keep_older_behaviour(config, manifest.get("config"))
         registry = run_models_registry(run_dir, manifest, trust_code)
         models = [registry.get(entry["name"]) for entry in manifest["models"]]
         if config.get("fixed_hyperparameters") is not None:  # zazu train: one model, every value fixed

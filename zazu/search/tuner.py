@@ -33,6 +33,7 @@ from zazu.interrupts import disk_full, raise_if_interrupted
 from zazu.registry import ModelSpec
 from zazu.run_records import CHECKPOINT, read_trial_record, trial_dir
 from zazu.search.cost_before_training import cost_before_training
+from zazu.search.int8_shipping import Int8Shipping
 from zazu.search.kt_compat import is_worker, oracle_file, tuner_file
 from zazu.search.space import TUNER_PREFIX, SpaceCodec
 from zazu.tasks import Task
@@ -61,21 +62,6 @@ def seed_everything(seed: int) -> None:
     import keras
 
     keras.utils.set_random_seed(seed)
-
-
-POST_TRAINING = "post-training"
-QUANTIZATION_AWARE = "quantization-aware"  # fine-tuned with simulated int8, then converted as post-training is
-
-
-def int8_quality(metrics: dict[str, float], int8_metrics: dict[str, float], task: Task,
-                 method: str = POST_TRAINING) -> dict[str, Any]:
-    """What int8 cost the trial's objective (its float value, as trained, minus its int8 one), how the int8
-    model was made, and whether the cost is over the task's bar (`Task.int8_drop_bar`): kept in trial.json and
-    shown in the leaderboard."""
-    drop = metrics[task.objective] - int8_metrics[task.objective]
-    if task.direction == "min":
-        drop = -drop
-    return {"int8_method": method, "int8_drop": round(drop, 6), "int8_over_bar": drop > task.int8_drop_bar}
 
 
 class LifecycleTuner(keras_tuner.Tuner):
@@ -245,93 +231,10 @@ class LifecycleTuner(keras_tuner.Tuner):
         outcome.update(status=TrialStatus.COMPLETED, metrics=metrics, reported=metrics)
         shipped = self._profile_int8(adapter, folder, on_step)
         if shipped is not None:
-            quality = {}
-            if shipped.get("metrics"):
-                quality = int8_quality(metrics, shipped["metrics"], self.task)
-                if quality["int8_over_bar"]:
-                    outcome["int8_worst_layers"] = self._explain_int8(adapter, folder, on_step, log)
-                if self._wants_fine_tune(quality):
-                    shipped, quality, metrics = self._fine_tune_for_int8(adapter, folder, metrics, shipped,
-                                                                         quality, on_step, log)
-                    outcome["metrics"] = metrics
-                outcome["int8_metrics"] = shipped["metrics"]
-                outcome["reported"] = {objective: shipped["metrics"][objective]}
-            outcome["cost"] = shipped["cost"]
-            outcome.update(quality)
+            shipping = Int8Shipping(self.task, self.base_inputs.export, (self.target or {}).get("device", "cpu"),
+                                    self.base_inputs.deadline, self.spec.capabilities.fine_tunes_int8)
+            outcome.update(shipping.settle(adapter, folder, metrics, shipped, on_step, log))
         return outcome
-
-    def _explain_int8(self, adapter, folder: Path, on_step, log, shown: int = 3) -> list[dict] | str:
-        """Where the post-training int8 model loses, layer by layer (`zazu export --explain-int8`'s
-        comparison, written to the trial's int8_layers.json): the `shown` worst layers, for trial.json. A
-        debugger that fails (an op it cannot compare) leaves its error there instead of failing the trial."""
-        from zazu.export.from_run import explain_trained
-
-        on_step("int8 layer by layer")
-        try:
-            rows = explain_trained(adapter, folder, self.base_inputs.export)
-        except OSError:
-            raise  # a full disk stops the search (run_trial), it is not a debugger's failure
-        except Exception as error:  # the explanation is a diagnosis: the trial stands without it
-            log(f"int8 debugger failed: {type(error).__name__}: {error}")
-            return f"the debugger failed: {type(error).__name__}: {error}"
-        # a fused op's tensor is named after each layer folded into it, ";"-joined: the first names it
-        worst = [{"op": r.op, "tensor": r.tensor.split(";")[0], "relative": round(r.relative, 4),
-                  "steps": round(r.steps, 2)} for r in rows[:shown]]
-        log("int8 over the bar; worst layers: " + "; ".join(f"{w['tensor']} {w['relative']}" for w in worst))
-        return worst
-
-    def _wants_fine_tune(self, quality: dict[str, Any]) -> bool:
-        """Whether this trial gets quantization-aware fine-tuning (`export.quantization_aware`)."""
-        when = self.base_inputs.export.get("quantization_aware", "never")
-        return self.spec.capabilities.fine_tunes_int8 and (
-            when == "always" or (when == "auto" and quality["int8_over_bar"]))
-
-    def _fine_tune_for_int8(self, adapter, folder: Path, metrics: dict, shipped: dict, quality: dict,
-                            on_step, log) -> tuple[dict, dict, dict]:
-        """Fine-tune the trained model with simulated int8 activations, convert and score it again, and keep
-        whichever int8 model scores better. The fine-tuned one replaces the trial's checkpoint (what the export
-        converts), and its own float metrics become the trial's, so that float and int8 describe one model;
-        otherwise the checkpoint, profile.json and metrics stay the post-training ones. Either way trial.json
-        says what was tried (`int8_fine_tune`). Returns (the int8 profile kept, its quality, the float metrics)."""
-        from zazu.adapters import quantization_aware
-        from zazu.adapters.deadline import past_deadline
-        from zazu.adapters.evaluation import evaluate_on_val
-        from zazu.export.bundle import keras_predict_fn, profile_trial, write_profile
-
-        options = self.base_inputs.export
-        objective = self.task.objective
-        if past_deadline(self.base_inputs.deadline):
-            log("quantization-aware fine-tuning skipped: the time budget is spent")
-            return shipped, {**quality, "int8_fine_tune": {"skipped": "the time budget is spent"}}, metrics
-        on_step("quantization-aware fine-tuning")
-        started = time.perf_counter()
-        ran = quantization_aware.fine_tune(adapter, int(options["quantization_aware_epochs"]),
-                                           self.base_inputs.deadline)
-        tuned = profile_trial(adapter, folder, options, (self.target or {}).get("device", "cpu"))
-        scored, _ = evaluate_on_val(adapter, keras_predict_fn(adapter.model))
-        # the trained model's other figures (epochs_trained) stay; its val_ ones are replaced or, when evaluation
-        # does not give them (val_loss), dropped: they would describe the model before fine-tuning
-        float_tuned = {**{k: v for k, v in metrics.items() if not k.startswith("val_")},
-                       **{k: float(v) for k, v in scored.items()}}
-        after = int8_quality(float_tuned, tuned["metrics"], self.task, QUANTIZATION_AWARE)
-        gain = tuned["metrics"][objective] - shipped["metrics"][objective]
-        kept = (gain if self.task.direction == "max" else -gain) > 0
-        record = {**ran, "seconds": round(time.perf_counter() - started, 1),
-                  "float_post_training": round(float(metrics[objective]), 6),
-                  "int8_post_training": round(float(shipped["metrics"][objective]), 6),
-                  "int8_drop_post_training": quality["int8_drop"],
-                  "float_fine_tuned": round(float(float_tuned[objective]), 6),
-                  "int8_fine_tuned": round(float(tuned["metrics"][objective]), 6),
-                  "int8_drop_fine_tuned": after["int8_drop"], "kept": kept}
-        log(f"quantization-aware fine-tuning: {ran['epochs']} epochs; {objective} float / int8 "
-            f"{record['float_post_training']:.4f} / {record['int8_post_training']:.4f} post-training, "
-            f"{record['float_fine_tuned']:.4f} / {record['int8_fine_tuned']:.4f} fine-tuned: "
-            f"{'kept' if kept else 'not kept (post-training stays)'}")
-        if not kept:
-            write_profile(folder, shipped)
-            return shipped, {**quality, "int8_fine_tune": record}, metrics
-        _save_model(adapter.model, folder / CHECKPOINT)
-        return tuned, {**after, "int8_fine_tune": record}, float_tuned
 
     def _profile_int8(self, adapter, folder: Path, on_step) -> dict[str, Any] | None:
         """The trained model as it would ship (int8, calibrated as the export calibrates), scored on the val
@@ -380,15 +283,6 @@ class LifecycleTuner(keras_tuner.Tuner):
 
     def load_model(self, trial):
         raise NotImplementedError("Zazu adapters save their own models in the trial folder.")
-
-
-def _save_model(model, path: Path) -> None:
-    """`model.save(path)` written beside and renamed over: a crash leaves the old checkpoint whole."""
-    import os
-
-    partial = path.with_name(f".partial-{path.name}")
-    model.save(partial)
-    os.replace(partial, path)
 
 
 def _trial_log(path: Path) -> Callable[[str], None]:
