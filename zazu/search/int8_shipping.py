@@ -8,12 +8,12 @@ the trial's record (`zazu.trial_record.TrialRecord`).
 
 from __future__ import annotations
 
-import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
+from zazu.atomic_io import atomic_write_with
 from zazu.run_records import CHECKPOINT
 from zazu.tasks import Task
 
@@ -46,9 +46,9 @@ class Int8Shipping:
         """The record's int8 fields for a trial whose post-training int8 profile is `shipped`: cost, int8
         metrics, what the oracle is told, the quality; over the bar, the worst layers; when fine-tuned, what
         was tried and, if it ships, the fine-tuned model's float metrics."""
-        fields: dict[str, Any] = {"cost": shipped["cost"]}
         if not shipped.get("metrics"):
-            return fields
+            return {"cost": shipped["cost"]}
+        fields: dict[str, Any] = {}
         quality = int8_quality(metrics, shipped["metrics"], self.task)
         if quality["int8_over_bar"]:
             fields["int8_worst_layers"] = self.explain(adapter, folder, on_step, log)
@@ -124,12 +124,5 @@ class Int8Shipping:
         if not kept:
             write_profile(folder, shipped)
             return shipped, {**quality, "int8_fine_tune": record}, metrics
-        save_model(adapter.model, folder / CHECKPOINT)
+        atomic_write_with(folder / CHECKPOINT, adapter.model.save, suffix=".keras")  # a crash keeps the old one
         return tuned, {**after, "int8_fine_tune": record}, float_tuned
-
-
-def save_model(model, path: Path) -> None:
-    """`model.save(path)` written beside and renamed over: a crash leaves the old checkpoint whole."""
-    partial = path.with_name(f".partial-{path.name}")
-    model.save(partial)
-    os.replace(partial, path)

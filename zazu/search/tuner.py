@@ -231,10 +231,15 @@ class LifecycleTuner(keras_tuner.Tuner):
         outcome.update(status=TrialStatus.COMPLETED, metrics=metrics, reported=metrics)
         shipped = self._profile_int8(adapter, folder, on_step)
         if shipped is not None:
-            shipping = Int8Shipping(self.task, self.base_inputs.export, (self.target or {}).get("device", "cpu"),
-                                    self.base_inputs.deadline, self.spec.capabilities.fine_tunes_int8)
+            shipping = Int8Shipping(self.task, self.base_inputs.export, self._device, self.base_inputs.deadline,
+                                    self.spec.capabilities.fine_tunes_int8)
             outcome.update(shipping.settle(adapter, folder, metrics, shipped, on_step, log))
         return outcome
+
+    @property
+    def _device(self) -> str:
+        """The device the int8 model is measured for (`target.device`)."""
+        return (self.target or {}).get("device", "cpu")
 
     def _profile_int8(self, adapter, folder: Path, on_step) -> dict[str, Any] | None:
         """The trained model as it would ship (int8, calibrated as the export calibrates), scored on the val
@@ -246,7 +251,7 @@ class LifecycleTuner(keras_tuner.Tuner):
         if not (options.get("profile_trials") and self.spec.capabilities.profiles_int8):
             return None
         on_step("int8")
-        return profile_trial(adapter, folder, options, (self.target or {}).get("device", "cpu"))
+        return profile_trial(adapter, folder, options, self._device)
 
     def _record_interrupted(self, record: dict, folder: Path, seconds: float, log, why: str) -> None:
         """The trial stops unfinished; it is rerun on resume. Best effort: on a full disk the record may not fit."""
