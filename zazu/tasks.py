@@ -35,6 +35,9 @@ class Task:
     # the input size too: segmentation keeps its entries' sizes (protonet_lite at 512 px, stride-4 masks, on
     # the dense COCO set trained 7 epochs in its budget for mask mAP50 0.249 against 0.271 at 192 px)
     fits_input_size: bool = False
+    # or only its shape: the entry's largest size as the longer side, in the images' shape when they share one
+    # (protonet_lite on the dense COCO set, 15 epochs: 192x256 mask mAP50 0.393 against 0.321 at 192x192)
+    shapes_input: bool = False
     max_instances_cap: int = 0  # the most training targets data_fit gives an image (masks cost H x W bytes a slot)
 
 
@@ -56,7 +59,7 @@ TASKS: dict[str, Task] = {
     DETECTION: Task(DETECTION, "val_mAP", "max", 0.0, check_input_size=64, auto_time_budget_min=6, auto_mosaic=1.0,
                     fits_boxes=True, fits_input_size=True, max_instances_cap=1000),
     INSTANCE_SEGMENTATION: Task(INSTANCE_SEGMENTATION, "val_mask_mAP", "max", 0.0, check_input_size=64,
-                                auto_time_budget_min=6, fits_boxes=True, max_instances_cap=100),
+                                auto_time_budget_min=6, fits_boxes=True, shapes_input=True, max_instances_cap=100),
 }
 
 

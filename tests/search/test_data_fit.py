@@ -3,6 +3,7 @@
 import pytest
 
 from zazu.config import resolve_config
+from zazu.ranking import space_default
 from zazu.data.records import ImageRecord, Instance
 from zazu.registry import Registry
 from zazu.search.data_fit import epochs_for, fit_models
@@ -119,10 +120,31 @@ def test_auto_epochs_aim_at_a_number_of_steps_under_a_budget(zoo):
 
 
 def test_segmentation_keeps_its_entry_sizes_but_gets_the_crowd_caps(zoo):
-    # the same 32-px objects that move a detector to 576 px; protonet_lite at 512 px scored lower (data_fit)
-    records = [scene(f"{i}.jpg", [32] * 30, step=20, width=640) for i in range(10)]
+    # the same 32-px objects that move a detector to 576 px; protonet_lite at 512 px scored lower (data_fit);
+    # square images: no shape to take
+    records = [scene(f"{i}.jpg", [32] * 30, step=20, width=640, height=640) for i in range(10)]
     config = resolve_config(overrides={"task": "instance_segmentation"})
     _, fits = fit_models([zoo.get("protonet_lite")], ["a"], records, config)
     spec = fits[0].spec
     assert input_entry(spec) == input_entry(zoo.get("protonet_lite"))
     assert spec.training_configs["max_instances"] == 30  # was 20: every object of the busiest image is a target
+
+
+@pytest.mark.parametrize("sizes, expected", [
+    # protonet_lite searches 192 and 256: 256 x 0.75 = 192 for 640x480 photos
+    ([(640, 480)] * 10, [[192, 256], 192, 256]),
+    ([(480, 640)] * 10, [[256, 192], 192, 256]),  # portrait: [height, width]
+    ([(640, 480)] * 5 + [(480, 640)] * 5, [192, 256]),  # half of each orientation: the entry's own
+])
+def test_segmentation_trains_its_largest_size_in_the_images_shape_first(zoo, sizes, expected):
+    records = [scene(f"{i}.jpg", [60, 60], width=w, height=h) for i, (w, h) in enumerate(sizes)]
+    config = resolve_config(overrides={"task": "instance_segmentation"})
+    _, fits = fit_models([zoo.get("protonet_lite")], ["a"], records, config)
+    entry = input_entry(fits[0].spec)
+    assert entry["values"] == expected
+    assert space_default(entry) == expected[0]
+    shaped = isinstance(expected[0], list)
+    assert any("input 192x256" in n or "input 256x192" in n for n in fits[0].notes) == shaped
+    config["fixed_hyperparameters"] = {"input_size": 192}  # the user's size is kept
+    _, fits = fit_models([zoo.get("protonet_lite")], ["a"], records, config)
+    assert input_entry(fits[0].spec) == input_entry(zoo.get("protonet_lite"))

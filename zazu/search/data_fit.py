@@ -5,7 +5,8 @@ Read from the training boxes (`zazu.data.box_stats`), for detection and segmenta
 - **input size** (detection; see Task.fits_input_size): the sizes a trial may use are those at which the smallest class's median object
   reaches `MIN_OBJECT_PX` (capped at the images' own size and `MAX_FITTED_SIDE`); the entry's
   default moves up to the first of them. Measured on a dense VOC set (small class median 39 px in
-  640-px photos): at 320 px its AP was 0.04, at 512 px 0.39.
+  640-px photos): at 320 px its AP was 0.04, at 512 px 0.39. Segmentation (Task.shapes_input) keeps
+  its entries' sizes but trains the largest in the images' shape first (`_shape_input`).
 - **crowds**: `max_instances` (training targets kept per image) and `max_detections` at least the
   busiest image's count. `nms_iou` stays the adapter's 0.5: set above the overlap of same-class
   neighbours (their 99th-percentile IoU, 0.57 on the dense set, plus 0.05) it kept more duplicates
@@ -79,6 +80,8 @@ def fit_model(spec: ModelSpec, stats: BoxStats | None, classes: list[str], train
         known = set(getattr(spec.adapter_class, "known_hyperparameters", ())) | set(configs)
         if "input_size" not in fixed and get_task(spec.task).fits_input_size:
             _fit_input_size(space, configs, stats, config, fit)
+        elif "input_size" not in fixed and get_task(spec.task).shapes_input:
+            _shape_input(space, stats, fit)
         if "anchor_scales" not in fixed:
             _fit_anchors(spec, space, configs, classes, train_records, fit)
         _fit_crowds(spec.task, space, configs, stats, known, fixed, fit,
@@ -197,6 +200,28 @@ def _fit_input_size(space: list[dict], configs: dict, stats: BoxStats, config: d
                         if isinstance(chosen, list) else "")
         fit.notes.append(f"input {size_text(chosen)} px (entry: {size_text(default)}; searched: "
                          f"{', '.join(size_text(v) for v in allowed_values)}): {reason}{shape_reason}")
+
+
+def _shape_input(space: list[dict], stats: BoxStats, fit: ModelFit) -> None:
+    """The entry's largest searched size as the longer side, in the images' shape, trained first (the
+    entry's own sizes after it): for 640x480 photos and sizes 192-256, 192x256, objects at the scale of
+    256 px for a third more pixels than 192x192. Unchanged for square or mixed-orientation images."""
+    entry = next((e for e in space if e["name"] == "input_size"), None)
+    if entry is None or "values" not in entry:
+        return
+    values = entry["values"]
+    largest = max(_side(v) for v in values)
+    chosen = shaped(largest, stats)
+    if not isinstance(chosen, list):
+        return
+    default = space_default(entry)
+    entry["values"] = [chosen] + [v for v in values if v != chosen]
+    entry["default"] = chosen
+    reason = (f"the images' shape ({stats.median_aspect:.2f} shorter/longer side) with the entry's largest "
+              f"size, {largest}, as its longer side")
+    fit.record["input_size"] = {"values": entry["values"], "default": chosen, "reason": reason}
+    fit.notes.append(f"input {size_text(chosen)} px (entry: {size_text(default)}; searched: "
+                     f"{', '.join(size_text(v) for v in entry['values'])}): {reason}")
 
 
 def _fit_crowds(task: str, space: list[dict], configs: dict, stats: BoxStats, known: set, fixed: dict,
