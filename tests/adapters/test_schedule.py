@@ -40,3 +40,21 @@ def test_the_callback_sets_and_logs_the_decayed_rate_every_epoch():
                         callbacks=[cosine_to_budget(0.01, 0, 4, deadline=None)])
     expected = [0.01 * 0.5 * (1 + math.cos(math.pi * e / 4)) for e in range(4)]  # 0.01, 0.0085, 0.005, 0.0015
     assert history.history["learning_rate"] == pytest.approx(expected, rel=1e-5)
+
+
+def test_a_warm_up_ramps_the_first_epoch_batch_by_batch_and_only_it():
+    import keras
+
+    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+    model.compile(keras.optimizers.Adam(0.01), "mse")
+    seen = []
+
+    class Record(keras.callbacks.Callback):  # after the schedule: the rate each batch trains at
+        def on_train_batch_begin(self, batch, logs=None):
+            seen.append(float(keras.ops.convert_to_numpy(self.model.optimizer.learning_rate)))
+
+    # a phase from epoch 1 to 3, four batches an epoch, warmed up over four steps
+    model.fit(np.zeros((8, 2)), np.zeros((8, 1)), batch_size=2, initial_epoch=1, epochs=3, verbose=0,
+              callbacks=[cosine_to_budget(0.01, 1, 3, deadline=None, warmup_steps=4), Record()])
+    assert seen[:4] == pytest.approx([0.0025, 0.005, 0.0075, 0.01], rel=1e-5)  # 1/4 .. 4/4 of 0.01
+    assert seen[4:] == pytest.approx([0.005] * 4, rel=1e-5)  # the second epoch: the cosine's half, no ramp

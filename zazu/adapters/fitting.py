@@ -104,11 +104,14 @@ def fit_keeping_best(adapter: Trainable, monitor: str, mode: str, phases=None, s
         if state is not None:
             epoch_resume.restore(adapter.model, folder, state)
             state = None
+        adapter.before_fit(max(done, phase_start))
+        train, steps = endless(adapter.train_ds)
         callbacks = [
             keras.callbacks.TerminateOnNaN(),
             keep_best,
             keras.callbacks.EarlyStopping(monitor=monitor, mode=mode, patience=patience),
-            cosine_to_budget(phase.learning_rate, phase_start, phase.end_epoch, deadline),
+            cosine_to_budget(phase.learning_rate, phase_start, phase.end_epoch, deadline,
+                             warmup_steps=(steps or 0) if phase.name == "fine_tune" else 0),
             *logging_callbacks(folder, append),
             resume_point,  # after keep_best: reads its best value
             *adapter.progress_callbacks,  # per-epoch progress for the search's reporter (passed in)
@@ -116,8 +119,6 @@ def fit_keeping_best(adapter: Trainable, monitor: str, mode: str, phases=None, s
             *adapter.fit_callbacks(),
             interrupt_callback(),  # a Ctrl-C Python swallowed is raised at the next batch end
         ]
-        adapter.before_fit(max(done, phase_start))
-        train, steps = endless(adapter.train_ds)
         fitted = adapter.model.fit(train, steps_per_epoch=steps, validation_data=adapter.val_ds,
                                    epochs=phase.end_epoch, initial_epoch=max(done, phase_start), callbacks=callbacks,
                                    verbose=0, shuffle=False)  # tf.data shuffles
