@@ -108,13 +108,15 @@ def test_anchor_scales_extended_for_boxes_out_of_reach_and_a_warning_names_the_c
 
 
 def test_auto_epochs_aim_at_a_number_of_steps_under_a_budget(zoo):
-    records = [scene(f"{i}.jpg", [300]) for i in range(205)]  # 13 batches of 16: 1500 / 13 -> 116 epochs
+    # retinanet_lite's batch of 4: 52 batches, 1500 / 52 -> 29 epochs
+    records = [scene(f"{i}.jpg", [300]) for i in range(205)]
     _, model, config = fit(zoo, records)
-    assert model.spec.training_configs["epochs"] == 116 and epochs_for(model.spec, config) == 116
+    assert model.spec.training_configs["batch_size"] == 4
+    assert model.spec.training_configs["epochs"] == 29 and epochs_for(model.spec, config) == 29
     _, fixed, config = fit(zoo, records, epochs=7)
     assert epochs_for(fixed.spec, config) == 7 and "epochs" not in fixed.spec.training_configs
     config = resolve_config(overrides={"task": "detection"})
-    config["time_budget"] = None  # no deadline to cut 116 epochs short: the default count
+    config["time_budget"] = None  # no deadline to cut 29 epochs short: the default count
     _, fits = fit_models([zoo.get("retinanet_lite")], ["a"], records, config)
     assert epochs_for(fits[0].spec, config) == 15
 
