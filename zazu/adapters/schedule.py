@@ -49,15 +49,13 @@ def cosine_to_budget(learning_rate: float, start_epoch: int, end_epoch: int, dea
     class CosineToBudget(keras.callbacks.Callback):
         def on_train_begin(self, logs=None):
             self.started = time.time()
-            self.epoch_rate = learning_rate
-            self.warming = False
 
         def on_epoch_begin(self, epoch, logs=None):
             progress = phase_progress(epoch, start_epoch, end_epoch, self.started, time.time(), deadline)
             self.epoch_rate = learning_rate * cosine_factor(progress)
             self.warming = warmup_steps > 0 and epoch == start_epoch
-            self.model.optimizer.learning_rate.assign(self.epoch_rate * warmup_factor(0, warmup_steps)
-                                                      if self.warming else self.epoch_rate)
+            if not self.warming:  # a warming epoch's rate is set batch by batch
+                self.model.optimizer.learning_rate.assign(self.epoch_rate)
 
         def on_train_batch_begin(self, batch, logs=None):
             if self.warming:
