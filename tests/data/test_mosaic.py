@@ -251,7 +251,7 @@ def test_mosaic_auto_is_the_tasks_and_close_mosaic_auto_a_share_of_the_epochs():
 
     assert resolve_augmentation({}, "detection")["mosaic"] == 1.0
     assert resolve_augmentation({}, "classification")["mosaic"] == 0.0
-    assert resolve_augmentation({}, "instance_segmentation")["mosaic"] == 0.0
+    assert resolve_augmentation({}, "instance_segmentation")["mosaic"] == 1.0
     assert resolve_augmentation({"mosaic": 0.5}, "detection")["mosaic"] == 0.5  # a value given is kept
     assert [closed_epochs(n) for n in (1, 6, 18, 100)] == [1, 1, 3, 15]
     assert mosaic_schedule(resolve_augmentation({}, "detection"), 18).mosaic_epochs == 15
