@@ -71,7 +71,7 @@ def write_formats(adapter, out_dir: Path, options: dict[str, Any], metadata: dic
     """The trained model written in each of `options["formats"]`, metadata embedded where the format
     holds it: ({format: path}, notes on formats that could not be written, {format: conversion seconds})."""
     from zazu.export.metadata import embed_keras_metadata, embed_tflite_metadata
-    from zazu.export.tflite import convert_saved_model, export_saved_model
+    from zazu.export.tflite import convert_int8, convert_saved_model, export_saved_model
 
     formats = list(options["formats"])
     files: dict[str, str] = {}
@@ -94,12 +94,15 @@ def write_formats(adapter, out_dir: Path, options: dict[str, Any], metadata: dic
         timings["saved_model"] = time.perf_counter() - started
         if "saved_model" in formats:
             files["saved_model"] = str(saved_model)
+    representative = lambda: adapter.representative_images(options["calibration_images"])  # noqa: E731
     for variant in (f for f in formats if f in TFLITE_VARIANTS):
         started = time.perf_counter()
-        path = convert_saved_model(
-            saved_model, variant, out_dir / FILE_NAMES[variant],
-            representative=lambda: adapter.representative_images(options["calibration_images"]),
-            io_type=options["int8_io"], settings=settings)
+        if variant == "int8" and options["bias_correction"]:  # its own SavedModel: the biases corrected
+            path = convert_int8(adapter.model, representative, out_dir / FILE_NAMES[variant], options["int8_io"],
+                                settings, correct_bias=True)
+        else:
+            path = convert_saved_model(saved_model, variant, out_dir / FILE_NAMES[variant], representative,
+                                       io_type=options["int8_io"], settings=settings)
         embed_tflite_metadata(path, {**metadata, "variant": variant})
         timings[variant] = time.perf_counter() - started
         files[variant] = str(path)
@@ -136,7 +139,7 @@ def profile_trial(adapter, trial_dir: Path, options: dict[str, Any], device: str
     with tempfile.TemporaryDirectory(prefix="zazu-trial-int8-") as folder:
         path = convert_int8(adapter.model, lambda: adapter.representative_images(count),
                             Path(folder) / "model_int8.tflite", io_type=options["int8_io"],
-                            settings=converter_settings(adapter, options))
+                            settings=converter_settings(adapter, options), correct_bias=options["bias_correction"])
         metrics, _ = evaluate_on_val(adapter, TFLiteRunner(path))
         cost = tflite_cost(path, device, num_threads=options["num_threads"])
     profile = {

@@ -48,6 +48,7 @@ EXPORT_RULES: dict[str, Rule] = {
     "profile_trials": boolean(),
     "quantization_aware": choice(QUANTIZATION_AWARE_WHEN),
     "quantization_aware_epochs": integer(1),
+    "bias_correction": boolean(),
 }
 
 
