@@ -23,3 +23,13 @@ def test_a_run_from_before_quantization_aware_fine_tuning_resumes_without_it():
     unrecorded = {"export": {"quantization_aware": "auto"}}
     keep_older_behaviour(unrecorded, None)  # run.json without a config: nothing known, nothing changed
     assert unrecorded["export"]["quantization_aware"] == "auto"
+
+
+def test_a_run_from_before_bias_correction_resumes_without_it():
+    """Its trials' int8 models were scored uncorrected: the rest are too, so the winner is chosen on one method."""
+    config = {"export": {"quantization_aware": "auto", "bias_correction": True}}
+    keep_older_behaviour(config, {"export": {"formats": ["int8"], "quantization_aware": "auto"}})
+    assert config["export"]["bias_correction"] is False
+    newer = {"export": {"bias_correction": True}}
+    keep_older_behaviour(newer, {"export": {"quantization_aware": "auto", "bias_correction": True}})
+    assert newer["export"]["bias_correction"] is True
