@@ -168,6 +168,14 @@ def test_a_pretrained_segmenter_learns_the_masks_and_its_int8_keeps_it(segmenter
     # --seeds 1,2,3,4,5` runs this training at five other seeds (post-training alone lost up to 0.047 here)
     assert metrics["int8"]["val_mask_mAP50"] >= metrics["keras"]["val_mask_mAP50"] - 0.03
     assert metrics["int8"]["val_mAP50"] >= metrics["keras"]["val_mAP50"] - 0.03
+    # Post-training int8 alone (before any fine-tuning) keeps the task's bar, 0.02 mask mAP (0.5:0.95), since
+    # the conversion corrects the biases for the weights' rounding (export.bias_correction): measured 0.006 here,
+    # at most 0.014 at seeds 1-5; without the correction 0.030 here (fine-tuning then took it to 0.007).
+    best = json.loads((segmenter_run / "best_trial.json").read_text())
+    record = json.loads((Path(best["trial_dir"]) / "trial.json").read_text())
+    fine_tune = record.get("int8_fine_tune")
+    assert (fine_tune["int8_drop_post_training"] if fine_tune else record["int8_drop"]) <= 0.02
+    assert metrics["int8"]["val_mask_mAP"] >= metrics["keras"]["val_mask_mAP"] - 0.02
     history = _history(segmenter_run)
     assert history[-1]["loss"] < 0.5 * history[0]["loss"]
 

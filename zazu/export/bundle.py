@@ -146,8 +146,10 @@ def profile_trial(adapter, trial_dir: Path, options: dict[str, Any], device: str
         "file_size_bytes": round(cost["model_kb"] * 1024), "parameters": cost["parameters"], "macs": cost["macs"],
         "peak_activation_bytes": round(cost["arena_kb"] * 1024), "latency_median_ms": cost["cpu_latency_ms"],
         "latency_p90_ms": cost["cpu_latency_p90_ms"], "num_threads": cost["cpu_threads"],
-        "metrics": metrics, "cost": cost, "calibration_images": count,
-        "note": f"this trial's trained model as int8, calibrated on {count} training images, scored on the val split",
+        "metrics": metrics, "cost": cost, "calibration_images": count, "bias_correction": options["bias_correction"],
+        "note": f"this trial's trained model as int8, calibrated on {count} training images"
+                f"{', its biases corrected for the int8 rounding of its weights' if options['bias_correction'] else ''}"
+                ", scored on the val split",
     }
     write_profile(trial_dir, profile)
     return profile
