@@ -144,3 +144,19 @@ def test_the_int8_file_converted_with_the_correction_no_longer_carries_the_shift
     assert 0.005 < plain < 0.009
     assert abs(corrected) < 0.2 * plain
     np.testing.assert_array_equal(np.asarray(layer.bias), np.zeros(4))
+
+
+def test_with_per_channel_rounding_turned_off_the_rounding_assumed_is_one_step_a_kernel(tmp_path):
+    """`export.tflite_converter: {_experimental_disable_per_channel: true}`: one step for a whole kernel."""
+    rng = np.random.default_rng(2)
+    inputs = keras.Input((8, 8, 3))
+    conv = keras.layers.Conv2D(5, 3, padding="same", name="conv")
+    model = keras.Model(inputs, conv(inputs))
+    kernel = rng.normal(0, 1, (3, 3, 3, 5)).astype(np.float32) * np.array([1, 3, 0.1, 1, 2], np.float32)
+    conv.set_weights([kernel, np.zeros(5, np.float32)])
+    path = convert_int8(model, lambda: iter(_positive_images(8, (8, 8, 3))), tmp_path / "m.tflite",
+                        settings={"_experimental_disable_per_channel": True})
+    (target,) = correction_targets(model, per_channel=False)
+    stored = _tflite_weights(path)[(5, 3, 3, 3)]
+    np.testing.assert_allclose(np.transpose(kernel + target.delta, (3, 0, 1, 2)), stored, atol=1e-6)
+    assert not np.allclose(target.delta, correction_targets(model, per_channel=True)[0].delta)
