@@ -168,6 +168,22 @@ def test_cli_export_again_with_chosen_formats(classification_run, tmp_path):
     # same trained weights, same val images: the same int8 accuracy as the search's export
     assert info["metrics"]["keras"] == classification_run["export"]["metrics"]["keras"]
     assert "int8" in result.output and "drop vs keras" in result.output
+    assert info["options"]["bias_correction"] is True  # the default
+
+
+def test_cli_export_without_bias_correction_converts_the_weights_as_trained(classification_run, tmp_path):
+    runs = {}
+    for flag in ("--no-bias-correction", "--bias-correction"):
+        out = tmp_path / flag
+        result = CliRunner().invoke(cli, ["export", str(classification_run["run"]), "--formats", "int8",
+                                          "--output", str(out), flag])
+        assert result.exit_code == 0, result.output
+        runs[flag] = json.loads((out / "export.json").read_text())
+    assert runs["--no-bias-correction"]["options"]["bias_correction"] is False
+    assert runs["--bias-correction"]["options"]["bias_correction"] is True
+    # the same weights, biases apart: the int8 files differ
+    assert (tmp_path / "--no-bias-correction" / "model_int8.tflite").read_bytes() != \
+        (tmp_path / "--bias-correction" / "model_int8.tflite").read_bytes()
 
 
 def test_cli_export_errors_name_what_is_wrong(classification_run, tmp_path):

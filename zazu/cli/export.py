@@ -17,12 +17,15 @@ from zazu.cli._base import TRUST_OPTION, cli, fails_cleanly, quiet_tensorflow
                    "export.formats.")
 @click.option("--output", default=None, type=click.Path(file_okay=False),
               help="Folder. Default: RUN_DIR/export (best trial) or RUN_DIR/export-<trial>.")
+@click.option("--bias-correction/--no-bias-correction", "bias_correction", default=None,
+              help="Correct the int8 model's biases for its weights' rounding (or not). Default: the run config's "
+                   "export.bias_correction.")
 @click.option("--explain-int8", "explain", is_flag=True,
               help="Instead of exporting: where the trial's int8 model loses against its float self, layer by layer "
                    "(TensorFlow Lite's quantization debugger), worst first; written to <trial>/int8_layers.json.")
 @TRUST_OPTION
 @fails_cleanly
-def export_command(run_dir, trial, formats, output, explain, trust_run_code):
+def export_command(run_dir, trial, formats, output, bias_correction, explain, trust_run_code):
     """Export a trained trial in every format, score each variant on the run's val split,
     profile the .tflite files and check the int8 one for the Edge TPU."""
     from zazu.config import resolve_config
@@ -30,7 +33,11 @@ def export_command(run_dir, trial, formats, output, explain, trust_run_code):
 
     run = Path(run_dir)
     record = trial_record(run, trial)  # also: is this a run folder at all
-    overrides = {"export": {"formats": [f.strip() for f in formats.split(",") if f.strip()]}} if formats else None
+    overrides = {"export": {}}
+    if formats:
+        overrides["export"]["formats"] = [f.strip() for f in formats.split(",") if f.strip()]
+    if bias_correction is not None:
+        overrides["export"]["bias_correction"] = bias_correction
     config = resolve_config(run / "config.yaml", overrides)
     quiet_tensorflow("export")
     from zazu.console import Reporter
