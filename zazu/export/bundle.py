@@ -88,7 +88,9 @@ def write_formats(adapter, out_dir: Path, options: dict[str, Any], metadata: dic
     settings = converter_settings(adapter, options)
     saved_model = out_dir / FILE_NAMES["saved_model"]
     shutil.rmtree(saved_model, ignore_errors=True)
-    if any(f in TFLITE_VARIANTS or f in ("saved_model", "onnx") for f in formats):
+    # the bias-corrected int8 file is converted from a SavedModel of its own (`convert_int8`)
+    own_saved_model = {"int8"} if options["bias_correction"] else set()
+    if any((f in TFLITE_VARIANTS and f not in own_saved_model) or f in ("saved_model", "onnx") for f in formats):
         started = time.perf_counter()
         export_saved_model(adapter.model, saved_model)
         timings["saved_model"] = time.perf_counter() - started
@@ -97,7 +99,7 @@ def write_formats(adapter, out_dir: Path, options: dict[str, Any], metadata: dic
     representative = lambda: adapter.representative_images(options["calibration_images"])  # noqa: E731
     for variant in (f for f in formats if f in TFLITE_VARIANTS):
         started = time.perf_counter()
-        if variant == "int8" and options["bias_correction"]:  # its own SavedModel: the biases corrected
+        if variant in own_saved_model:
             path = convert_int8(adapter.model, representative, out_dir / FILE_NAMES[variant], options["int8_io"],
                                 settings, correct_bias=True)
         else:
