@@ -96,8 +96,7 @@ class _ShiftRecorder(keras.layers.Layer):
         self.target = target
 
     def build(self, input_shape):
-        channels = int(np.prod(_output_shape(self.target.delta, self._depthwise))) if self._depthwise \
-            else self.target.delta.shape[-1]
+        channels = int(np.prod(_output_shape(self.target.delta, self._depthwise)))
         self.total = self.add_weight(shape=(channels,), initializer="zeros", trainable=False, name="total")
         self.count = self.add_weight(shape=(), initializer="zeros", trainable=False, name="count")
 
@@ -151,7 +150,7 @@ def measure_shifts(model, images, targets: list[Target]) -> list[np.ndarray]:
 def int8_bias_corrected(model, images, per_channel: bool = True):
     """Within the block, `model`'s biases (and folded batch norms' betas) carry the correction of its int8
     weight rounding, measured on `images` (an iterable of float32 batches); its own weights come back after,
-    whatever happens. Yields {"layers": layers corrected, "largest_shift": the largest shift taken off}."""
+    whatever happens. Yields {"layers": the number of layers corrected}."""
     targets = correction_targets(model, per_channel)
     images = [np.asarray(batch, np.float32) for _, batch in zip(range(SHIFT_IMAGES), images)]
     shifts = measure_shifts(model, images, targets) if targets and images else []
@@ -164,7 +163,7 @@ def int8_bias_corrected(model, images, per_channel: bool = True):
             value = np.asarray(variable)
             saved.append((variable, value))
             variable.assign(value - shift.reshape(value.shape).astype(value.dtype))
-        yield {"layers": len(saved), "largest_shift": float(max((np.abs(s).max() for s in shifts), default=0.0))}
+        yield {"layers": len(saved)}
     finally:
         for variable, value in saved:
             variable.assign(value)
