@@ -67,22 +67,3 @@ def test_set_trainable_top_blocks():
         with pytest.raises(ValueError, match=f"Expected blocks between 0 and 16 .*Received: blocks={bad!r}"):
             set_trainable_top_blocks(model, bad)
 
-
-def test_the_int8_model_keeps_every_pixel_level_up_to_the_stem(tmp_path):
-    """The normalisation converts to one ADD at the input's own step (1 pixel), its scale folded into the stem
-    convolution. As one Rescaling it was a MUL whose int8 output took a step of 1.5 pixels, then an ADD: a third of
-    the 256 pixel levels merged before the first convolution saw them."""
-    from ai_edge_litert.interpreter import Interpreter
-
-    from zazu.export.tflite import convert_int8
-
-    model = efficientnet_lite("efficientnet_lite0", (32, 32, 3))
-    rng = np.random.default_rng(0)
-    images = [rng.integers(0, 256, (1, 32, 32, 3)).astype(np.float32) for _ in range(4)]
-    interpreter = Interpreter(model_path=str(convert_int8(model, lambda: iter(images), tmp_path / "m.tflite")))
-    ops = interpreter._get_ops_details()
-    assert [op["op_name"] for op in ops[:2]] == ["ADD", "CONV_2D"]
-    tensors = {t["index"]: t for t in interpreter.get_tensor_details()}
-    input_scale = interpreter.get_input_details()[0]["quantization"][0]
-    assert input_scale == pytest.approx(1.0)  # int8 = pixel - 128
-    assert tensors[ops[0]["outputs"][0]]["quantization"][0] == pytest.approx(input_scale)
