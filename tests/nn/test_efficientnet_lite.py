@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import numpy as np
 import pytest
 
 from zazu.nn.efficientnet_lite import FEATURE_STRIDES, VARIANTS, efficientnet_lite, num_blocks, set_trainable_top_blocks
