@@ -65,4 +65,3 @@ def test_set_trainable_top_blocks():
     for bad in (-1, 17, 1.5, True):
         with pytest.raises(ValueError, match=f"Expected blocks between 0 and 16 .*Received: blocks={bad!r}"):
             set_trainable_top_blocks(model, bad)
-

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import math
 
+from zazu.nn.layers import normalize_pixels
+
 VARIANTS = {
     "efficientnet_lite0": {"width": 1.0, "depth": 1.0, "resolution": 224, "dropout": 0.2},
     "efficientnet_lite1": {"width": 1.0, "depth": 1.1, "resolution": 240, "dropout": 0.2},
@@ -80,11 +82,7 @@ def efficientnet_lite(variant: str, input_shape=(224, 224, 3), include_top: bool
 
     cfg = _variant(variant)
     inputs = keras.Input(shape=tuple(input_shape), name="pixels")
-    # (x - 127) / 128 as an offset, then a scale: the int8 converter folds the scale into the stem convolution and
-    # keeps the offset as an ADD at the input's own step. As one Rescaling (a MUL, then an ADD) the MUL's int8 output
-    # took a step 1.5 times the input's, merging a third of the 256 pixel levels before the first convolution.
-    x = layers.Rescaling(1.0, offset=-127.0, name="normalize_offset")(inputs)
-    x = layers.Rescaling(1 / 128, name="normalize")(x)
+    x = normalize_pixels(inputs, center=127.0)  # (x - 127) / 128, as the pretrained weights were trained
     x = _conv_bn_relu(x, STEM_FILTERS, 3, 2, "stem_conv", "stem_bn", "stem_relu")
     taps = {}
     stride = 2

@@ -23,16 +23,17 @@ def all_layers(model):
             yield from all_layers(layer)
 
 
-def normalize_pixels(x):
-    """[0, 255] pixels -> [-1, 127/128], inside the model so exported files take raw pixels.
+def normalize_pixels(x, center: float = 128.0):
+    """[0, 255] pixels -> (pixel - center) / 128, inside the model so exported files take raw pixels: [-1, 127/128]
+    at the default center; EfficientNet-Lite's pretrained weights expect center 127.
 
     An offset and then a scale: TensorFlow Lite converts that pair to one ADD at the int8 input's own step (its
-    output is the input's integers, pixel - 128) and folds the scale into the first convolution. One
-    `Rescaling(1 / 127.5, offset=-1)` converts to a MUL whose int8 output takes a 1.5-pixel step before a padded
-    convolution: a third of the 256 pixel levels merged before the model sees them."""
+    output is the input's integers shifted) and folds the scale into the first convolution. One
+    `Rescaling(scale, offset)` converts to a MUL whose int8 output took a 1.5-pixel step before a padded
+    convolution: a third of the 256 pixel levels merged before the model saw them."""
     import keras
 
-    x = keras.layers.Rescaling(1.0, offset=-128.0, name="normalize_offset")(x)
+    x = keras.layers.Rescaling(1.0, offset=-center, name="normalize_offset")(x)
     return keras.layers.Rescaling(1 / 128, name="normalize")(x)
 
 
