@@ -314,6 +314,8 @@ def test_one_table_holds_a_rule_for_every_key_of_the_defaults():
     ({"export": {"profile_runs": 0}}, "`export.profile_runs` must be an integer >= 1. Received: profile_runs=0"),
     ({"export": {"num_threads": 1.5}}, "`export.num_threads` must be an integer >= 1 or null. Received: num_threads=1.5"),
     ({"export": {"int8_io": "int4"}}, "`export.int8_io` must be one of int8, uint8. Received: int8_io='int4'"),
+    ({"export": {"weight_rounding": "up"}},
+     "`export.weight_rounding` must be one of calibrated, nearest. Received: weight_rounding='up'"),
     ({"export": {"edgetpu_compiler": "no"}}, "`export.edgetpu_compiler` must be true or false. Received: edgetpu_compiler='no'"),
     ({"target": {"max_ram_kb": -1}}, "`target.max_ram_kb` must be a positive number or null. Received: max_ram_kb=-1"),
     ({"augmentation": {"noise": "x"}}, "`augmentation.noise` must be a number >= 0. Received: noise='x'"),

@@ -169,6 +169,7 @@ def test_cli_export_again_with_chosen_formats(classification_run, tmp_path):
     assert info["metrics"]["keras"] == classification_run["export"]["metrics"]["keras"]
     assert "int8" in result.output and "drop vs keras" in result.output
     assert info["options"]["bias_correction"] is True  # the default
+    assert info["options"]["weight_rounding"] == "calibrated"  # the default
 
 
 def test_cli_export_without_bias_correction_converts_the_weights_as_trained(classification_run, tmp_path):
@@ -184,6 +185,20 @@ def test_cli_export_without_bias_correction_converts_the_weights_as_trained(clas
     # the same weights, biases apart: the int8 files differ
     assert (tmp_path / "--no-bias-correction" / "model_int8.tflite").read_bytes() != \
         (tmp_path / "--bias-correction" / "model_int8.tflite").read_bytes()
+
+
+def test_cli_export_with_nearest_weight_rounding_rounds_as_the_converter_does(classification_run, tmp_path):
+    runs = {}
+    for rounding in ("nearest", "calibrated"):
+        out = tmp_path / rounding
+        result = CliRunner().invoke(cli, ["export", str(classification_run["run"]), "--formats", "int8",
+                                          "--output", str(out), "--weight-rounding", rounding])
+        assert result.exit_code == 0, result.output
+        runs[rounding] = json.loads((out / "export.json").read_text())
+    assert runs["nearest"]["options"]["weight_rounding"] == "nearest"
+    assert runs["calibrated"]["options"]["weight_rounding"] == "calibrated"
+    assert (tmp_path / "nearest" / "model_int8.tflite").read_bytes() != \
+        (tmp_path / "calibrated" / "model_int8.tflite").read_bytes()
 
 
 def test_cli_export_errors_name_what_is_wrong(classification_run, tmp_path):

@@ -9,28 +9,13 @@ import pytest
 keras = pytest.importorskip("keras")
 
 from zazu.export.tflite import convert_int8  # noqa: E402
-from zazu.nn.bias_correction import correction_targets, int8_bias_corrected, measure_shifts, rounding_error  # noqa: E402
+from zazu.nn.bias_correction import correction_targets, measure_shifts, rounding_error  # noqa: E402
+from zazu.nn.int8_weights import int8_weights  # noqa: E402
+
+from tflite_weights import tflite_weights  # noqa: E402  tests/nn/tflite_weights.py
 
 STEP = 1.0 / 127  # a kernel whose largest weight is 1.0 rounds in steps of 1/127
 SMALL = 0.0059  # 0.749 of a step: rounds up to one step, an error of +0.0019740 (worked below)
-
-
-def _tflite_weights(path) -> dict[tuple, np.ndarray]:
-    """{shape: dequantized int8 weights} of every constant int8 tensor of a .tflite file."""
-    from tensorflow.lite.python import schema_py_generated as schema
-
-    model = schema.ModelT.InitFromPackedBuf(bytearray(path.read_bytes()), 0)
-    weights = {}
-    for tensor in model.subgraphs[0].tensors:
-        data = model.buffers[tensor.buffer].data
-        if tensor.type != 9 or data is None or len(data) == 0:  # 9: INT8
-            continue
-        values = np.frombuffer(bytes(bytearray(data)), np.int8).astype(np.float64).reshape(tensor.shape)
-        scale = np.asarray(tensor.quantization.scale)
-        shape = [1] * values.ndim
-        shape[tensor.quantization.quantizedDimension] = -1
-        weights[tuple(tensor.shape)] = values * scale.reshape(shape)
-    return weights
 
 
 def _positive_images(count, shape=(8, 8, 4), seed=0):
@@ -63,7 +48,7 @@ def test_the_rounding_assumed_is_the_converters_for_every_layer_kind(tmp_path):
     bn1.set_weights(bn1_weights)
     bn2.set_weights(bn2_weights)
     path = convert_int8(model, lambda: iter(_positive_images(8, (8, 8, 3))), tmp_path / "m.tflite")
-    stored = _tflite_weights(path)
+    stored = tflite_weights(path)
 
     targets = {t.layer.name: t for t in correction_targets(model)}
     assert targets["conv"].batch_norm is bn1 and targets["dw"].batch_norm is bn2
@@ -112,12 +97,12 @@ def test_the_shift_measured_is_the_one_worked_by_hand():
 def test_the_correction_is_taken_off_the_bias_within_the_block_and_put_back_after():
     model, layer = _shifted_depthwise(padding="valid")
     images = [np.full((1, 8, 8, 4), 0.5, np.float32)]
-    with int8_bias_corrected(model, images) as report:
+    with int8_weights(model, images) as report:
         np.testing.assert_allclose(np.asarray(layer.bias), np.full(4, -0.0078961), rtol=1e-4)
-        assert report["layers"] == 1
+        assert report["corrected"] == 1
     np.testing.assert_array_equal(np.asarray(layer.bias), np.zeros(4))
     with pytest.raises(RuntimeError):
-        with int8_bias_corrected(model, images):
+        with int8_weights(model, images):
             raise RuntimeError("the conversion failed")
     np.testing.assert_array_equal(np.asarray(layer.bias), np.zeros(4))  # put back whatever happens
 
@@ -157,6 +142,19 @@ def test_with_per_channel_rounding_turned_off_the_rounding_assumed_is_one_step_a
     path = convert_int8(model, lambda: iter(_positive_images(8, (8, 8, 3))), tmp_path / "m.tflite",
                         settings={"_experimental_disable_per_channel": True})
     (target,) = correction_targets(model, per_channel=False)
-    stored = _tflite_weights(path)[(5, 3, 3, 3)]
+    stored = tflite_weights(path)[(5, 3, 3, 3)]
     np.testing.assert_allclose(np.transpose(kernel + target.delta, (3, 0, 1, 2)), stored, atol=1e-6)
     assert not np.allclose(target.delta, correction_targets(model, per_channel=True)[0].delta)
+
+
+def test_a_probe_of_the_same_layers_leaves_the_targets_as_they_were():
+    """Measuring adds a clone's nodes to the model's own layers; a second conversion of the same model (a trial
+    scored, fine-tuned and scored again) must still see the batch norm that alone reads a convolution."""
+    inputs = keras.Input((8, 8, 3))
+    conv = keras.layers.Conv2D(4, 3, padding="same", use_bias=False, name="conv")
+    bn = keras.layers.BatchNormalization(name="bn")
+    model = keras.Model(inputs, keras.layers.ReLU(6.0)(bn(conv(inputs))))
+    (first,) = correction_targets(model)
+    measure_shifts(model, _positive_images(2, (8, 8, 3)), [first])
+    (again,) = correction_targets(model)
+    assert (again.layer, again.batch_norm) == (conv, bn)

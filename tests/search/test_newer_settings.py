@@ -33,3 +33,13 @@ def test_a_run_from_before_bias_correction_resumes_without_it():
     newer = {"export": {"bias_correction": True}}
     keep_older_behaviour(newer, {"export": {"quantization_aware": "auto", "bias_correction": True}})
     assert newer["export"]["bias_correction"] is True
+
+
+def test_a_run_from_before_calibrated_weight_rounding_resumes_with_nearest():
+    """Its trials' int8 models were scored with the converter's rounding: the rest are too."""
+    config = {"export": {"bias_correction": True, "weight_rounding": "calibrated"}}
+    keep_older_behaviour(config, {"export": {"quantization_aware": "auto", "bias_correction": True}})
+    assert config["export"]["weight_rounding"] == "nearest"
+    newer = {"export": {"weight_rounding": "calibrated"}}
+    keep_older_behaviour(newer, {"export": {"bias_correction": True, "weight_rounding": "calibrated"}})
+    assert newer["export"]["weight_rounding"] == "calibrated"

@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from zazu.cli._base import TRUST_OPTION, cli, fails_cleanly, quiet_tensorflow
+from zazu.nn.int8_weights import WEIGHT_ROUNDINGS
 
 
 @cli.command("export")
@@ -20,12 +21,16 @@ from zazu.cli._base import TRUST_OPTION, cli, fails_cleanly, quiet_tensorflow
 @click.option("--bias-correction/--no-bias-correction", "bias_correction", default=None,
               help="Correct the int8 model's biases for its weights' rounding (or not). Default: the run config's "
                    "export.bias_correction.")
+@click.option("--weight-rounding", "weight_rounding", type=click.Choice(WEIGHT_ROUNDINGS), default=None,
+              help="How the int8 model's weights are rounded: calibrated (each up or down, whichever lowers its "
+                   "layer's output error on the calibration images) or nearest. Default: the run config's "
+                   "export.weight_rounding.")
 @click.option("--explain-int8", "explain", is_flag=True,
               help="Instead of exporting: where the trial's int8 model loses against its float self, layer by layer "
                    "(TensorFlow Lite's quantization debugger), worst first; written to <trial>/int8_layers.json.")
 @TRUST_OPTION
 @fails_cleanly
-def export_command(run_dir, trial, formats, output, bias_correction, explain, trust_run_code):
+def export_command(run_dir, trial, formats, output, bias_correction, weight_rounding, explain, trust_run_code):
     """Export a trained trial in every format, score each variant on the run's val split,
     profile the .tflite files and check the int8 one for the Edge TPU."""
     from zazu.config import resolve_config
@@ -38,6 +43,8 @@ def export_command(run_dir, trial, formats, output, bias_correction, explain, tr
         overrides["export"]["formats"] = [f.strip() for f in formats.split(",") if f.strip()]
     if bias_correction is not None:
         overrides["export"]["bias_correction"] = bias_correction
+    if weight_rounding is not None:
+        overrides["export"]["weight_rounding"] = weight_rounding
     config = resolve_config(run / "config.yaml", overrides)
     quiet_tensorflow("export")
     from zazu.console import Reporter

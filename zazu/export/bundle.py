@@ -88,8 +88,8 @@ def write_formats(adapter, out_dir: Path, options: dict[str, Any], metadata: dic
     settings = converter_settings(adapter, options)
     saved_model = out_dir / FILE_NAMES["saved_model"]
     shutil.rmtree(saved_model, ignore_errors=True)
-    # the bias-corrected int8 file is converted from a SavedModel of its own (`convert_int8`)
-    own_saved_model = {"int8"} if options["bias_correction"] else set()
+    # an int8 file with prepared weights is converted from a SavedModel of its own (`convert_int8`)
+    own_saved_model = {"int8"} if int8_weights_prepared(options) else set()
     if any((f in TFLITE_VARIANTS and f not in own_saved_model) or f in ("saved_model", "onnx") for f in formats):
         started = time.perf_counter()
         export_saved_model(adapter.model, saved_model)
@@ -101,7 +101,8 @@ def write_formats(adapter, out_dir: Path, options: dict[str, Any], metadata: dic
         started = time.perf_counter()
         if variant in own_saved_model:
             path = convert_int8(adapter.model, representative, out_dir / FILE_NAMES[variant], options["int8_io"],
-                                settings, correct_bias=True)
+                                settings, correct_bias=options["bias_correction"],
+                                weight_rounding=options["weight_rounding"])
         else:
             path = convert_saved_model(saved_model, variant, out_dir / FILE_NAMES[variant], representative,
                                        io_type=options["int8_io"], settings=settings)
@@ -119,6 +120,11 @@ def write_formats(adapter, out_dir: Path, options: dict[str, Any], metadata: dic
     if "saved_model" not in formats and saved_model.exists():
         shutil.rmtree(saved_model)
     return files, notes, timings
+
+
+def int8_weights_prepared(options: dict[str, Any]) -> bool:
+    """Whether the int8 file's weights are prepared before conversion (`zazu.export.tflite.convert_int8`)."""
+    return options["bias_correction"] or options["weight_rounding"] != "nearest"
 
 
 def converter_settings(adapter, options: dict[str, Any]) -> dict[str, Any]:
@@ -141,7 +147,8 @@ def profile_trial(adapter, trial_dir: Path, options: dict[str, Any], device: str
     with tempfile.TemporaryDirectory(prefix="zazu-trial-int8-") as folder:
         path = convert_int8(adapter.model, lambda: adapter.representative_images(count),
                             Path(folder) / "model_int8.tflite", io_type=options["int8_io"],
-                            settings=converter_settings(adapter, options), correct_bias=options["bias_correction"])
+                            settings=converter_settings(adapter, options), correct_bias=options["bias_correction"],
+                            weight_rounding=options["weight_rounding"])
         metrics, _ = evaluate_on_val(adapter, TFLiteRunner(path))
         cost = tflite_cost(path, device, num_threads=options["num_threads"])
     profile = {
@@ -149,12 +156,18 @@ def profile_trial(adapter, trial_dir: Path, options: dict[str, Any], device: str
         "peak_activation_bytes": round(cost["arena_kb"] * 1024), "latency_median_ms": cost["cpu_latency_ms"],
         "latency_p90_ms": cost["cpu_latency_p90_ms"], "num_threads": cost["cpu_threads"],
         "metrics": metrics, "cost": cost, "calibration_images": count, "bias_correction": options["bias_correction"],
-        "note": f"this trial's trained model as int8, calibrated on {count} training images"
-                f"{', its biases corrected for the int8 rounding of its weights' if options['bias_correction'] else ''}"
+        "weight_rounding": options["weight_rounding"],
+        "note": f"this trial's trained model as int8, calibrated on {count} training images{_weights_note(options)}"
                 ", scored on the val split",
     }
     write_profile(trial_dir, profile)
     return profile
+
+
+def _weights_note(options: dict[str, Any]) -> str:
+    rounded = ", its weights rounded as chosen against them" if options["weight_rounding"] == "calibrated" else ""
+    corrected = ", its biases corrected for the int8 rounding of its weights" if options["bias_correction"] else ""
+    return rounded + corrected
 
 
 def write_profile(trial_dir: Path, profile: dict) -> None:

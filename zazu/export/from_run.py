@@ -182,13 +182,14 @@ def explain_trained(adapter, trial_dir: Path, options: dict[str, Any]) -> list:
 
     from zazu.export.bundle import converter_settings
     from zazu.export.int8_debug import layer_errors
-    from zazu.export.tflite import export_saved_model, int8_bias_corrections
+    from zazu.export.tflite import export_saved_model, int8_prepared_weights
 
     representative = lambda: adapter.representative_images(options["calibration_images"])  # noqa: E731
     settings = converter_settings(adapter, options)
-    # the model as its int8 file is converted: its biases corrected when the export corrects them
+    # the model as its int8 file is converted: its weights rounded and its biases corrected as the export does
     with tempfile.TemporaryDirectory(prefix="zazu-explain-") as folder, \
-            int8_bias_corrections(adapter.model, representative, settings, options["bias_correction"]):
+            int8_prepared_weights(adapter.model, representative, settings, options["weight_rounding"],
+                                  options["bias_correction"]):
         saved_model = export_saved_model(adapter.model, Path(folder) / "saved_model")
         rows = layer_errors(saved_model, representative, lambda: adapter.representative_images(DEBUG_IMAGES), settings)
     atomic_write_json(Path(trial_dir) / INT8_LAYERS_FILE, {"compared_on": f"{DEBUG_IMAGES} training images",

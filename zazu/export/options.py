@@ -6,6 +6,7 @@ from typing import Any
 
 from zazu.config_rules import Rule, boolean, check_rules, choice, integer, nullable
 from zazu.errors import ConfigError
+from zazu.nn.int8_weights import WEIGHT_ROUNDINGS
 from zazu.suggest import did_you_mean
 
 # Every format `zazu export` can write, in the order they are written.
@@ -49,6 +50,7 @@ EXPORT_RULES: dict[str, Rule] = {
     "quantization_aware": choice(QUANTIZATION_AWARE_WHEN),
     "quantization_aware_epochs": integer(1),
     "bias_correction": boolean(),
+    "weight_rounding": choice(WEIGHT_ROUNDINGS),
 }
 
 

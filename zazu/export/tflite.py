@@ -59,19 +59,22 @@ def convert_int8(
     settings: dict | None = None,
     for_measuring: bool = False,
     correct_bias: bool = False,
+    weight_rounding: str = "nearest",
 ) -> Path:
     """Quantize a Keras `model` to full-integer int8 in one call, through a temporary SavedModel.
 
-    `correct_bias`: the model's biases corrected for its weights' int8 rounding while it is converted
-    (`zazu.nn.bias_correction`, measured on `representative` images); the model is left as it was.
+    `weight_rounding` "calibrated": each layer's weights rounded as chosen against the `representative`
+    images (`zazu.nn.weight_rounding`) instead of to the nearest step; `correct_bias`: the model's biases
+    corrected for the output shift of that rounding (`zazu.nn.bias_correction`, measured on the same images).
+    Both only while the model is converted (`zazu.nn.int8_weights`); the model is left as it was.
 
     `for_measuring`: the model's call traced and frozen in memory instead, no SavedModel written and read
     back. Same ops, same size within a few hundred bytes (tests/export/test_convert_to_measure.py), in about
     a quarter of the time (mobilenet_v2 at 64 px: 4 s against 15-24 s): what lets a trial be priced before
     it trains. Its outputs carry no signature names, so `TFLiteRunner` could not put them back in the
     model's order: every file that is scored or shipped is converted through the SavedModel."""
-    if correct_bias:
-        with int8_bias_corrections(model, representative, settings):
+    if correct_bias or weight_rounding != "nearest":
+        with int8_prepared_weights(model, representative, settings, weight_rounding, correct_bias):
             return convert_int8(model, representative, path, io_type, settings, for_measuring)
     if not for_measuring:
         with tempfile.TemporaryDirectory(prefix="zazu-savedmodel-") as folder:
@@ -90,19 +93,20 @@ def convert_int8(
     return Path(path)
 
 
-def int8_bias_corrections(model, representative: Callable[[], Iterable[np.ndarray]], settings: dict | None,
-                          enabled: bool = True):
-    """A context in which `model`'s biases carry the correction of its int8 weight rounding
-    (`zazu.nn.bias_correction`, measured on `representative` images, rounded per channel unless `settings`
-    turn that off, as the converter rounds); a context that changes nothing when not `enabled`."""
+def int8_prepared_weights(model, representative: Callable[[], Iterable[np.ndarray]], settings: dict | None,
+                          weight_rounding: str = "nearest", correct_bias: bool = True):
+    """A context in which `model`'s weights are rounded as `weight_rounding` says and its biases carry the
+    correction of that rounding's shift when `correct_bias` (`zazu.nn.int8_weights`, measured on
+    `representative` images, rounded per channel unless `settings` turn that off, as the converter rounds);
+    a context that changes nothing when there is nothing to do."""
     from contextlib import nullcontext
 
-    if not enabled:
+    if not correct_bias and weight_rounding == "nearest":
         return nullcontext()
-    from zazu.nn.bias_correction import int8_bias_corrected
+    from zazu.nn.int8_weights import int8_weights
 
     per_channel = not (settings or {}).get("_experimental_disable_per_channel", False)
-    return int8_bias_corrected(model, representative(), per_channel)
+    return int8_weights(model, representative(), per_channel, weight_rounding, correct_bias)
 
 
 def configure_converter(converter, variant: str, representative, io_type: str, settings: dict | None) -> None:

@@ -10,16 +10,14 @@ every position. A depthwise 3x3 convolution sums 9 weights: in a trained segment
 shapes, seed 4) the shift reached 11 output steps and cost the int8 model 0.12 mask mAP against its float self.
 
 The shift is measured, not guessed: each layer's rounding error applied to the layer's own float inputs over
-a few calibration images, averaged per output channel, and taken off the layer's bias (or off the batch norm
-it folds into). The corrected weights are for the int8 conversion only: `int8_bias_corrected` puts the
-model's own weights back when the conversion is done.
+a few calibration images, averaged per output channel, to be taken off the layer's bias (or off the batch norm
+it folds into) while the model is converted (`zazu.nn.int8_weights`, which puts the model's own weights back).
 
-Imports Keras at import time: import it only where a model is converted (`zazu.export.tflite`).
+Imports Keras at import time: import it only where a model is converted (`zazu.nn.int8_weights`).
 """
 
 from __future__ import annotations
 
-from contextlib import contextmanager
 from dataclasses import dataclass
 
 import keras
@@ -51,6 +49,7 @@ class Target:
     layer: object  # the Conv2D, DepthwiseConv2D or Dense whose weights are rounded
     batch_norm: object | None  # the batch norm folded into it (its only reader), whose beta takes the correction
     delta: np.ndarray  # the rounding error of the weights as converted (folded with the batch norm)
+    folded: np.ndarray  # the weights as converted: the kernel, the batch norm's scale folded in
 
 
 def correction_targets(model, per_channel: bool = True) -> list[Target]:
@@ -60,7 +59,8 @@ def correction_targets(model, per_channel: bool = True) -> list[Target]:
     for layer in all_layers(model):
         if not isinstance(layer, WEIGHTED) or not layer.built:
             continue
-        readers = [node.operation for node in layer._outbound_nodes]
+        # each operation once: a probe of the same layers (`run_with_recorders`) adds its own nodes to them
+        readers = list({id(node.operation): node.operation for node in layer._outbound_nodes}.values())
         # the converter folds a batch norm into the convolution it alone follows (not into a dense layer)
         folds = len(readers) == 1 and isinstance(readers[0], keras.layers.BatchNormalization) \
             and not isinstance(layer, keras.layers.Dense)
@@ -70,17 +70,17 @@ def correction_targets(model, per_channel: bool = True) -> list[Target]:
         depthwise = isinstance(layer, keras.layers.DepthwiseConv2D)
         kernel = np.asarray(layer.kernel)
         if batch_norm is not None:
-            kernel = kernel * _batch_norm_scale(batch_norm).reshape(_output_shape(kernel, depthwise))
-        targets.append(Target(layer, batch_norm, rounding_error(kernel, depthwise, per_channel)))
+            kernel = kernel * batch_norm_scale(batch_norm).reshape(output_shape(kernel, depthwise))
+        targets.append(Target(layer, batch_norm, rounding_error(kernel, depthwise, per_channel), kernel))
     return targets
 
 
-def _batch_norm_scale(batch_norm) -> np.ndarray:
+def batch_norm_scale(batch_norm) -> np.ndarray:
     gamma = np.asarray(batch_norm.gamma) if batch_norm.scale else 1.0
     return gamma / np.sqrt(np.asarray(batch_norm.moving_variance) + batch_norm.epsilon)
 
 
-def _output_shape(kernel: np.ndarray, depthwise: bool) -> tuple:
+def output_shape(kernel: np.ndarray, depthwise: bool) -> tuple:
     """The shape that broadcasts one value per output channel over `kernel`."""
     if depthwise:
         return (1, 1, kernel.shape[2], kernel.shape[3])
@@ -96,7 +96,7 @@ class _ShiftRecorder(keras.layers.Layer):
         self.target = target
 
     def build(self, input_shape):
-        channels = int(np.prod(_output_shape(self.target.delta, self._depthwise)))
+        channels = int(np.prod(output_shape(self.target.delta, self._depthwise)))
         self.total = self.add_weight(shape=(channels,), initializer="zeros", trainable=False, name="total")
         self.count = self.add_weight(shape=(), initializer="zeros", trainable=False, name="count")
 
@@ -127,11 +127,11 @@ class _ShiftRecorder(keras.layers.Layer):
         return np.asarray(self.total) / max(float(np.asarray(self.count)), 1.0)
 
 
-def measure_shifts(model, images, targets: list[Target]) -> list[np.ndarray]:
-    """Each target's mean output shift per channel over `images` (float32 batches shaped as the model's input)."""
+def run_with_recorders(model, images, recorders: dict) -> None:
+    """Run `images` (float32 batches shaped as the model's input) through a clone of `model` made of the same
+    layers, each layer whose id is a key of `recorders` reading its first input through that recorder first
+    (a layer that passes its input on unchanged, noting what it needs); shared layers' calls go through theirs."""
     import tensorflow as tf
-
-    recorders = {id(t.layer): _ShiftRecorder(t, name=f"{t.layer.name}_rounding_shift") for t in targets}
 
     def call(layer, *args, **kwargs):
         recorder = recorders.get(id(layer))
@@ -143,27 +143,10 @@ def measure_shifts(model, images, targets: list[Target]) -> list[np.ndarray]:
     run = tf.function(lambda batch: probe(batch, training=False))
     for batch in images:
         run(tf.constant(batch, tf.float32))
+
+
+def measure_shifts(model, images, targets: list[Target]) -> list[np.ndarray]:
+    """Each target's mean output shift per channel over `images` (float32 batches shaped as the model's input)."""
+    recorders = {id(t.layer): _ShiftRecorder(t, name=f"{t.layer.name}_rounding_shift") for t in targets}
+    run_with_recorders(model, images, recorders)
     return [recorders[id(t.layer)].mean() for t in targets]
-
-
-@contextmanager
-def int8_bias_corrected(model, images, per_channel: bool = True):
-    """Within the block, `model`'s biases (and folded batch norms' betas) carry the correction of its int8
-    weight rounding, measured on `images` (an iterable of float32 batches); its own weights come back after,
-    whatever happens. Yields {"layers": the number of layers corrected}."""
-    targets = correction_targets(model, per_channel)
-    images = [np.asarray(batch, np.float32) for _, batch in zip(range(SHIFT_IMAGES), images)]
-    shifts = measure_shifts(model, images, targets) if targets and images else []
-    saved = []
-    try:
-        for target, shift in zip(targets, shifts):
-            variable = target.batch_norm.beta if target.batch_norm is not None else target.layer.bias
-            if variable is None:  # a batch norm without a beta (center=False): nowhere to put it
-                continue
-            value = np.asarray(variable)
-            saved.append((variable, value))
-            variable.assign(value - shift.reshape(value.shape).astype(value.dtype))
-        yield {"layers": len(saved)}
-    finally:
-        for variable, value in saved:
-            variable.assign(value)

@@ -51,7 +51,8 @@ def recorded_config(config: dict[str, Any]) -> dict[str, Any]:
 
 # Settings newer than a run (absent from the config its run.json recorded) are not changes: the run resumes with
 # their default, or, where the default would change how its remaining trials run, with the value listed here.
-AS_BEFORE = {("export", "quantization_aware"): "never", ("export", "bias_correction"): False}
+AS_BEFORE = {("export", "quantization_aware"): "never", ("export", "bias_correction"): False,
+             ("export", "weight_rounding"): "nearest"}
 
 
 def keep_older_behaviour(config: dict[str, Any], recorded: dict[str, Any] | None) -> None:
