@@ -46,6 +46,7 @@ BENCHES = {
     "dense_detection": [],
     "fault_sweep": [],
     "int8_fidelity": [],
+    "weight_rounding": [],
 }
 GROUPS = {"jobs": list(JOBS), **{name: [name] for name in [*JOBS, *BENCHES]}}
 

@@ -27,6 +27,7 @@ EXPECTED = {
     "dense_detection.py": "val_mAP50",
     "fault_sweep.py": "| case | exit | traceback | files unchanged | printed |",
     "int8_fidelity.py": "largest drop over 1 seeds",
+    "weight_rounding.py": "nearest (within the bar",
 }
 # not bench scripts: run_all.py runs them; dense_set.py builds the data dense_detection.py runs on
 # (tests/bench/test_dense_set.py)
