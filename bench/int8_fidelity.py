@@ -138,17 +138,20 @@ def read_row(output: Path) -> dict:
             "float50": old_tuned.get(at50) if kept and isinstance(old_tuned, dict) else record["metrics"].get(at50)}
 
 
-def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def add_bench_arguments(parser: argparse.ArgumentParser) -> None:
+    """The arguments every int8 bench takes: which models, sets and seeds, and where the runs go."""
     parser.add_argument("--models", default=DEFAULT_MODELS)
     parser.add_argument("--sets", default=DEFAULT_SETS)
     parser.add_argument("--seeds", default="0,1,2")
     parser.add_argument("--epochs", type=int, default=6)
-    parser.add_argument("--quantization-aware", default="auto", choices=("auto", "never", "always"))
     parser.add_argument("--output", type=Path, default=None, help="where the runs go (default: a temporary folder)")
     parser.add_argument("--json", type=Path, default=None)
     parser.add_argument("--quick", action="store_true")
-    args = parser.parse_args(argv)
+
+
+def bench_runs(parser: argparse.ArgumentParser, args: argparse.Namespace):
+    """Each (model, set, seed) to run, in order: (model, set name, its data folder, seed, epochs, extra flags,
+    run folder). `--quick`: tiny_cnn on 40 digits, 1 epoch, 1 seed."""
     if args.quick:
         args.models, args.sets, args.seeds, args.epochs = "tiny_cnn", "digits", "0", 1
     from zazu.registry import Registry
@@ -160,28 +163,41 @@ def main(argv=None) -> int:
     for name in sets:
         if name not in SET_TASKS:
             parser.error(f"--sets: unknown set {name!r}. Expected some of: {', '.join(SET_TASKS)}")
-    work = args.output or Path(tempfile.mkdtemp(prefix="zazu-int8-fidelity-"))
+    work = args.output or Path(tempfile.mkdtemp(prefix=f"zazu-{parser.prog.removesuffix('.py')}-"))
     work.mkdir(parents=True, exist_ok=True)
-    rows = []
-    print(f"{'':<20} {'':<22} {'':>4} {'post-training':^24} {'':<18} {'shipped':^24}")
-    print(f"{'model':<20} {'set':<22} {'seed':>4} {'float':>7} {'int8':>8} {'drop':>7} {'method':<18} "
-          f"{'float':>7} {'int8':>7} {'drop':>8} {'QAT s':>6} {'wall s':>7}", flush=True)
     for model in models:
         task = registry.get(model).task
         for name in [s for s in sets if SET_TASKS[s] == task]:
             data = dataset_folder(name, work, args.quick)
             for seed in seeds:
                 epochs, extra = (10, CI_SHAPES_FLAGS) if name == "ci-shapes" else (args.epochs, [])
-                row = run_one(model, data, seed, epochs, args.quantization_aware,
-                              work / f"{model}-{name}-seed{seed}", args.quick, extra)
-                row["set"] = name
-                rows.append(row)
-                print(_line(row), flush=True)
-    print()
-    for (model, name) in dict.fromkeys((r["model"], r["set"]) for r in rows):
+                yield model, name, data, seed, epochs, extra, work / f"{model}-{name}-seed{seed}"
+
+
+def completed_groups(rows: list[dict]):
+    """(model, set, its rows that completed) for each model and set, in the order they ran."""
+    for model, name in dict.fromkeys((r["model"], r["set"]) for r in rows):
         mine = [r for r in rows if (r["model"], r["set"]) == (model, name) and "error" not in r]
-        if not mine:
-            continue
+        if mine:
+            yield model, name, mine
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    add_bench_arguments(parser)
+    parser.add_argument("--quantization-aware", default="auto", choices=("auto", "never", "always"))
+    args = parser.parse_args(argv)
+    rows = []
+    print(f"{'':<20} {'':<22} {'':>4} {'post-training':^24} {'':<18} {'shipped':^24}")
+    print(f"{'model':<20} {'set':<22} {'seed':>4} {'float':>7} {'int8':>8} {'drop':>7} {'method':<18} "
+          f"{'float':>7} {'int8':>7} {'drop':>8} {'QAT s':>6} {'wall s':>7}", flush=True)
+    for model, name, data, seed, epochs, extra, output in bench_runs(parser, args):
+        row = run_one(model, data, seed, epochs, args.quantization_aware, output, args.quick, extra)
+        row["set"] = name
+        rows.append(row)
+        print(_line(row), flush=True)
+    print()
+    for model, name, mine in completed_groups(rows):
         before = max(r["drop_post_training"] for r in mine)
         after = max(r["drop"] for r in mine)
         bar = mine[0]["bar"]

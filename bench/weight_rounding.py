@@ -21,10 +21,9 @@ import argparse
 import json
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
-from int8_fidelity import CI_SHAPES_FLAGS, DEFAULT_MODELS, DEFAULT_SETS, REPO, SET_TASKS, dataset_folder, run_one
+from int8_fidelity import REPO, add_bench_arguments, bench_runs, completed_groups, run_one
 
 ROUNDINGS = ("nearest", "calibrated")
 
@@ -45,56 +44,31 @@ def export_int8(run: Path, rounding: str) -> dict:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--models", default=DEFAULT_MODELS)
-    parser.add_argument("--sets", default=DEFAULT_SETS)
-    parser.add_argument("--seeds", default="0,1,2")
-    parser.add_argument("--epochs", type=int, default=6)
-    parser.add_argument("--output", type=Path, default=None, help="where the runs go (default: a temporary folder)")
-    parser.add_argument("--json", type=Path, default=None)
-    parser.add_argument("--quick", action="store_true")
+    add_bench_arguments(parser)
     args = parser.parse_args(argv)
-    if args.quick:
-        args.models, args.sets, args.seeds, args.epochs = "tiny_cnn", "digits", "0", 1
     from zazu.registry import Registry
     from zazu.tasks import get_task
 
     registry = Registry.load()
-    models = [m.strip() for m in args.models.split(",") if m.strip()]
-    sets = [s.strip() for s in args.sets.split(",") if s.strip()]
-    seeds = [int(s) for s in args.seeds.split(",")]
-    for name in sets:
-        if name not in SET_TASKS:
-            parser.error(f"--sets: unknown set {name!r}. Expected some of: {', '.join(SET_TASKS)}")
-    work = args.output or Path(tempfile.mkdtemp(prefix="zazu-weight-rounding-"))
-    work.mkdir(parents=True, exist_ok=True)
     rows = []
     print(f"{'':<20} {'':<22} {'':>4} {'':>7} {'nearest':^24} {'calibrated':^24}")
     print(f"{'model':<20} {'set':<22} {'seed':>4} {'float':>7} {'int8':>7} {'drop':>8} {'convert s':>8} "
           f"{'int8':>7} {'drop':>8} {'convert s':>8}", flush=True)
-    for model in models:
+    for model, name, data, seed, epochs, extra, run in bench_runs(parser, args):
         task = get_task(registry.get(model).task)
-        for name in [s for s in sets if SET_TASKS[s] == task.name]:
-            data = dataset_folder(name, work, args.quick)
-            for seed in seeds:
-                epochs, extra = (10, CI_SHAPES_FLAGS) if name == "ci-shapes" else (args.epochs, [])
-                run = work / f"{model}-{name}-seed{seed}"
-                trained = run_one(model, data, seed, epochs, "never", run, args.quick, extra)
-                row = {"model": model, "set": name, "seed": seed, "objective": task.objective,
-                       "bar": task.int8_drop_bar}
-                if "error" in trained:
-                    row["error"] = trained["error"]
-                else:
-                    row.update({rounding: export_int8(run, rounding) for rounding in ROUNDINGS})
-                    failed = [row[r]["error"] for r in ROUNDINGS if "error" in row[r]]
-                    if failed:
-                        row["error"] = failed[0]
-                rows.append(row)
-                print(_line(row), flush=True)
+        trained = run_one(model, data, seed, epochs, "never", run, args.quick, extra)
+        row = {"model": model, "set": name, "seed": seed, "objective": task.objective, "bar": task.int8_drop_bar}
+        if "error" in trained:
+            row["error"] = trained["error"]
+        else:
+            row.update({rounding: export_int8(run, rounding) for rounding in ROUNDINGS})
+            failed = [row[r]["error"] for r in ROUNDINGS if "error" in row[r]]
+            if failed:
+                row["error"] = failed[0]
+        rows.append(row)
+        print(_line(row), flush=True)
     print()
-    for (model, name) in dict.fromkeys((r["model"], r["set"]) for r in rows):
-        mine = [r for r in rows if (r["model"], r["set"]) == (model, name) and "error" not in r]
-        if not mine:
-            continue
+    for model, name, mine in completed_groups(rows):
         bar = mine[0]["bar"]
         worst = {rounding: max(_drop(r, rounding) for r in mine) for rounding in ROUNDINGS}
         print(f"{model} on {name}: largest drop over {len(mine)} seeds " + ", ".join(
