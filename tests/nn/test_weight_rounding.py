@@ -11,7 +11,7 @@ keras = pytest.importorskip("keras")
 from zazu.export.tflite import convert_int8  # noqa: E402
 from zazu.nn.bias_correction import correction_targets  # noqa: E402
 from zazu.nn.int8_weights import int8_weights  # noqa: E402
-from zazu.nn.weight_rounding import calibrated_rounding, choose_rounding, error_power  # noqa: E402
+from zazu.nn.weight_rounding import calibrated_rounding, choose_rounding, error_power, shrunk  # noqa: E402
 
 from tflite_weights import tflite_weights  # noqa: E402  tests/nn/tflite_weights.py
 
@@ -94,9 +94,9 @@ def test_the_converter_keeps_the_chosen_rounding_and_the_model_gets_its_own_weig
 def test_the_int8_file_with_the_chosen_rounding_is_nearer_its_float_self(tmp_path):
     """The output error of the int8 file against the float model, on images it was not calibrated on, both files
     bias-corrected. Each channel's largest weight (1.0, a step of 1/127) reads an input that is always 0, so the
-    output's int8 step is small beside what the rounding of the 71 small weights does. Measured: 0.44 and 0.45 of
-    nearest's error at seeds 3 and 4; chosen against E[x x^T] instead of the covariance (the mean, which bias
-    correction takes off anyway, counted in), 0.85 and 0.83."""
+    output's int8 step is small beside what the rounding of the 71 small weights does. Measured: 0.64 of nearest's
+    error (0.635 with the covariance not pulled towards its diagonal); chosen against E[x x^T] instead of the
+    covariance (the mean, which bias correction takes off anyway, counted in), 0.95."""
     from zazu.export.litert import TFLiteRunner
 
     rng = np.random.default_rng(3)
@@ -124,7 +124,7 @@ def test_the_int8_file_with_the_chosen_rounding_is_nearer_its_float_self(tmp_pat
         return float(np.mean((out - float_out) ** 2))
 
     nearest, calibrated = error("nearest"), error("calibrated")
-    assert calibrated < 0.7 * nearest, (calibrated, nearest)
+    assert calibrated < 0.75 * nearest, (calibrated, nearest)
 
 
 def test_an_unknown_rounding_is_named():
@@ -132,3 +132,15 @@ def test_an_unknown_rounding_is_named():
     with pytest.raises(ValueError, match="Expected weight_rounding to be one of .*Received: weight_rounding='up'"):
         with int8_weights(model, [], weight_rounding="up"):
             pass
+
+
+def test_the_covariance_pulled_towards_its_diagonal_keeps_a_rounding_that_only_a_perfect_correlation_would_change():
+    """Weights [10, 0.28, 0.28]: on equal inputs rounding the first up lowers the power (errors -0.28 and -0.28
+    add to -0.56, power 0.3136; +0.72 - 0.28 = 0.44, power 0.1936); with the correlation scaled by 0.7 it does
+    not: moving it changes the power by 2 x 1 x (-0.28 - 0.7 x 0.28) + 1 = +0.048."""
+    weights = np.array([[10.0], [0.28], [0.28]])
+    keep, group = np.array([[True], [False], [False]]), np.zeros(1, int)
+    np.testing.assert_allclose(choose_rounding(weights, np.ones(1), CORRELATED, group, keep)[:, 0], [0.0, 0.72, -0.28])
+    pulled = shrunk(CORRELATED, 0.3)
+    np.testing.assert_allclose(pulled[0], [[1.0, 0.0, 0.0], [0.0, 1.0, 0.7], [0.0, 0.7, 1.0]])
+    np.testing.assert_allclose(choose_rounding(weights, np.ones(1), pulled, group, keep)[:, 0], [0.0, -0.28, -0.28])
