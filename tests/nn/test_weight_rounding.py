@@ -144,3 +144,17 @@ def test_the_covariance_pulled_towards_its_diagonal_keeps_a_rounding_that_only_a
     pulled = shrunk(CORRELATED, 0.3)
     np.testing.assert_allclose(pulled[0], [[1.0, 0.0, 0.0], [0.0, 1.0, 0.7], [0.0, 0.7, 1.0]])
     np.testing.assert_allclose(choose_rounding(weights, np.ones(1), pulled, group, keep)[:, 0], [0.0, -0.28, -0.28])
+
+
+def test_calibrated_rounding_chooses_against_the_covariance_pulled_towards_its_diagonal():
+    """The case above as a dense layer whose inputs 1 and 2 are always equal (input 0 always 0): its weights, in
+    steps of 1/127, 127, 0.28, 0.28; chosen with the covariance as measured, 0.28 would round up."""
+    inputs = keras.Input((3,))
+    dense = keras.layers.Dense(1, name="dense")
+    model = keras.Model(inputs, dense(inputs))
+    step = 1.0 / 127
+    dense.set_weights([np.array([[1.0], [0.28 * step], [0.28 * step]], np.float32), np.zeros(1, np.float32)])
+    x = np.random.default_rng(0).uniform(0.0, 1.0, (32, 1, 1)).astype(np.float32)
+    images = list(np.concatenate([np.zeros_like(x), x, x], axis=2))
+    (target,), _ = calibrated_rounding(model, images, correction_targets(model))
+    np.testing.assert_allclose(target.delta[:, 0] / step, [0.0, -0.28, -0.28], atol=1e-4)
