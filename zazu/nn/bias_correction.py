@@ -30,17 +30,23 @@ INT8_LEVELS = 127  # TensorFlow Lite's weights: symmetric int8 in [-127, 127]
 WEIGHTED = (keras.layers.Conv2D, keras.layers.DepthwiseConv2D, keras.layers.Dense)
 
 
-def rounding_error(kernel: np.ndarray, depthwise: bool, per_channel: bool = True) -> np.ndarray:
-    """Q(kernel) - kernel, Q as TensorFlow Lite rounds weights: symmetric int8, one step per output channel
-    (`per_channel`) or one for the whole kernel. Output channels are the last axis of a Conv2D's or a Dense's
-    kernel, the last two of a DepthwiseConv2D's [h, w, channels, multiplier]."""
+def int8_step(kernel: np.ndarray, depthwise: bool, per_channel: bool = True) -> np.ndarray:
+    """TensorFlow Lite's int8 step for `kernel`'s weights, max|w| / 127, one per output channel (`per_channel`)
+    or one for the whole kernel, shaped to broadcast over it (1 where every weight is 0). Output channels are the
+    last axis of a Conv2D's or a Dense's kernel, the last two of a DepthwiseConv2D's [h, w, channels, multiplier]."""
     kernel = np.asarray(kernel, np.float64)
     if not per_channel:
         axes = tuple(range(kernel.ndim))
     else:
         axes = (0, 1) if depthwise else tuple(range(kernel.ndim - 1))
     step = np.abs(kernel).max(axis=axes, keepdims=True) / INT8_LEVELS
-    step = np.where(step > 0, step, 1.0)
+    return np.where(step > 0, step, 1.0)
+
+
+def rounding_error(kernel: np.ndarray, depthwise: bool, per_channel: bool = True) -> np.ndarray:
+    """Q(kernel) - kernel, Q as TensorFlow Lite rounds weights: symmetric int8 on `int8_step`'s grid."""
+    kernel = np.asarray(kernel, np.float64)
+    step = int8_step(kernel, depthwise, per_channel)
     return (np.round(kernel / step) * step - kernel).astype(np.float32)
 
 

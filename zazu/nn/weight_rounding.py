@@ -28,7 +28,7 @@ from __future__ import annotations
 import keras
 import numpy as np
 
-from zazu.nn.bias_correction import INT8_LEVELS, Target, run_with_recorders
+from zazu.nn.bias_correction import Target, int8_step, run_with_recorders
 
 PASSES = 4  # passes over a channel's weights; the greedy search settles in two or three
 ROWS_PER_CALL = 2048  # input patches a layer call adds to C: a 224-px stem has 12544 an image
@@ -170,9 +170,8 @@ def calibrated_rounding(model, images, targets: list[Target], per_channel: bool 
         depthwise = isinstance(target.layer, keras.layers.DepthwiseConv2D)
         columns = folded.shape[2] * folded.shape[3] if depthwise else folded.shape[-1]
         weights = folded.reshape(-1, columns)
+        step = np.broadcast_to(int8_step(folded, depthwise, per_channel).reshape(-1), (columns,))
         magnitude = np.abs(weights)
-        step = magnitude.max(0) if per_channel else np.full(columns, magnitude.max())
-        step = np.where(step > 0, step / INT8_LEVELS, 1.0)
         keep = np.zeros(weights.shape, bool)
         if per_channel:
             keep[magnitude.argmax(0), np.arange(columns)] = True
@@ -181,8 +180,7 @@ def calibrated_rounding(model, images, targets: list[Target], per_channel: bool 
         group = np.arange(columns) // folded.shape[3] if depthwise else np.zeros(columns, int)
         moments = shrunk(recorder.moments(centred), SHRINKAGE)
         error = choose_rounding(weights, step, moments, group, keep)
-        nearest = (np.round(weights / step) * step) - weights
-        before += error_power(nearest, moments, group)
+        before += error_power(target.delta.reshape(-1, columns).astype(np.float64), moments, group)  # nearest's
         after += error_power(error, moments, group)
         chosen.append(Target(target.layer, target.batch_norm, error.reshape(folded.shape).astype(np.float32),
                              target.folded))
